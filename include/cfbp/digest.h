@@ -1,0 +1,42 @@
+/*
+ * digest.h - SHA-256 and MD5 through OpenSSL's EVP interface.
+ *
+ * Digests are computed as data streams past (downloads, extraction, zipping),
+ * never over a whole file held in memory. Hex output is lowercase, the form
+ * manifest.yml uses for sha256 and the packager uses for md5(uri) paths.
+ */
+#ifndef CFBP_DIGEST_H
+#define CFBP_DIGEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct cfbp_error;
+
+enum cfbp_digest_algorithm { CFBP_DIGEST_SHA256, CFBP_DIGEST_MD5 };
+
+/* Room for the longest hex digest (SHA-256) and its NUL. */
+#define CFBP_DIGEST_HEX_SIZE 65
+
+struct cfbp_digest {
+    void *context; /* EVP_MD_CTX, owned */
+};
+
+/* Starts a digest; release it with cfbp_digest_finish_hex or cfbp_digest_release. */
+void cfbp_digest_start(struct cfbp_digest *digest, enum cfbp_digest_algorithm algorithm);
+void cfbp_digest_update(struct cfbp_digest *digest, const void *data, size_t length);
+/* Writes the lowercase hex digest into hex and releases the digest. */
+void cfbp_digest_finish_hex(struct cfbp_digest *digest, char hex[CFBP_DIGEST_HEX_SIZE]);
+void cfbp_digest_release(struct cfbp_digest *digest);
+
+/* The hex digest of a byte string (e.g. md5 of a URI). */
+void cfbp_digest_of_bytes(enum cfbp_digest_algorithm algorithm, const void *data, size_t length,
+                          char hex[CFBP_DIGEST_HEX_SIZE]);
+/* The hex digest of a file, read in blocks. */
+int cfbp_digest_of_file(enum cfbp_digest_algorithm algorithm, const char *path,
+                        char hex[CFBP_DIGEST_HEX_SIZE], struct cfbp_error *err);
+
+/* True for a 64-character lowercase hex string, the form of a manifest sha256. */
+bool cfbp_digest_is_sha256_hex(const char *text);
+
+#endif

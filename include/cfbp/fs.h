@@ -1,0 +1,65 @@
+/*
+ * fs.h - file system operations with cfbp_error reporting.
+ *
+ * Files are written atomically (a temporary name in the same directory, then
+ * rename), so a failure such as a full disk leaves either the old file or
+ * none, never half of a new one. Trees are removed without following links.
+ */
+#ifndef CFBP_FS_H
+#define CFBP_FS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct cfbp_strbuf;
+struct cfbp_string_list;
+struct cfbp_error;
+
+enum cfbp_fs_type {
+    CFBP_FS_MISSING = 0,
+    CFBP_FS_FILE,
+    CFBP_FS_DIRECTORY,
+    CFBP_FS_SYMLINK,
+    CFBP_FS_OTHER
+};
+
+/* What is at path, without following a final symlink. */
+enum cfbp_fs_type cfbp_fs_type_of(const char *path);
+/* True when path is a directory, following symlinks. */
+bool cfbp_fs_is_directory(const char *path);
+/* True when path is a regular file, following symlinks. */
+bool cfbp_fs_is_file(const char *path);
+/* True when something (even a dangling symlink) is at path. */
+bool cfbp_fs_exists(const char *path);
+
+/* Creates path and missing parents with mode (before umask). Existing directories are fine. */
+int cfbp_fs_mkdir_p(const char *path, mode_t mode, struct cfbp_error *err);
+/* Removes path and everything under it; a missing path is not an error. */
+int cfbp_fs_remove_tree(const char *path, struct cfbp_error *err);
+/* Creates a new directory "<parent>/<prefix>XXXXXX" (mode 0700) and puts its path in out. */
+int cfbp_fs_make_temp_dir(const char *parent, const char *prefix, struct cfbp_strbuf *out,
+                          struct cfbp_error *err);
+/* Puts the names in directory path (without "." and "..") into names, sorted. */
+int cfbp_fs_list_directory(const char *path, struct cfbp_string_list *names,
+                           struct cfbp_error *err);
+
+/* Reads the whole file into out (replacing it); files over max_bytes are an error. */
+int cfbp_fs_read_file(const char *path, size_t max_bytes, struct cfbp_strbuf *out,
+                      struct cfbp_error *err);
+/* Atomically replaces path with data, then sets mode (exactly, umask not applied). */
+int cfbp_fs_write_file(const char *path, const void *data, size_t length, mode_t mode,
+                       struct cfbp_error *err);
+/* Atomically copies src to dst with mode. */
+int cfbp_fs_copy_file(const char *src, const char *dst, mode_t mode, struct cfbp_error *err);
+/*
+ * Moves every entry of src_dir into dest_dir: missing entries are renamed in,
+ * directories present on both sides are merged, anything else in dest_dir is
+ * replaced. src_dir is removed. Both must be on one file system.
+ */
+int cfbp_fs_merge_move(const char *src_dir, const char *dest_dir, struct cfbp_error *err);
+
+/* Writes all of data to fd, retrying short writes. Returns 0 or an errno value. */
+int cfbp_fs_write_all(int fd, const void *data, size_t length);
+
+#endif
