@@ -1,0 +1,36 @@
+/*
+ * program.h - what every program of the config-server sidecar buildpack
+ * does first and last: find the buildpack, load its manifest, read the
+ * staging arguments, and turn a failure into a log line and an exit code.
+ */
+#ifndef BUILDPACK_PROGRAM_H
+#define BUILDPACK_PROGRAM_H
+
+#include "cfbp/error.h"
+#include "cfbp/log.h"
+#include "cfbp/manifest.h"
+#include "cfbp/stager.h"
+
+enum { EXIT_STAGING_FAILED = 1, EXIT_USAGE = 2 };
+
+struct program {
+    const char *name;
+    struct cfbp_log log;
+    struct cfbp_manifest manifest;
+    struct cfbp_stager stager;
+    const char *stack; /* CF_STACK, possibly NULL */
+    struct cfbp_error err;
+};
+
+/* Sets up logging (BP_DEBUG turns on debug lines) and the out-of-memory handler. */
+void program_init(struct program *program, const char *name);
+/* Loads <root>/manifest.yml and VERSION. Returns 0 or an exit code (already reported). */
+int program_load_manifest(struct program *program, const char *argv0);
+/* Reads the staging arguments (argv without the program name). Returns 0 or an exit code. */
+int program_load_stager(struct program *program, enum cfbp_stager_phase phase, int argc,
+                        char *const *argv);
+/* Logs program->err as a staging error and returns the exit code for it. */
+int program_fail(struct program *program);
+void program_release(struct program *program);
+
+#endif

@@ -1,0 +1,59 @@
+/*
+ * archive.h - installing one local file: extracting archives safely and
+ * putting the result in place only when its SHA-256 matches.
+ *
+ * The kind of file follows its name, as in libbuildpack (contract §6.6.6):
+ *   .tgz .tar.gz .tar.xz .tar .zip  extracted into the destination directory
+ *   .sh                             the file becomes the destination itself (0644)
+ *   anything else                   copied to <destination>/<name>
+ *
+ * Tar archives are read once: every byte libarchive reads is hashed on its
+ * way in, so the digest is known when extraction ends, without a second pass
+ * and without holding the file in memory. Zip needs its central directory,
+ * so a zip is hashed first and extracted after.
+ *
+ * Everything is written under a temporary directory (inside the destination
+ * when it exists, beside it otherwise) and moved into place only after the
+ * digest matched and every member was written. On failure the temporary
+ * directory is removed and the destination is exactly as it was.
+ *
+ * Members are refused (CFBP_ERROR_UNSAFE_ARCHIVE) when their name is
+ * absolute or has a ".." component, when they are devices, fifos or sockets,
+ * when a symlink target is absolute or leaves the destination, or when a hard
+ * link points at something outside it. setuid and setgid bits are dropped.
+ */
+#ifndef CFBP_ARCHIVE_H
+#define CFBP_ARCHIVE_H
+
+#include "cfbp/digest.h"
+
+struct cfbp_error;
+
+enum cfbp_archive_kind {
+    CFBP_ARCHIVE_PLAIN,
+    CFBP_ARCHIVE_SCRIPT,
+    CFBP_ARCHIVE_TAR_GZ,
+    CFBP_ARCHIVE_TAR_XZ,
+    CFBP_ARCHIVE_TAR,
+    CFBP_ARCHIVE_ZIP
+};
+
+enum cfbp_archive_kind cfbp_archive_kind_of(const char *file_name);
+
+struct cfbp_archive_request {
+    const char *source;          /* the local file to install */
+    const char *file_name;       /* decides the kind and names plain copies */
+    const char *expected_sha256; /* lowercase hex, or NULL to only compute it */
+    const char *destination;
+    unsigned strip_components; /* leading path components dropped from members */
+};
+
+/*
+ * Installs request->source as described above and puts the file's SHA-256 in
+ * actual_sha256 (also when it does not match). A mismatch is an error of kind
+ * CFBP_ERROR_CHECKSUM whose message gives both digests.
+ */
+int cfbp_archive_install(const struct cfbp_archive_request *request,
+                         char actual_sha256[CFBP_DIGEST_HEX_SIZE], struct cfbp_error *err);
+
+#endif

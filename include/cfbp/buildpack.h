@@ -1,0 +1,33 @@
+/*
+ * buildpack.h - where a buildpack's programs find themselves, and the check
+ * every buildpack makes first (libbuildpack's GetBuildpackDir and
+ * CheckBuildpackValid, contract §3.7, §6.3).
+ */
+#ifndef CFBP_BUILDPACK_H
+#define CFBP_BUILDPACK_H
+
+struct cfbp_strbuf;
+struct cfbp_manifest;
+struct cfbp_log;
+struct cfbp_error;
+
+/*
+ * Sets out to the buildpack root: $BUILDPACK_DIR when set, otherwise the
+ * parent of the directory holding the program (<root>/bin/<program>), taken
+ * from argv0 or, when argv0 has no '/', from /proc/self/exe.
+ */
+int cfbp_buildpack_find_root(const char *argv0, struct cfbp_strbuf *out, struct cfbp_error *err);
+
+/* Go's strings.Title: "config-server-sidecar" -> "Config-Server-Sidecar", "my_lang" -> "My_lang".
+ */
+void cfbp_buildpack_title(const char *language, struct cfbp_strbuf *out);
+
+/*
+ * Logs "-----> <Title> Buildpack version <VERSION>" and checks that the
+ * manifest supports stack; if not, logs and returns
+ * "Stack not supported by buildpack: required stack <stack> was not found".
+ */
+int cfbp_buildpack_check_valid(const struct cfbp_manifest *manifest, const char *stack,
+                               struct cfbp_log *log, struct cfbp_error *err);
+
+#endif

@@ -1,0 +1,79 @@
+/*
+ * stager.h - the staging directories and the files buildpacks leave in them
+ * (libbuildpack's Stager; contract §3, §4.3, §5.4, §5.5, §5.8, §6.9).
+ *
+ * DEPS_IDX is kept as the string the builder passed ("03" is not "3", §4.2);
+ * it is only checked to be one safe path component. All directory arguments
+ * are made absolute, so nothing depends on the working directory.
+ */
+#ifndef CFBP_STAGER_H
+#define CFBP_STAGER_H
+
+#include <stdbool.h>
+
+struct cfbp_error;
+struct cfbp_log;
+struct cfbp_yaml_node;
+
+enum cfbp_stager_phase {
+    CFBP_PHASE_SUPPLY,  /* BUILD_DIR CACHE_DIR DEPS_DIR DEPS_IDX */
+    CFBP_PHASE_FINALIZE /* BUILD_DIR CACHE_DIR DEPS_DIR DEPS_IDX [PROFILE_DIR] */
+};
+
+struct cfbp_stager {
+    char *build_dir;
+    char *cache_dir;
+    char *deps_dir;
+    char *deps_idx;    /* opaque */
+    char *dep_dir;     /* <deps_dir>/<deps_idx> */
+    char *profile_dir; /* finalize's 5th argument, or <build_dir>/.profile.d */
+};
+
+/*
+ * Takes the script's arguments (without the program name). supply needs
+ * exactly four; finalize four or five, an empty fifth counting as absent
+ * (§3.3). BUILD_DIR and DEPS_DIR must exist; CACHE_DIR and the deps
+ * directory are created when missing.
+ */
+int cfbp_stager_init(struct cfbp_stager *stager, enum cfbp_stager_phase phase, int argc,
+                     char *const *argv, struct cfbp_error *err);
+void cfbp_stager_release(struct cfbp_stager *stager);
+
+/* Fails when a V3 (cloud native) buildpack ran before us (§6.2); sentinel_path is its marker. */
+int cfbp_stager_check_not_after_v3(const char *sentinel_path, struct cfbp_error *err);
+
+/* Writes <dep_dir>/config.yml: config (an empty mapping when NULL), name, version (§5.4). */
+int cfbp_stager_write_config_yml(const struct cfbp_stager *stager, const char *name,
+                                 const char *version, const struct cfbp_yaml_node *config,
+                                 struct cfbp_error *err);
+/* Writes <dep_dir>/env/<name> holding exactly value, mode 0644 (§5.5). */
+int cfbp_stager_write_env_file(const struct cfbp_stager *stager, const char *name,
+                               const char *value, struct cfbp_error *err);
+/* Writes <dep_dir>/profile.d/<script_name>, mode 0755 (§5.5). */
+int cfbp_stager_write_profile_d(const struct cfbp_stager *stager, const char *script_name,
+                                const char *body, struct cfbp_error *err);
+/* Makes a relative symlink <dep_dir>/bin/<name> pointing at target. */
+int cfbp_stager_add_bin_link(const struct cfbp_stager *stager, const char *target, const char *name,
+                             struct cfbp_error *err);
+
+/*
+ * Sets PATH, LD_LIBRARY_PATH, LIBRARY_PATH, CPATH and PKG_CONFIG_PATH from
+ * every deps directory's bin, lib, include and pkgconfig (highest index
+ * first), then every deps/<idx>/env/<NAME> file (lowest index wins) (§6.9).
+ */
+int cfbp_stager_set_staging_environment(const struct cfbp_stager *stager, struct cfbp_error *err);
+/*
+ * Writes <profile_dir>/000_multi-supply.sh (always, 0755) and copies every
+ * regular file of deps/<idx>/profile.d/ to <profile_dir>/<idx>_<name> (§5.5).
+ * Line order is fixed: PATH, LD_LIBRARY_PATH, LIBRARY_PATH.
+ */
+int cfbp_stager_set_launch_environment(const struct cfbp_stager *stager, struct cfbp_error *err);
+
+/* Warns "buildpack version changed from X to Y" when CACHE_DIR remembers another version. */
+void cfbp_stager_check_buildpack_metadata(const struct cfbp_stager *stager, const char *language,
+                                          const char *version, struct cfbp_log *log);
+/* Remembers language and version in <CACHE_DIR>/BUILDPACK_METADATA (§5.8). */
+int cfbp_stager_write_buildpack_metadata(const struct cfbp_stager *stager, const char *language,
+                                         const char *version, struct cfbp_error *err);
+
+#endif

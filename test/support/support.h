@@ -1,0 +1,72 @@
+/*
+ * support.h - helpers shared by the unit and integration tests.
+ *
+ * Tests work on real files in real temporary directories, build real
+ * archives with libarchive, and run real programs; these helpers keep that
+ * short. They abort the test (cmocka fail) on setup errors, so a test body
+ * only asserts on outcomes.
+ */
+#ifndef TEST_SUPPORT_H
+#define TEST_SUPPORT_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <cmocka.h>
+
+/* A fresh directory under $TMPDIR (or /tmp); free with test_remove_dir. */
+char *test_make_dir(void);
+void test_remove_dir(char *path);
+/* "<a>/<b>" as a new string. */
+char *test_path(const char *a, const char *b);
+/* Writes text to path (creating parents) with mode. */
+void test_write_file(const char *path, const char *text, mode_t mode);
+/* Reads a whole file (NULL when missing). */
+char *test_read_file(const char *path);
+bool test_exists(const char *path);
+/* The lowercase hex SHA-256 of a file, into a static buffer. */
+const char *test_sha256_of_file(const char *path);
+/* Counts entries below a directory (recursively, not counting itself). */
+size_t test_count_entries(const char *path);
+
+/* --- archives --- */
+
+enum test_archive_format { TEST_TGZ, TEST_TXZ, TEST_TAR, TEST_ZIP };
+
+struct test_entry {
+    const char *name;
+    char type; /* 'f' file, 'd' directory, 'l' symlink, 'h' hard link, 'c' char device, 'p' fifo */
+    mode_t mode;      /* permission bits; 0 means 0644 for files, 0755 for directories */
+    const char *data; /* file contents (files), or the link target (links) */
+    size_t size;      /* when data is NULL for a file: this many pattern bytes */
+};
+
+/* Writes an archive holding entries, exactly as given (names are not cleaned). */
+void test_make_archive(const char *path, enum test_archive_format format,
+                       const struct test_entry *entries, size_t count);
+
+/* --- processes --- */
+
+struct test_run {
+    int status; /* exit code, or 128 + signal */
+    char *out;  /* everything written to stdout */
+    char *err;  /* everything written to stderr */
+    double seconds;
+};
+
+/*
+ * Runs argv (argv[0] is a path) in directory (NULL: current), with the
+ * current environment plus env (NULL-terminated "NAME=value" entries;
+ * "NAME=" with nothing after the '=' removes NAME), and waits for it.
+ */
+struct test_run test_run_program(char *const *argv, const char *directory, char *const *env);
+void test_run_free(struct test_run *run);
+
+/* The directory holding the built programs (CFBP_TEST_PROGRAM_DIR, set by CMake). */
+const char *test_program_dir(void);
+
+#endif
