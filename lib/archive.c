@@ -101,9 +101,10 @@ static size_t count_components(const char *path)
 /*
  * A symlink may climb ("..") only at the start of its target and no higher
  * than its own directory's depth; after the first normal component it may
- * only descend. The directories it climbs through are real (libarchive's
- * symlink guard refuses to extract through links), and links it descends
- * through obey the same rule, so the target cannot resolve outside.
+ * only descend. The directories it climbs through are real: with
+ * SECURE_SYMLINKS and UNLINK, libarchive replaces a link standing on a
+ * member's path instead of following it. Links it descends through obey the
+ * same rule, so by induction no target can resolve outside the destination.
  */
 static bool symlink_stays_inside(const char *link_path, const char *target)
 {

@@ -15,7 +15,8 @@ void cfbp_path_append(struct cfbp_strbuf *out, const char *name)
 {
     while (*name == '/')
         name++;
-    if (out->len == 0 || out->buf[out->len - 1] != '/')
+    /* An empty base stays relative: join("", "b") is "b", not "/b". */
+    if (out->len > 0 && out->buf[out->len - 1] != '/')
         cfbp_strbuf_append_char(out, '/');
     cfbp_strbuf_append_string(out, name);
 }
@@ -37,6 +38,8 @@ const char *cfbp_path_basename(struct cfbp_strbuf *out, const char *path)
     size_t start = end;
     while (start > 0 && path[start - 1] != '/')
         start--;
+    if (start == end && end > 0)
+        start = end - 1; /* "/" (or "//") is its own basename */
     cfbp_strbuf_reset(out);
     cfbp_strbuf_append(out, path + start, end - start);
     return out->buf;

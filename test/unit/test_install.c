@@ -1,0 +1,407 @@
+/*
+ * test_install.c - installing manifest dependencies from each source (cached
+ * file, file:// URI, app cache, loopback download), the warnings of contract
+ * §6.6, and the app cache's life cycle.
+ */
+#include "support.h"
+
+#include "cfbp/error.h"
+#include "cfbp/install.h"
+#include "cfbp/log.h"
+#include "cfbp/manifest.h"
+#include "cfbp/strbuf.h"
+
+#include "http_server.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct fixture {
+    char *dir, *root, *cache, *dest, *archive;
+    char sha256[CFBP_DIGEST_HEX_SIZE];
+    struct test_http_server *server;
+    struct cfbp_manifest manifest;
+    struct cfbp_installer installer;
+    struct cfbp_error err;
+    char *log_text;
+    size_t log_size;
+    FILE *log_stream;
+    struct cfbp_log log;
+};
+
+static const struct test_entry archive_entries[] = {
+    {"bin/tool", 'f', 0755, "#!/bin/sh\necho tool\n", 0},
+};
+
+static int setup(void **state)
+{
+    struct fixture *fixture = calloc(1, sizeof(*fixture));
+    fixture->dir = test_make_dir();
+    fixture->root = test_path(fixture->dir, "buildpack");
+    fixture->cache = test_path(fixture->dir, "cache");
+    fixture->dest = test_path(fixture->dir, "deps/0");
+    fixture->archive = test_path(fixture->root, "tool-1.2.3.tgz");
+    char *version = test_path(fixture->root, "VERSION");
+    test_write_file(version, "9.9.9\n", 0644);
+    free(version);
+    test_make_archive(fixture->archive, TEST_TGZ, archive_entries, 1);
+    strcpy(fixture->sha256, test_sha256_of_file(fixture->archive));
+    fixture->log_stream = open_memstream(&fixture->log_text, &fixture->log_size);
+    cfbp_log_init(&fixture->log, fixture->log_stream, true);
+    *state = fixture;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *fixture = *state;
+    if (fixture->server)
+        test_http_server_stop(fixture->server);
+    cfbp_installer_release(&fixture->installer);
+    cfbp_manifest_release(&fixture->manifest);
+    cfbp_error_clear(&fixture->err);
+    fclose(fixture->log_stream);
+    free(fixture->log_text);
+    free(fixture->root);
+    free(fixture->cache);
+    free(fixture->dest);
+    free(fixture->archive);
+    test_remove_dir(fixture->dir);
+    free(fixture);
+    return 0;
+}
+
+/* Writes manifest.yml with the given dependency list (uri/sha256/file filled in by format). */
+static void load_manifest(struct fixture *fixture, const char *extra, const char *uri,
+                          const char *sha256, const char *file)
+{
+    struct cfbp_strbuf text = CFBP_STRBUF_INIT;
+    cfbp_strbuf_append_format(&text,
+                              "language: tools\n"
+                              "dependencies:\n"
+                              "- name: tool\n"
+                              "  version: 1.2.3\n"
+                              "  uri: %s\n"
+                              "  sha256: %s\n"
+                              "  cf_stacks: [cflinuxfs4]\n",
+                              uri, sha256 ? sha256 : fixture->sha256);
+    if (file)
+        cfbp_strbuf_append_format(&text, "  file: %s\n", file);
+    cfbp_strbuf_append_string(&text, extra ? extra : "");
+    char *path = test_path(fixture->root, "manifest.yml");
+    test_write_file(path, text.buf, 0644);
+    free(path);
+    cfbp_strbuf_release(&text);
+    if (cfbp_manifest_load(&fixture->manifest, fixture->root, &fixture->err) < 0)
+        fail_msg("%s", fixture->err.message);
+    cfbp_installer_init(&fixture->installer, &fixture->manifest, "cflinuxfs4", &fixture->log);
+    fixture->installer.fetch.retry_delay = 0.05;
+    fixture->installer.fetch.retry_max_delay = 0.1;
+}
+
+static char *serve_archive(struct fixture *fixture)
+{
+    static struct test_http_response ok = {200, NULL, NULL, 0, 0, false, NULL};
+    ok.body_file = fixture->archive;
+    struct test_http_route route = {"/tool-1.2.3.tgz", &ok, 1};
+    fixture->server = test_http_server_start(&route, 1);
+    return test_http_server_url(fixture->server, "/tool-1.2.3.tgz");
+}
+
+static const char *logged(struct fixture *fixture)
+{
+    fflush(fixture->log_stream);
+    return fixture->log_text ? fixture->log_text : "";
+}
+
+static int install(struct fixture *fixture, const char *version)
+{
+    return cfbp_installer_install(&fixture->installer, "tool", version, fixture->dest, 0,
+                                  &fixture->err);
+}
+
+static void assert_installed(struct fixture *fixture)
+{
+    char *tool = test_path(fixture->dest, "bin/tool");
+    char *text = test_read_file(tool);
+    assert_non_null(text);
+    assert_string_equal(text, "#!/bin/sh\necho tool\n");
+    free(text);
+    free(tool);
+}
+
+static void installs_a_cached_file_entry(void **state)
+{
+    struct fixture *fixture = *state;
+    load_manifest(fixture, NULL, "https://unreachable.invalid/tool-1.2.3.tgz", NULL,
+                  "tool-1.2.3.tgz");
+    assert_int_equal(install(fixture, "1.2.3"), 0);
+    assert_installed(fixture);
+    char expected[512];
+    snprintf(expected, sizeof(expected),
+             "-----> Installing tool 1.2.3\n       Copy [%s/tool-1.2.3.tgz]\n", fixture->root);
+    assert_string_equal(logged(fixture), expected);
+}
+
+static void installs_from_a_file_uri(void **state)
+{
+    struct fixture *fixture = *state;
+    char uri[512];
+    snprintf(uri, sizeof(uri), "file://%s", fixture->archive);
+    load_manifest(fixture, NULL, uri, NULL, NULL);
+    cfbp_installer_set_app_cache_dir(&fixture->installer, fixture->cache);
+    assert_int_equal(install(fixture, "1.2.3"), 0);
+    assert_installed(fixture);
+    assert_non_null(strstr(logged(fixture), "Copy ["));
+    assert_false(test_exists(fixture->cache)); /* nothing to cache for a local file */
+}
+
+static void downloads_into_the_app_cache_and_reuses_it(void **state)
+{
+    struct fixture *fixture = *state;
+    char *url = serve_archive(fixture);
+    load_manifest(fixture, NULL, url, NULL, NULL);
+    cfbp_installer_set_app_cache_dir(&fixture->installer, fixture->cache);
+    assert_int_equal(install(fixture, "1.2.3"), 0);
+    assert_installed(fixture);
+    assert_non_null(strstr(logged(fixture), "       Download [http://127.0.0.1:"));
+    assert_int_equal(test_http_server_hits(fixture->server, "/tool-1.2.3.tgz"), 1);
+    /* The cached copy lives at dependencies/<sha256(uri)>/<name>. */
+    char hash[CFBP_DIGEST_HEX_SIZE];
+    cfbp_digest_of_bytes(CFBP_DIGEST_SHA256, url, strlen(url), hash);
+    char cached[1024];
+    snprintf(cached, sizeof(cached), "%s/dependencies/%s/tool-1.2.3.tgz", fixture->cache, hash);
+    assert_true(test_exists(cached));
+    /* A restage copies from the cache: no new request. */
+    char *dest2 = test_path(fixture->dir, "deps/1");
+    assert_int_equal(
+        cfbp_installer_install(&fixture->installer, "tool", "1.2.3", dest2, 0, &fixture->err), 0);
+    char copy_line[1200];
+    snprintf(copy_line, sizeof(copy_line), "       Copy [%s]\n", cached);
+    assert_non_null(strstr(logged(fixture), copy_line));
+    assert_int_equal(test_http_server_hits(fixture->server, "/tool-1.2.3.tgz"), 1);
+    free(dest2);
+    free(url);
+}
+
+static void replaces_a_damaged_cached_copy(void **state)
+{
+    struct fixture *fixture = *state;
+    char *url = serve_archive(fixture);
+    load_manifest(fixture, NULL, url, NULL, NULL);
+    cfbp_installer_set_app_cache_dir(&fixture->installer, fixture->cache);
+    char hash[CFBP_DIGEST_HEX_SIZE];
+    cfbp_digest_of_bytes(CFBP_DIGEST_SHA256, url, strlen(url), hash);
+    char cached[1024];
+    snprintf(cached, sizeof(cached), "%s/dependencies/%s/tool-1.2.3.tgz", fixture->cache, hash);
+    test_write_file(cached, "bit rot\n", 0644);
+    assert_int_equal(install(fixture, "1.2.3"), 0);
+    assert_installed(fixture);
+    assert_non_null(strstr(logged(fixture), "The cached copy of tool 1.2.3 is damaged"));
+    assert_int_equal(test_http_server_hits(fixture->server, "/tool-1.2.3.tgz"), 1);
+    assert_string_equal(test_sha256_of_file(cached), fixture->sha256);
+    free(url);
+}
+
+static void refuses_a_download_with_the_wrong_digest(void **state)
+{
+    struct fixture *fixture = *state;
+    char *url = serve_archive(fixture);
+    const char *wrong = "0123456789012345678901234567890123456789012345678901234567890123";
+    load_manifest(fixture, NULL, url, wrong, NULL);
+    cfbp_installer_set_app_cache_dir(&fixture->installer, fixture->cache);
+    char *existing = test_path(fixture->dest, "config.yml");
+    test_write_file(existing, "kept\n", 0644);
+    assert_int_equal(install(fixture, "1.2.3"), -1);
+    assert_int_equal(fixture->err.kind, CFBP_ERROR_CHECKSUM);
+    char expected[600];
+    snprintf(expected, sizeof(expected),
+             "tool 1.2.3 from %s: dependency sha256 mismatch: expected sha256 %s, actual sha256 "
+             "%s. The file is damaged",
+             url, wrong, fixture->sha256);
+    if (!strstr(fixture->err.message, expected))
+        fail_msg("expected '%s' in '%s'", expected, fixture->err.message);
+    assert_int_equal(test_count_entries(fixture->dest), 1);
+    char *dependencies = test_path(fixture->cache, "dependencies");
+    assert_int_equal(test_count_entries(dependencies), 1); /* the hash directory, empty */
+    free(dependencies);
+    free(existing);
+    free(url);
+}
+
+static void downloads_without_an_app_cache_leave_nothing(void **state)
+{
+    struct fixture *fixture = *state;
+    char *url = serve_archive(fixture);
+    load_manifest(fixture, NULL, url, NULL, NULL);
+    assert_int_equal(install(fixture, "1.2.3"), 0);
+    assert_installed(fixture);
+    assert_int_equal(test_count_entries(fixture->dest), 2); /* bin, bin/tool */
+    free(url);
+}
+
+static void explains_a_missing_version(void **state)
+{
+    struct fixture *fixture = *state;
+    load_manifest(fixture, NULL, "https://h/tool-1.2.3.tgz", NULL, NULL);
+    assert_int_equal(install(fixture, "9.9"), -1);
+    assert_int_equal(fixture->err.kind, CFBP_ERROR_NOT_FOUND);
+    assert_string_equal(fixture->err.message, "dependency tool 9.9 not found");
+    assert_string_equal(logged(fixture),
+                        "-----> Installing tool 9.9\n"
+                        "       \033[31;1m**ERROR**\033[0m DEPENDENCY MISSING IN MANIFEST:\n"
+                        "       \n"
+                        "       Version 9.9 of dependency tool is not supported by this "
+                        "buildpack.\n"
+                        "       The versions of tool supported in this buildpack are:\n"
+                        "       \t- 1.2.3\n"
+                        "       \n");
+    assert_false(test_exists(fixture->dest));
+}
+
+static void explains_an_unknown_dependency(void **state)
+{
+    struct fixture *fixture = *state;
+    load_manifest(fixture, NULL, "https://h/tool-1.2.3.tgz", NULL, NULL);
+    assert_int_equal(
+        cfbp_installer_install(&fixture->installer, "other", "1", fixture->dest, 0, &fixture->err),
+        -1);
+    assert_non_null(strstr(logged(fixture), "Dependency other is not provided by this buildpack"));
+}
+
+static void warns_about_a_newer_patch(void **state)
+{
+    struct fixture *fixture = *state;
+    load_manifest(fixture,
+                  "- {name: tool, version: 1.2.10, uri: 'https://h/t.tgz', sha256: "
+                  "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc, "
+                  "cf_stacks: [cflinuxfs4]}\n",
+                  "https://h/tool-1.2.3.tgz", NULL, "tool-1.2.3.tgz");
+    assert_int_equal(install(fixture, "1.2.3"), 0);
+    assert_non_null(strstr(logged(fixture),
+                           "\033[31;1m**WARNING**\033[0m A newer version of tool is available in "
+                           "this buildpack. Please adjust your app to use version 1.2.10 instead "
+                           "of version 1.2.3 as soon as possible. Old versions of tool are only "
+                           "provided to assist in migrating to newer versions.\n"));
+}
+
+static void reports_prereleases_without_failing(void **state)
+{
+    struct fixture *fixture = *state;
+    /* libbuildpack#181: a 0-patch prerelease broke the newer-patch check and staging. */
+    struct cfbp_strbuf text = CFBP_STRBUF_INIT;
+    cfbp_strbuf_append_format(
+        &text,
+        "language: tools\ndependencies:\n"
+        "- {name: tool, version: 0.49.0-alpha, uri: 'https://h/tool-1.2.3.tgz',"
+        " sha256: %s, cf_stacks: [cflinuxfs4], file: tool-1.2.3.tgz}\n",
+        fixture->sha256);
+    char *path = test_path(fixture->root, "manifest.yml");
+    test_write_file(path, text.buf, 0644);
+    free(path);
+    cfbp_strbuf_release(&text);
+    assert_int_equal(cfbp_manifest_load(&fixture->manifest, fixture->root, &fixture->err), 0);
+    cfbp_installer_init(&fixture->installer, &fixture->manifest, "cflinuxfs4", &fixture->log);
+    assert_int_equal(install(fixture, "0.49.0-alpha"), 0);
+    assert_non_null(strstr(logged(fixture), "You are using the pre-release version 0.49.0-alpha of "
+                                            "tool\n"));
+    assert_installed(fixture);
+}
+
+static void warns_about_end_of_life(void **state)
+{
+    struct fixture *fixture = *state;
+    load_manifest(fixture,
+                  "dependency_deprecation_dates:\n"
+                  "- {name: tool, version_line: 1.2.x, date: 2026-12-10, link: "
+                  "'https://example.com/eol'}\n"
+                  "- {name: tool, version_line: 1.x, date: 2026-01-01}\n"
+                  "- {name: tool, version_line: 1.2.x, date: 2027-06-01}\n"
+                  "- {name: tool, version_line: 2.x, date: 2020-01-01}\n",
+                  "https://h/tool-1.2.3.tgz", NULL, "tool-1.2.3.tgz");
+    struct tm today = {.tm_year = 2026 - 1900, .tm_mon = 10, .tm_mday = 24};
+    fixture->installer.now = timegm(&today);
+    assert_int_equal(install(fixture, "1.2.3"), 0);
+    const char *log = logged(fixture);
+    assert_non_null(strstr(log, "**WARNING**\033[0m tool 1.2.x will no longer be available in new "
+                                "buildpacks released after 2026-12-10.\n       See: "
+                                "https://example.com/eol\n"));
+    assert_non_null(strstr(log, "tool 1.x will no longer be available in new buildpacks released "
+                                "after 2026-01-01.\n"));
+    assert_null(strstr(log, "2027-06-01"));
+    assert_null(strstr(log, "2020-01-01"));
+}
+
+static void installs_the_only_version(void **state)
+{
+    struct fixture *fixture = *state;
+    load_manifest(fixture, NULL, "https://h/tool-1.2.3.tgz", NULL, "tool-1.2.3.tgz");
+    assert_int_equal(cfbp_installer_install_only_version(&fixture->installer, "tool", fixture->dest,
+                                                         &fixture->err),
+                     0);
+    assert_installed(fixture);
+    assert_int_equal(cfbp_installer_install_only_version(&fixture->installer, "none", fixture->dest,
+                                                         &fixture->err),
+                     -1);
+    assert_string_equal(fixture->err.message, "no versions of none found");
+}
+
+static void refuses_to_guess_between_versions(void **state)
+{
+    struct fixture *fixture = *state;
+    load_manifest(fixture,
+                  "- {name: tool, version: 2.0.0, uri: 'https://h/t.tgz', sha256: "
+                  "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc, "
+                  "cf_stacks: [cflinuxfs4]}\n",
+                  "https://h/tool-1.2.3.tgz", NULL, NULL);
+    assert_int_equal(cfbp_installer_install_only_version(&fixture->installer, "tool", fixture->dest,
+                                                         &fixture->err),
+                     -1);
+    assert_string_equal(fixture->err.message, "more than one version of tool found");
+}
+
+static void cleans_unused_app_cache_files(void **state)
+{
+    struct fixture *fixture = *state;
+    char *url = serve_archive(fixture);
+    load_manifest(fixture, NULL, url, NULL, NULL);
+    cfbp_installer_set_app_cache_dir(&fixture->installer, fixture->cache);
+    char *stale = test_path(fixture->cache, "dependencies/0ld/old-tool.tgz");
+    test_write_file(stale, "old\n", 0644);
+    assert_int_equal(install(fixture, "1.2.3"), 0);
+    assert_int_equal(cfbp_installer_clean_app_cache(&fixture->installer, &fixture->err), 0);
+    assert_false(test_exists(stale));
+    char *old_dir = test_path(fixture->cache, "dependencies/0ld");
+    assert_false(test_exists(old_dir));
+    char *dependencies = test_path(fixture->cache, "dependencies");
+    assert_int_equal(test_count_entries(dependencies), 2); /* <hash>/tool-1.2.3.tgz */
+    assert_non_null(strstr(logged(fixture), "DEBUG:\033[0m Deleting cached file: "));
+    free(dependencies);
+    free(old_dir);
+    free(stale);
+    free(url);
+}
+
+int main(void)
+{
+#define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        TEST(installs_a_cached_file_entry),
+        TEST(installs_from_a_file_uri),
+        TEST(downloads_into_the_app_cache_and_reuses_it),
+        TEST(replaces_a_damaged_cached_copy),
+        TEST(refuses_a_download_with_the_wrong_digest),
+        TEST(downloads_without_an_app_cache_leave_nothing),
+        TEST(explains_a_missing_version),
+        TEST(explains_an_unknown_dependency),
+        TEST(warns_about_a_newer_patch),
+        TEST(reports_prereleases_without_failing),
+        TEST(warns_about_end_of_life),
+        TEST(installs_the_only_version),
+        TEST(refuses_to_guess_between_versions),
+        TEST(cleans_unused_app_cache_files),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
