@@ -75,30 +75,39 @@ static int read_sidecar(struct cfbp_app *app, const struct cfbp_yaml_document *d
 {
     if (cfbp_yaml_expect(doc, entry, CFBP_YAML_MAPPING, context, err) < 0)
         return -1;
+    struct cfbp_strbuf what = CFBP_STRBUF_INIT;
+    cfbp_strbuf_append_format(&what, "%s.process_types", context);
     CFBP_GROW(app->sidecars, app->sidecar_alloc, app->sidecar_count + 1);
     struct cfbp_app_sidecar *sidecar = &app->sidecars[app->sidecar_count++];
     memset(sidecar, 0, sizeof(*sidecar));
     if (cfbp_yaml_read_string(doc, entry, "name", context, true, &sidecar->name, err) < 0 ||
         cfbp_yaml_read_string(doc, entry, "command", context, false, &sidecar->command, err) < 0 ||
-        read_list(doc, cfbp_yaml_get(entry, "process_types"), "process_types",
-                  &sidecar->process_types, err) < 0 ||
-        read_memory(doc, entry, context, &sidecar->memory, err) < 0)
+        read_list(doc, cfbp_yaml_get(entry, "process_types"), what.buf, &sidecar->process_types,
+                  err) < 0 ||
+        read_memory(doc, entry, context, &sidecar->memory, err) < 0) {
+        cfbp_strbuf_release(&what);
         return -1;
+    }
+    cfbp_strbuf_release(&what);
     return 0;
 }
 
 static int read_env(struct cfbp_app *app, const struct cfbp_yaml_document *doc,
-                    const struct cfbp_yaml_node *env, struct cfbp_error *err)
+                    const struct cfbp_yaml_node *env, const char *context, struct cfbp_error *err)
 {
     if (cfbp_yaml_is_null(env))
         return 0;
-    if (cfbp_yaml_expect(doc, env, CFBP_YAML_MAPPING, "env", err) < 0)
+    struct cfbp_strbuf what = CFBP_STRBUF_INIT;
+    cfbp_strbuf_append_format(&what, "%s.env", context);
+    int result = cfbp_yaml_expect(doc, env, CFBP_YAML_MAPPING, what.buf, err);
+    cfbp_strbuf_release(&what);
+    if (result < 0)
         return -1;
     for (size_t i = 0; i < env->count; i++) {
         const struct cfbp_yaml_node *value = env->values[i];
         if (value->type != CFBP_YAML_SCALAR)
-            return cfbp_yaml_error_at(doc, value, err, "env.%s must be a single value, not %s",
-                                      env->keys[i]->value, cfbp_yaml_describe(value));
+            return cfbp_yaml_error_at(doc, value, err, "%s.env.%s must be a single value, not %s",
+                                      context, env->keys[i]->value, cfbp_yaml_describe(value));
         CFBP_GROW(app->env, app->env_alloc, app->env_count + 1);
         app->env[app->env_count].name = cfbp_xstrdup(env->keys[i]->value);
         app->env[app->env_count++].value =
@@ -116,24 +125,34 @@ static int read_app(struct cfbp_app_manifest *manifest, const struct cfbp_yaml_d
     struct cfbp_app *app = &manifest->apps[manifest->count++];
     memset(app, 0, sizeof(*app));
     char *buildpack = NULL;
+    struct cfbp_strbuf what = CFBP_STRBUF_INIT;
+    cfbp_strbuf_append_format(&what, "%s.buildpacks", context);
+    int read = 0;
     if (cfbp_yaml_read_string(doc, entry, "name", context, false, &app->name, err) < 0 ||
         cfbp_yaml_read_string(doc, entry, "command", context, false, &app->command, err) < 0 ||
         cfbp_yaml_read_string(doc, entry, "stack", context, false, &app->stack, err) < 0 ||
         read_memory(doc, entry, context, &app->memory, err) < 0 ||
-        read_list(doc, cfbp_yaml_get(entry, "buildpacks"), "buildpacks", &app->buildpacks, err) <
-            0 ||
+        read_list(doc, cfbp_yaml_get(entry, "buildpacks"), what.buf, &app->buildpacks, err) < 0 ||
         cfbp_yaml_read_string(doc, entry, "buildpack", context, false, &buildpack, err) < 0 ||
-        read_env(app, doc, cfbp_yaml_get(entry, "env"), err) < 0)
+        read_env(app, doc, cfbp_yaml_get(entry, "env"), context, err) < 0)
+        read = -1;
+    cfbp_strbuf_release(&what);
+    if (read < 0) {
+        free(buildpack);
         return -1;
+    }
     if (buildpack && app->buildpacks.count == 0)
         cfbp_string_list_append_owned(&app->buildpacks, buildpack);
     else
         free(buildpack);
     const struct cfbp_yaml_node *sidecars = cfbp_yaml_get(entry, "sidecars");
-    if (!cfbp_yaml_is_null(sidecars) &&
-        cfbp_yaml_expect(doc, sidecars, CFBP_YAML_SEQUENCE, "sidecars", err) < 0)
-        return -1;
     struct cfbp_strbuf item = CFBP_STRBUF_INIT;
+    cfbp_strbuf_append_format(&item, "%s.sidecars", context);
+    if (!cfbp_yaml_is_null(sidecars) &&
+        cfbp_yaml_expect(doc, sidecars, CFBP_YAML_SEQUENCE, item.buf, err) < 0) {
+        cfbp_strbuf_release(&item);
+        return -1;
+    }
     int result = 0;
     for (size_t i = 0; result == 0 && sidecars && i < sidecars->count; i++) {
         cfbp_strbuf_reset(&item);
@@ -164,7 +183,7 @@ int cfbp_app_manifest_load(struct cfbp_app_manifest *manifest, const char *path,
         }
         cfbp_strbuf_release(&context);
     } else if (result == 0 && doc.root && cfbp_yaml_get(doc.root, "name")) {
-        result = read_app(manifest, &doc, doc.root, "the app", err);
+        result = read_app(manifest, &doc, doc.root, "app", err);
     }
     cfbp_yaml_document_release(&doc);
     if (result < 0)

@@ -6,6 +6,7 @@
  */
 #include "cfbp/fs.h"
 
+#include "cfbp/alloc.h"
 #include "cfbp/error.h"
 #include "cfbp/path.h"
 #include "cfbp/strbuf.h"
@@ -141,7 +142,12 @@ int cfbp_fs_remove_tree(const char *path, struct cfbp_error *err)
 {
     struct cfbp_strbuf display = CFBP_STRBUF_INIT;
     cfbp_strbuf_append_string(&display, path);
-    int result = remove_entry_at(AT_FDCWD, path, &display, err);
+    /* "link/" would make fstatat follow the link: remove the link itself instead. */
+    while (display.len > 1 && display.buf[display.len - 1] == '/')
+        cfbp_strbuf_set_length(&display, display.len - 1);
+    char *name = cfbp_xstrdup(display.buf);
+    int result = remove_entry_at(AT_FDCWD, name, &display, err);
+    free(name);
     cfbp_strbuf_release(&display);
     return result;
 }

@@ -24,7 +24,8 @@ struct parser {
 static int parse_error(struct parser *parser, size_t offset, const char *problem)
 {
     size_t line = 1, column = 1;
-    for (size_t i = 0; i < offset && i < parser->length; i++) {
+    size_t first = parser->length >= 3 && memcmp(parser->text, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+    for (size_t i = first; i < offset && i < parser->length; i++) {
         if (parser->text[i] == '\n') {
             line++;
             column = 1;
@@ -330,13 +331,13 @@ static int parse_object(struct parser *parser, struct cfbp_json *node, unsigned 
 static int parse_value(struct parser *parser, struct cfbp_json **out, unsigned depth)
 {
     *out = NULL;
-    if (depth > CFBP_JSON_MAX_DEPTH)
-        return parse_error(parser, parser->position, "nesting is too deep");
     skip_whitespace(parser);
     if (parser->position >= parser->length)
         return parse_error(parser, parser->position, "unexpected end of input; expected a value");
     size_t start = parser->position;
     char c = parser->text[start];
+    if ((c == '[' || c == '{') && depth >= CFBP_JSON_MAX_DEPTH)
+        return parse_error(parser, start, "nesting is too deep");
     struct cfbp_json *node;
     int result;
     switch (c) {
@@ -491,6 +492,12 @@ void cfbp_json_write_string(struct cfbp_strbuf *out, const char *text, size_t le
             break;
         case '\t':
             cfbp_strbuf_append_string(out, "\\t");
+            break;
+        case '\b': /* Go 1.22 and later */
+            cfbp_strbuf_append_string(out, "\\b");
+            break;
+        case '\f':
+            cfbp_strbuf_append_string(out, "\\f");
             break;
         default:
             if (c < 0x20 || c == '<' || c == '>' || c == '&') {

@@ -10,6 +10,7 @@
 #include "cfbp/yaml.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -86,8 +87,10 @@ static int read_memory(const struct cfbp_yaml_document *doc, const struct cfbp_y
         return 0;
     char *end = NULL;
     errno = 0;
-    unsigned long parsed = value->type == CFBP_YAML_SCALAR ? strtoul(value->value, &end, 10) : 0;
-    if (!end || end == value->value || *end || errno || value->value[0] == '-')
+    /* The builder reads an int: a quoted '10' is refused there, so it is here. */
+    bool integer = value->type == CFBP_YAML_SCALAR && cfbp_yaml_meaning_of(value) == CFBP_YAML_INT;
+    unsigned long parsed = integer ? strtoul(value->value, &end, 10) : 0;
+    if (!integer || !end || end == value->value || *end || errno || value->value[0] == '-')
         return cfbp_yaml_error_at(doc, value, err,
                                   "%s.limits.memory must be a whole number of megabytes", context);
     *memory = parsed;
@@ -113,6 +116,14 @@ static int read_process(struct cfbp_launch *launch, const struct cfbp_yaml_docum
     if (result == 0 && !cfbp_yaml_is_null(sidecar_for))
         result = cfbp_yaml_expect(doc, sidecar_for, CFBP_YAML_SEQUENCE,
                                   "platforms.cloudfoundry.sidecar_for", err);
+    for (size_t i = 0; result == 0 && sidecar_for && sidecar_for->type == CFBP_YAML_SEQUENCE &&
+                       i < sidecar_for->count;
+         i++)
+        if (sidecar_for->items[i]->type != CFBP_YAML_SCALAR)
+            result = cfbp_yaml_error_at(doc, sidecar_for->items[i], err,
+                                        "%s.platforms.cloudfoundry.sidecar_for must list process "
+                                        "types, not %s",
+                                        context.buf, cfbp_yaml_describe(sidecar_for->items[i]));
     if (result == 0) {
         struct cfbp_launch_process *process = cfbp_launch_add(launch, type, command ? command : "");
         process->memory = memory;

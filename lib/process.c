@@ -4,6 +4,7 @@
 #include "cfbp/process.h"
 
 #include "cfbp/error.h"
+#include "cfbp/fs.h"
 
 #include <errno.h>
 #include <spawn.h>
@@ -24,6 +25,9 @@ int cfbp_process_exit_code(int wait_status)
 
 int cfbp_process_run(char *const *argv, const char *directory, int *status, struct cfbp_error *err)
 {
+    if (directory && !cfbp_fs_is_directory(directory))
+        return cfbp_error_set(err, CFBP_ERROR_NOT_FOUND, "cannot run %s in %s: no such directory",
+                              argv[0], directory);
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     if (directory)

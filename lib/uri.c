@@ -39,9 +39,9 @@ void cfbp_uri_redact(struct cfbp_strbuf *out, const char *uri)
         cfbp_strbuf_append_string(out, uri);
         return;
     }
-    bool has_password = memchr(authority, ':', (size_t)(at - authority)) != NULL;
+    /* libbuildpack writes both parts even for a token-only user. */
     cfbp_strbuf_append(out, uri, (size_t)(authority - uri));
-    cfbp_strbuf_append_string(out, has_password ? "-redacted-:-redacted-" : "-redacted-");
+    cfbp_strbuf_append_string(out, "-redacted-:-redacted-");
     cfbp_strbuf_append_string(out, at);
 }
 

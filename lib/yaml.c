@@ -44,6 +44,10 @@ struct builder {
     struct cfbp_yaml_node *root;
     bool have_root;
     size_t nodes;
+    /* Merge sources taken out of their mapping; anchors may still point into
+     * them, so they live until the whole document is built. */
+    struct cfbp_yaml_node **spent;
+    size_t spent_count, spent_alloc;
 };
 
 static struct cfbp_yaml_node *new_node(enum cfbp_yaml_type type, size_t line, size_t column)
@@ -230,7 +234,8 @@ static int apply_merges(struct builder *builder, struct cfbp_yaml_node *mapping)
             }
         }
         cfbp_yaml_free(key);
-        cfbp_yaml_free(source);
+        CFBP_GROW(builder->spent, builder->spent_alloc, builder->spent_count + 1);
+        builder->spent[builder->spent_count++] = source;
         if (result < 0)
             return -1;
     }
@@ -362,6 +367,9 @@ static void builder_release(struct builder *builder)
     for (size_t i = 0; i < builder->anchor_count; i++)
         free(builder->anchors[i].name);
     free(builder->anchors);
+    for (size_t i = 0; i < builder->spent_count; i++)
+        cfbp_yaml_free(builder->spent[i]);
+    free(builder->spent);
 }
 
 static int parser_error(struct builder *builder, const yaml_parser_t *parser)
@@ -476,6 +484,31 @@ static bool is_one_of(const char *text, const char *const *words)
     return false;
 }
 
+/* yaml.v2 checks timestamps with time.Parse: 2000-02-30 is a string, not a date. */
+static bool is_real_date(const char *text)
+{
+    static const int days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int year = atoi(text);
+    const char *month_text = strchr(text, '-') + 1;
+    int month = atoi(month_text);
+    int day = atoi(strchr(month_text, '-') + 1);
+    if (month < 1 || month > 12 || day < 1 || day > days[month - 1])
+        return false;
+    bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    if (month == 2 && day == 29 && !leap)
+        return false;
+    const char *time_part = strpbrk(text, "Tt ");
+    if (time_part) {
+        int hour = atoi(time_part + 1);
+        const char *colon = strchr(time_part, ':');
+        int minute = atoi(colon + 1);
+        int second = atoi(strchr(colon + 1, ':') + 1);
+        if (hour > 23 || minute > 59 || second > 60)
+            return false;
+    }
+    return true;
+}
+
 /* What a plain scalar's text means to yaml.v2's resolver (YAML 1.1 with its quirks). */
 static enum cfbp_yaml_meaning resolve_plain(const char *text)
 {
@@ -488,6 +521,8 @@ static enum cfbp_yaml_meaning resolve_plain(const char *text)
                                          ".NaN",  ".NAN",  NULL};
     if (is_one_of(text, nulls))
         return CFBP_YAML_NULL;
+    if (strcmp(text, "<<") == 0)
+        return CFBP_YAML_MERGE;
     if (is_one_of(text, bools))
         return CFBP_YAML_BOOL;
     if (is_one_of(text, floats))
@@ -508,7 +543,8 @@ static enum cfbp_yaml_meaning resolve_plain(const char *text)
     else if (matches("^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}"
                      "([Tt ][0-9]{1,2}:[0-9]{1,2}:[0-9]{1,2}(\\.[0-9]*)?"
                      "(Z|[-+][0-9]{1,2}(:[0-9]{2})?)?)?$",
-                     text))
+                     text) &&
+             is_real_date(text))
         meaning = CFBP_YAML_TIMESTAMP;
     /* Base-60 numbers ("1:20") are quoted by yaml.v2 for YAML 1.1 readers. */
     else if (matches("^[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\\.[0-9_]*)?$", text))
@@ -542,6 +578,8 @@ const char *cfbp_yaml_describe(const struct cfbp_yaml_node *node)
         return "a number";
     case CFBP_YAML_TIMESTAMP:
         return "a date";
+    case CFBP_YAML_MERGE:
+        return "a merge key";
     case CFBP_YAML_STRING:
         break;
     }

@@ -24,8 +24,10 @@ void cfbp_buildpack_title(const char *language, struct cfbp_strbuf *out);
 
 /*
  * Logs "-----> <Title> Buildpack version <VERSION>" and checks that the
- * manifest supports stack; if not, logs and returns
- * "Stack not supported by buildpack: required stack <stack> was not found".
+ * manifest supports stack; if not, logs and returns libbuildpack's sentence
+ * "Stack not supported by buildpack: required stack <stack> was not found",
+ * followed by the stacks the buildpack does support (and a note when
+ * CF_STACK is not set at all).
  */
 int cfbp_buildpack_check_valid(const struct cfbp_manifest *manifest, const char *stack,
                                struct cfbp_log *log, struct cfbp_error *err);

@@ -7,9 +7,9 @@
  * Errors name the line and column. Each value remembers its byte span in the
  * source, so a caller can pass a sub-document on verbatim.
  *
- * The writer escapes strings exactly as Go's encoding/json does (including
- * "<", ">" and "&" as \u003c, \u003e, \u0026), because the files we write
- * (result.json, staging_info.yml) must match the Cloud Foundry builder's bytes.
+ * The writer escapes strings exactly as Go's encoding/json does since Go
+ * 1.22 (including "<", ">" and "&" as \u003c, \u003e, \u0026, and \b, \f), because the files we
+ * write (result.json, staging_info.yml) must match the Cloud Foundry builder's bytes.
  *
  * This module depends only on libc and strbuf, so the static config-server
  * sidecar links it too.

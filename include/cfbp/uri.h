@@ -15,7 +15,8 @@ struct cfbp_error;
 enum cfbp_uri_scheme { CFBP_URI_OTHER, CFBP_URI_HTTP, CFBP_URI_HTTPS, CFBP_URI_FILE };
 
 enum cfbp_uri_scheme cfbp_uri_scheme_of(const char *uri);
-/* Sets out to uri with any user and password replaced by "-redacted-" (libbuildpack's form). */
+/* Sets out to uri with its user information replaced by "-redacted-:-redacted-" (libbuildpack's
+ * form). */
 void cfbp_uri_redact(struct cfbp_strbuf *out, const char *uri);
 /*
  * Sets out to the last segment of the URI's path (query and fragment removed),

@@ -33,7 +33,8 @@ enum cfbp_yaml_meaning {
     CFBP_YAML_BOOL,
     CFBP_YAML_INT,
     CFBP_YAML_FLOAT,
-    CFBP_YAML_TIMESTAMP
+    CFBP_YAML_TIMESTAMP,
+    CFBP_YAML_MERGE /* "<<" */
 };
 
 struct cfbp_yaml_node {

@@ -1,0 +1,17 @@
+/*
+ * commands.h - the subcommands of cfbp, one file each (cmd_<name>.c).
+ *
+ * Each takes the arguments after its own name (argv[0] is the subcommand
+ * name), parses its options, calls the library and returns the exit status.
+ */
+#ifndef CFBP_COMMANDS_H
+#define CFBP_COMMANDS_H
+
+int cmd_tarball(int argc, char **argv);
+
+/* Prints "cfbp <command>: <message>" to stderr and returns 1. */
+int command_fail(const char *command, const char *message);
+/* Prints a usage error with a hint to run --help and returns 2. */
+int command_usage_error(const char *command, const char *message);
+
+#endif

@@ -1,0 +1,952 @@
+/*
+ * test_yaml.c - YAML trees read and written through libyaml: positions in
+ * errors, aliases and merge keys, yaml.v2's reading of plain scalars and its
+ * emitter bytes (contract §5.1, §5.2).
+ */
+#include "support.h"
+
+#include "cfbp/error.h"
+#include "cfbp/strbuf.h"
+#include "cfbp/yaml.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* --- helpers --- */
+
+static void load_ok(struct cfbp_yaml_document *doc, const char *text)
+{
+    struct cfbp_error err = CFBP_ERROR_INIT;
+    if (cfbp_yaml_load_string(doc, "m.yml", text, strlen(text), &err) != 0)
+        fail_msg("loading failed: %s\n--- text ---\n%s", err.message, text);
+    assert_null(err.message);
+}
+
+static void check_load_error(const char *text, const char *expected)
+{
+    struct cfbp_yaml_document doc = CFBP_YAML_DOCUMENT_INIT;
+    struct cfbp_error err = CFBP_ERROR_INIT;
+    if (cfbp_yaml_load_string(&doc, "m.yml", text, strlen(text), &err) != -1)
+        fail_msg("was accepted:\n%s", text);
+    assert_null(doc.root);
+    assert_int_equal(err.kind, CFBP_ERROR_INVALID);
+    if (strcmp(err.message, expected) != 0)
+        fail_msg("error \"%s\", expected \"%s\"", err.message, expected);
+    cfbp_error_clear(&err);
+    cfbp_yaml_document_release(&doc);
+}
+
+static void check_emit(const struct cfbp_yaml_node *root, unsigned flags, const char *expected)
+{
+    struct cfbp_strbuf out = CFBP_STRBUF_INIT;
+    struct cfbp_error err = CFBP_ERROR_INIT;
+    if (cfbp_yaml_emit(&out, root, flags, &err) != 0)
+        fail_msg("emit failed: %s", err.message);
+    if (strcmp(out.buf, expected) != 0)
+        fail_msg("emitted:\n%s--- expected:\n%s---", out.buf, expected);
+    cfbp_strbuf_release(&out);
+}
+
+/* Emits {key: <string value>} and compares with expected. */
+static void check_emit_string(const char *value, const char *expected)
+{
+    struct cfbp_yaml_node *root = cfbp_yaml_new_mapping();
+    cfbp_yaml_set(root, "key", cfbp_yaml_new_string(value));
+    check_emit(root, 0, expected);
+    cfbp_yaml_free(root);
+}
+
+/* Loads text, emits it (sorted) and compares with expected. */
+static void check_round_trip(const char *text, const char *expected)
+{
+    struct cfbp_yaml_document doc = CFBP_YAML_DOCUMENT_INIT;
+    load_ok(&doc, text);
+    check_emit(doc.root, CFBP_YAML_EMIT_SORT_KEYS, expected);
+    cfbp_yaml_document_release(&doc);
+}
+
+static enum cfbp_yaml_meaning meaning_of_plain(const char *text)
+{
+    struct cfbp_yaml_node *node = cfbp_yaml_new_plain(text);
+    enum cfbp_yaml_meaning meaning = cfbp_yaml_meaning_of(node);
+    cfbp_yaml_free(node);
+    return meaning;
+}
+
+static const char *meaning_name(enum cfbp_yaml_meaning meaning)
+{
+    switch (meaning) {
+    case CFBP_YAML_STRING:
+        return "string";
+    case CFBP_YAML_NULL:
+        return "null";
+    case CFBP_YAML_BOOL:
+        return "bool";
+    case CFBP_YAML_INT:
+        return "int";
+    case CFBP_YAML_FLOAT:
+        return "float";
+    case CFBP_YAML_TIMESTAMP:
+        return "timestamp";
+    case CFBP_YAML_MERGE:
+        return "merge";
+    }
+    return "?";
+}
+
+static void check_meanings(const char *const *texts, enum cfbp_yaml_meaning expected)
+{
+    for (; *texts; texts++) {
+        enum cfbp_yaml_meaning meaning = meaning_of_plain(*texts);
+        if (meaning != expected)
+            fail_msg("plain '%s' means %s, expected %s", *texts, meaning_name(meaning),
+                     meaning_name(expected));
+    }
+}
+
+/* --- loading --- */
+
+static void loads_a_tree_with_positions(void **state)
+{
+    (void)state;
+    struct cfbp_yaml_document doc = CFBP_YAML_DOCUMENT_INIT;
+    load_ok(&doc, "---\n"
+                  "name: app\n"
+                  "list:\n"
+                  "- a\n"
+                  "- 'b'\n"
+                  "- \"c\"\n"
+                  "nested:\n"
+                  "  key: value\n"
+                  "flow: {x: [1, 2]}\n");
+    assert_string_equal(doc.name, "m.yml");
+    struct cfbp_yaml_node *root = doc.root;
+    assert_int_equal(root->type, CFBP_YAML_MAPPING);
+    assert_int_equal(root->count, 4);
+    assert_int_equal(root->line, 2);
+    assert_int_equal(root->column, 1);
+    assert_string_equal(root->keys[0]->value, "name");
+    assert_string_equal(root->keys[3]->value, "flow");
+
+    struct cfbp_yaml_node *name = cfbp_yaml_get(root, "name");
+    assert_string_equal(name->value, "app");
+    assert_int_equal(name->value_length, 3);
+    assert_false(name->quoted);
+    assert_int_equal(name->line, 2);
+    assert_int_equal(name->column, 7);
+
+    struct cfbp_yaml_node *list = cfbp_yaml_get(root, "list");
+    assert_int_equal(list->type, CFBP_YAML_SEQUENCE);
+    assert_int_equal(list->count, 3);
+    assert_int_equal(list->line, 4);
+    assert_int_equal(list->column, 1);
+    assert_false(list->items[0]->quoted);
+    assert_true(list->items[1]->quoted);
+    assert_true(list->items[2]->quoted);
+    assert_string_equal(list->items[1]->value, "b");
+    assert_int_equal(list->items[2]->line, 6);
+    assert_int_equal(list->items[2]->column, 3);
+
+    struct cfbp_yaml_node *nested = cfbp_yaml_get(root, "nested");
+    assert_int_equal(nested->type, CFBP_YAML_MAPPING);
+    assert_int_equal(nested->line, 8);
+    assert_int_equal(nested->column, 3);
+    assert_string_equal(cfbp_yaml_get(nested, "key")->value, "value");
+
+    struct cfbp_yaml_node *x = cfbp_yaml_get(cfbp_yaml_get(root, "flow"), "x");
+    assert_int_equal(x->type, CFBP_YAML_SEQUENCE);
+    assert_string_equal(x->items[1]->value, "2");
+    assert_int_equal(x->items[1]->line, 9);
+    assert_int_equal(x->items[1]->column, 15);
+
+    assert_null(cfbp_yaml_get(root, "missing"));
+    assert_null(cfbp_yaml_get(list, "a")); /* not a mapping */
+    assert_null(cfbp_yaml_get(NULL, "a"));
+    cfbp_yaml_document_release(&doc);
+    assert_null(doc.root);
+    assert_null(doc.name);
+}
+
+static void keeps_raw_scalar_text(void **state)
+{
+    (void)state;
+    struct cfbp_yaml_document doc = CFBP_YAML_DOCUMENT_INIT;
+    load_ok(&doc, "plain: 1.10\n"
+                  "quoted: '1.10'\n"
+                  "octal: 0012\n"
+                  "tagged: !!str 80\n"
+                  "long_tag: !<tag:yaml.org,2002:str> 81\n"
+                  "block: |\n"
+                  "  two\n"
+                  "  lines\n"
+                  "folded: >-\n"
+                  "  a\n"
+                  "  b\n"
+                  "escaped: \"a\\0b\\t\\u00e9\"\n"
+                  "empty:\n"
+                  "tilde: ~\n"
+                  "spaces: '  x  '\n");
+    struct cfbp_yaml_node *root = doc.root;
+    struct cfbp_yaml_node *plain = cfbp_yaml_get(root, "plain");
+    assert_string_equal(plain->value, "1.10");
+    assert_false(plain->quoted);
+    assert_int_equal(cfbp_yaml_meaning_of(plain), CFBP_YAML_FLOAT);
+    struct cfbp_yaml_node *quoted = cfbp_yaml_get(root, "quoted");
+    assert_string_equal(quoted->value, "1.10");
+    assert_true(quoted->quoted);
+    assert_int_equal(cfbp_yaml_meaning_of(quoted), CFBP_YAML_STRING);
+    assert_string_equal(cfbp_yaml_get(root, "octal")->value, "0012");
+    assert_int_equal(cfbp_yaml_meaning_of(cfbp_yaml_get(root, "octal")), CFBP_YAML_INT);
+    struct cfbp_yaml_node *tagged = cfbp_yaml_get(root, "tagged");
+    assert_string_equal(tagged->value, "80");
+    assert_true(tagged->quoted);
+    assert_int_equal(cfbp_yaml_meaning_of(tagged), CFBP_YAML_STRING);
+    assert_true(cfbp_yaml_get(root, "long_tag")->quoted);
+    struct cfbp_yaml_node *block = cfbp_yaml_get(root, "block");
+    assert_string_equal(block->value, "two\nlines\n");
+    assert_true(block->quoted);
+    assert_string_equal(cfbp_yaml_get(root, "folded")->value, "a b");
+    struct cfbp_yaml_node *escaped = cfbp_yaml_get(root, "escaped");
+    assert_int_equal(escaped->value_length, 6);
+    assert_memory_equal(escaped->value, "a\0b\t\xc3\xa9", 7);
+    struct cfbp_yaml_node *empty = cfbp_yaml_get(root, "empty");
+    assert_non_null(empty);
+    assert_string_equal(empty->value, "");
+    assert_true(cfbp_yaml_is_null(empty));
+    assert_true(cfbp_yaml_is_null(cfbp_yaml_get(root, "tilde")));
+    assert_string_equal(cfbp_yaml_get(root, "spaces")->value, "  x  ");
+    cfbp_yaml_document_release(&doc);
+}
+
+static void an_empty_document_has_no_root(void **state)
+{
+    (void)state;
+    const char *texts[] = {"", "# just a comment\n", "\n\n"};
+    for (size_t i = 0; i < sizeof(texts) / sizeof(*texts); i++) {
+        struct cfbp_yaml_document doc = CFBP_YAML_DOCUMENT_INIT;
+        load_ok(&doc, texts[i]);
+        assert_null(doc.root);
+        assert_string_equal(doc.name, "m.yml");
+        cfbp_yaml_document_release(&doc);
+    }
+}
+
+static void resolves_aliases_as_copies(void **state)
+{
+    (void)state;
+    struct cfbp_yaml_document doc = CFBP_YAML_DOCUMENT_INIT;
+    load_ok(&doc, "a: &list [1.10, {k: v}]\n"
+                  "b: *list\n"
+                  "s: &s '0012'\n"
+                  "t: *s\n"
+                  "r: &r first\n"
+                  "r2: &r second\n"
+                  "u: *r\n");
+    struct cfbp_yaml_node *a = cfbp_yaml_get(doc.root, "a");
+    struct cfbp_yaml_node *b = cfbp_yaml_get(doc.root, "b");
+    assert_int_equal(b->type, CFBP_YAML_SEQUENCE);
+    assert_ptr_not_equal(a, b);
+    assert_int_equal(b->count, 2);
+    assert_string_equal(b->items[0]->value, "1.10");
+    assert_false(b->items[0]->quoted);
+    assert_ptr_not_equal(a->items[1], b->items[1]);
+    assert_string_equal(cfbp_yaml_get(b->items[1], "k")->value, "v");
+    assert_int_equal(b->line, 2); /* the alias's own position */
+    assert_int_equal(b->column, 4);
+    struct cfbp_yaml_node *t = cfbp_yaml_get(doc.root, "t");
+    assert_string_equal(t->value, "0012");
+    assert_true(t->quoted);
+    assert_string_equal(cfbp_yaml_get(doc.root, "u")->value, "second"); /* the latest anchor */
+    cfbp_yaml_document_release(&doc);
+}
+
+static void applies_merge_keys(void **state)
+{
+    (void)state;
+    struct cfbp_yaml_document doc = CFBP_YAML_DOCUMENT_INIT;
+    load_ok(&doc, "base: &base\n"
+                  "  a: 1\n"
+                  "  b: 2\n"
+                  "other: &other\n"
+                  "  b: 20\n"
+                  "  z: 26\n"
+                  "derived:\n"
+                  "  <<: *base\n"
+                  "  b: 3\n"
+                  "  c: 4\n"
+                  "both:\n"
+                  "  <<: [*other, *base]\n"
+                  "quoted:\n"
+                  "  \"<<\": kept\n");
+    struct cfbp_yaml_node *derived = cfbp_yaml_get(doc.root, "derived");
+    assert_int_equal(derived->count, 3);
+    assert_null(cfbp_yaml_get(derived, "<<"));
+    assert_string_equal(cfbp_yaml_get(derived, "a")->value, "1");
+    assert_string_equal(cfbp_yaml_get(derived, "b")->value, "3"); /* explicit keys win */
+    assert_string_equal(cfbp_yaml_get(derived, "c")->value, "4");
+    struct cfbp_yaml_node *both = cfbp_yaml_get(doc.root, "both");
+    assert_int_equal(both->count, 3);
+    assert_string_equal(cfbp_yaml_get(both, "b")->value, "20"); /* the first source wins */
+    assert_string_equal(cfbp_yaml_get(both, "z")->value, "26");
+    assert_string_equal(cfbp_yaml_get(both, "a")->value, "1");
+    struct cfbp_yaml_node *quoted = cfbp_yaml_get(doc.root, "quoted");
+    assert_int_equal(quoted->count, 1);
+    assert_string_equal(cfbp_yaml_get(quoted, "<<")->value, "kept");
+    /* The source mapping is untouched. */
+    assert_int_equal(cfbp_yaml_get(doc.root, "base")->count, 2);
+    cfbp_yaml_document_release(&doc);
+}
+
+static void refuses_a_merge_of_a_scalar(void **state)
+{
+    (void)state;
+    check_load_error("a:\n  <<: 1\n",
+                     "m.yml:2:7: a '<<' merge needs a mapping or a list of mappings");
+    check_load_error("a: &a [1]\nb:\n  <<: [*a]\n",
+                     "m.yml:3:8: a '<<' merge needs a mapping or a list of mappings");
+}
+
+static void load_errors_name_file_line_and_column(void **state)
+{
+    (void)state;
+    check_load_error("a:\n  b: 1\n c: 2\n", "m.yml:3:2: invalid YAML: did not find expected key "
+                                            "while parsing a block mapping (line 1, column 1)");
+    check_load_error("a: [1, 2\nb: 3\n",
+                     "m.yml:2:2: invalid YAML: did not find expected ',' or ']' while parsing a "
+                     "flow sequence (line 1, column 4)");
+    check_load_error("a: 1\nb: 2\na: 3\n", "m.yml:3:1: the key 'a' is already defined on line 1");
+    check_load_error("top:\n  x: 1\n  y: 2\n  x: 3\n",
+                     "m.yml:4:3: the key 'x' is already defined on line 2");
+    check_load_error("a: *nope\n", "m.yml:1:4: the alias *nope has no anchor before it");
+    check_load_error("a: *later\nb: &later 1\n",
+                     "m.yml:1:4: the alias *later has no anchor before it");
+    check_load_error("a: &x\n  b: *x\n",
+                     "m.yml:2:6: the alias *x refers to a node that contains it");
+    check_load_error("a: &x [1, [2, *x]]\n",
+                     "m.yml:1:15: the alias *x refers to a node that contains it");
+    check_load_error("a: 1\n---\nb: 2\n", "m.yml:2:1: more than one YAML document");
+    check_load_error("--- 1\n--- 2\n", "m.yml:2:1: more than one YAML document");
+    check_load_error("? [a]\n: b\n", "m.yml:1:3: a mapping key must be a plain value, not a list");
+    check_load_error("a:\n\tb: 1\n", "m.yml:2:1: invalid YAML: found character that cannot start "
+                                     "any token while scanning for the next token (line 2, column "
+                                     "1)");
+    check_load_error("a: 'unclosed\n",
+                     "m.yml:2:1: invalid YAML: found unexpected end of stream while scanning a "
+                     "quoted scalar (line 1, column 4)");
+    check_load_error("a: b: c\n", "m.yml:1:5: invalid YAML: mapping values are not allowed in this "
+                                  "context");
+    check_load_error("a: \xff\n",
+                     "m.yml: invalid YAML: invalid leading UTF-8 octet at byte 3; save the file as "
+                     "UTF-8");
+}
+
+static void an_explicit_document_end_is_fine(void **state)
+{
+    (void)state;
+    struct cfbp_yaml_document doc = CFBP_YAML_DOCUMENT_INIT;
+    load_ok(&doc, "---\na: 1\n...\n");
+    assert_string_equal(cfbp_yaml_get(doc.root, "a")->value, "1");
+    cfbp_yaml_document_release(&doc);
+}
+
+static char *alias_bomb(int levels)
+{
+    struct cfbp_strbuf text = CFBP_STRBUF_INIT;
+    cfbp_strbuf_append_string(&text, "l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for (int level = 1; level < levels; level++) {
+        cfbp_strbuf_append_format(&text, "l%d: &l%d [", level, level);
+        for (int i = 0; i < 10; i++)
+            cfbp_strbuf_append_format(&text, "%s*l%d", i ? ", " : "", level - 1);
+        cfbp_strbuf_append_string(&text, "]\n");
+    }
+    return cfbp_strbuf_detach(&text, NULL);
+}
+
+static void refuses_alias_bombs(void **state)
+{
+    (void)state;
+    /* Five levels expand to 111111 nodes: allowed. */
+    char *text = alias_bomb(5);
+    struct cfbp_yaml_document doc = CFBP_YAML_DOCUMENT_INIT;
+    load_ok(&doc, text);
+    assert_int_equal(cfbp_yaml_get(doc.root, "l4")->count, 10);
+    cfbp_yaml_document_release(&doc);
+    free(text);
+    /* Nine levels would be a billion nodes. */
+    text = alias_bomb(9);
+    check_load_error(text, "m.yml:6:25: aliases expand to more than 500000 nodes; refusing the "
+                           "document");
+    free(text);
+}
+
+static void merge_sources_with_anchors_stay_usable(void **state)
+{
+    (void)state;
+    /*
+     * An anchor defined inside a '<<' value must still be there for a later
+     * alias: the merge copies the source, it must not leave the anchor dangling.
+     */
+    struct cfbp_yaml_document doc = CFBP_YAML_DOCUMENT_INIT;
+    load_ok(&doc, "x:\n"
+                  "  <<: &m {c: 3}\n"
+                  "  d: 4\n"
+                  "y: *m\n"
+                  "w:\n"
+                  "  <<: {k: &inner v}\n"
+                  "z: *inner\n");
+    struct cfbp_yaml_node *y = cfbp_yaml_get(doc.root, "y");
+    assert_non_null(y);
+    assert_int_equal(y->type, CFBP_YAML_MAPPING);
+    assert_int_equal(y->count, 1);
+    assert_string_equal(cfbp_yaml_get(y, "c")->value, "3");
+    assert_string_equal(cfbp_yaml_get(cfbp_yaml_get(doc.root, "x"), "c")->value, "3");
+    assert_string_equal(cfbp_yaml_get(doc.root, "z")->value, "v");
+    cfbp_yaml_document_release(&doc);
+}
+
+static void loads_files(void **state)
+{
+    (void)state;
+    char *dir = test_make_dir();
+    char *path = test_path(dir, "config.yml");
+    test_write_file(path, "a: [1, 2\n", 0644);
+    struct cfbp_yaml_document doc = CFBP_YAML_DOCUMENT_INIT;
+    struct cfbp_error err = CFBP_ERROR_INIT;
+    assert_int_equal(cfbp_yaml_load_file(&doc, path, 1024, &err), -1);
+    struct cfbp_strbuf expected = CFBP_STRBUF_INIT;
+    cfbp_strbuf_append_format(&expected, "%s:2:1: invalid YAML: ", path);
+    assert_true(cfbp_string_starts_with(err.message, expected.buf));
+    cfbp_error_clear(&err);
+    cfbp_yaml_document_release(&doc);
+
+    test_write_file(path, "name: x\n", 0644);
+    assert_int_equal(cfbp_yaml_load_file(&doc, path, 1024, &err), 0);
+    assert_string_equal(doc.name, path);
+    assert_string_equal(cfbp_yaml_get(doc.root, "name")->value, "x");
+    cfbp_yaml_document_release(&doc);
+
+    assert_int_equal(cfbp_yaml_load_file(&doc, path, 7, &err), -1);
+    assert_int_equal(err.kind, CFBP_ERROR_INVALID);
+    cfbp_strbuf_reset(&expected);
+    cfbp_strbuf_append_format(&expected, "%s is larger than 7 bytes", path);
+    assert_true(cfbp_string_starts_with(err.message, expected.buf));
+    cfbp_error_clear(&err);
+    cfbp_yaml_document_release(&doc);
+
+    char *missing = test_path(dir, "missing.yml");
+    assert_int_equal(cfbp_yaml_load_file(&doc, missing, 1024, &err), -1);
+    assert_int_equal(err.kind, CFBP_ERROR_NOT_FOUND);
+    cfbp_strbuf_reset(&expected);
+    cfbp_strbuf_append_format(&expected, "cannot read %s: No such file or directory", missing);
+    assert_string_equal(err.message, expected.buf);
+    assert_null(doc.root);
+    cfbp_error_clear(&err);
+    cfbp_yaml_document_release(&doc);
+
+    cfbp_strbuf_release(&expected);
+    free(missing);
+    free(path);
+    test_remove_dir(dir);
+}
+
+/* --- meaning of plain scalars (yaml.v2's resolver) --- */
+
+static void meaning_of_nulls_and_bools(void **state)
+{
+    (void)state;
+    const char *nulls[] = {"", "~", "null", "Null", "NULL", NULL};
+    check_meanings(nulls, CFBP_YAML_NULL);
+    const char *bools[] = {"y",  "Y",  "yes",  "Yes",  "YES",  "n",     "N",     "no",
+                           "No", "NO", "true", "True", "TRUE", "false", "False", "FALSE",
+                           "on", "On", "ON",   "off",  "Off",  "OFF",   NULL};
+    check_meanings(bools, CFBP_YAML_BOOL);
+    const char *strings[] = {"nULL", "yEs",  "tRue",       "ON!", "nil",
+                             "None", "none", "yes please", "x",   NULL};
+    check_meanings(strings, CFBP_YAML_STRING);
+}
+
+static void meaning_of_numbers(void **state)
+{
+    (void)state;
+    const char *ints[] = {"0",     "12",   "-12",   "+12",    "0012",  "00",   "0x1F", "0X1f",
+                          "-0x1F", "0o17", "0b101", "-0b101", "1_000", "1__0", "+0",   NULL};
+    check_meanings(ints, CFBP_YAML_INT);
+    const char *floats[] = {"1.10", "1.",    ".5",        "-.5",    "+.5",   "1e3",  "1.5E-3",
+                            "09",   "0089",  ".inf",      "-.Inf",  "+.INF", ".NaN", ".nan",
+                            "1:20", "-1:20", "190:20:30", "1:20.5", NULL};
+    check_meanings(floats, CFBP_YAML_FLOAT);
+    const char *strings[] = {"1.2.3", "1.22.x", "v1.2",  "-",   "+",  ".",    "1e",
+                             "0x",    "0xG",    "0b",    "0b2", "e5", "1:60", "1.2.3-rc.1",
+                             "- 1",   ".inf.",  "1,000", "0o8", "_1", NULL};
+    check_meanings(strings, CFBP_YAML_STRING);
+}
+
+static void meaning_of_timestamps(void **state)
+{
+    (void)state;
+    const char *timestamps[] = {"2000-01-01",
+                                "2002-1-2",
+                                "2001-12-14t21:59:43.10-05:00",
+                                "2001-12-14T21:59:43Z",
+                                "2001-12-14 21:59:43.10",
+                                NULL};
+    check_meanings(timestamps, CFBP_YAML_TIMESTAMP);
+    const char *strings[] = {
+        "2000-01", "200-01-01", "20000-01-01", "2000-01-01x", "2001-12-14 21:59:43.10 -5", NULL};
+    check_meanings(strings, CFBP_YAML_STRING);
+}
+
+static void meaning_of_impossible_dates_is_string_like_yaml_v2(void **state)
+{
+    (void)state;
+    /*
+     * yaml.v2's parseTimestamp uses time.Parse, which refuses month 13 and day
+     * 45, and "2000-13-45" is no number either: yaml.v2 reads it as a string and
+     * writes it unquoted.
+     */
+    const char *strings[] = {"2000-13-45", "2000-02-30", "9999-99-99", NULL};
+    check_meanings(strings, CFBP_YAML_STRING);
+    check_emit_string("2000-13-45", "key: 2000-13-45\n");
+}
+
+static void quoted_scalars_always_mean_strings(void **state)
+{
+    (void)state;
+    const char *texts[] = {"", "~", "yes", "12", "1.10", "2000-01-01", NULL};
+    for (const char *const *text = texts; *text; text++) {
+        struct cfbp_yaml_node *node = cfbp_yaml_new_string(*text);
+        assert_int_equal(cfbp_yaml_meaning_of(node), CFBP_YAML_STRING);
+        assert_false(cfbp_yaml_is_null(node));
+        cfbp_yaml_free(node);
+    }
+    struct cfbp_yaml_node *list = cfbp_yaml_new_sequence();
+    assert_int_equal(cfbp_yaml_meaning_of(list), CFBP_YAML_STRING);
+    assert_false(cfbp_yaml_is_null(list));
+    cfbp_yaml_free(list);
+    assert_true(cfbp_yaml_is_null(NULL));
+}
+
+static void describes_nodes(void **state)
+{
+    (void)state;
+    struct cfbp_yaml_node *nodes[] = {
+        cfbp_yaml_new_sequence(),          cfbp_yaml_new_mapping(),   cfbp_yaml_new_plain("~"),
+        cfbp_yaml_new_plain("yes"),        cfbp_yaml_new_plain("12"), cfbp_yaml_new_plain("1.5"),
+        cfbp_yaml_new_plain("2000-01-01"), cfbp_yaml_new_plain("x"),  cfbp_yaml_new_string("12"),
+    };
+    const char *expected[] = {"a list",   "a mapping", "empty",    "a boolean", "a number",
+                              "a number", "a date",    "a string", "a string"};
+    for (size_t i = 0; i < sizeof(nodes) / sizeof(*nodes); i++) {
+        assert_string_equal(cfbp_yaml_describe(nodes[i]), expected[i]);
+        cfbp_yaml_free(nodes[i]);
+    }
+    assert_string_equal(cfbp_yaml_describe(NULL), "nothing");
+}
+
+/* --- reading values --- */
+
+static void read_string_reads_and_refuses(void **state)
+{
+    (void)state;
+    struct cfbp_yaml_document doc = CFBP_YAML_DOCUMENT_INIT;
+    load_ok(&doc, "dependencies:\n"
+                  "- name: thing\n"
+                  "  version: 1.10\n"
+                  "  uri: ~\n"
+                  "  cf_stacks: [cflinuxfs4]\n"
+                  "  sha256: {a: b}\n");
+    struct cfbp_yaml_node *entry = cfbp_yaml_get(doc.root, "dependencies")->items[0];
+    struct cfbp_error err = CFBP_ERROR_INIT;
+    char *out = (char *)"unset";
+
+    assert_int_equal(
+        cfbp_yaml_read_string(&doc, entry, "version", "dependencies[0]", true, &out, &err), 0);
+    assert_string_equal(out, "1.10");
+    free(out);
+
+    out = (char *)"unset";
+    assert_int_equal(
+        cfbp_yaml_read_string(&doc, entry, "source", "dependencies[0]", false, &out, &err), 0);
+    assert_null(out);
+    out = (char *)"unset";
+    assert_int_equal(
+        cfbp_yaml_read_string(&doc, entry, "uri", "dependencies[0]", false, &out, &err), 0);
+    assert_null(out);
+    assert_null(err.message);
+
+    assert_int_equal(
+        cfbp_yaml_read_string(&doc, entry, "source", "dependencies[0]", true, &out, &err), -1);
+    assert_null(out);
+    assert_int_equal(err.kind, CFBP_ERROR_INVALID);
+    assert_string_equal(err.message, "m.yml:2:3: dependencies[0] has no 'source'");
+    cfbp_error_clear(&err);
+
+    assert_int_equal(cfbp_yaml_read_string(&doc, entry, "uri", "dependencies[0]", true, &out, &err),
+                     -1);
+    assert_string_equal(err.message, "m.yml:4:8: dependencies[0] has no 'uri'");
+    cfbp_error_clear(&err);
+
+    assert_int_equal(
+        cfbp_yaml_read_string(&doc, entry, "cf_stacks", "dependencies[0]", true, &out, &err), -1);
+    assert_null(out);
+    assert_string_equal(err.message,
+                        "m.yml:5:14: dependencies[0].cf_stacks must be a single value, not a list");
+    cfbp_error_clear(&err);
+
+    assert_int_equal(
+        cfbp_yaml_read_string(&doc, entry, "sha256", "dependencies[0]", false, &out, &err), -1);
+    assert_string_equal(err.message,
+                        "m.yml:6:11: dependencies[0].sha256 must be a single value, not a mapping");
+    cfbp_error_clear(&err);
+    cfbp_yaml_document_release(&doc);
+}
+
+static void expect_and_error_at_name_the_place(void **state)
+{
+    (void)state;
+    struct cfbp_yaml_document doc = CFBP_YAML_DOCUMENT_INIT;
+    load_ok(&doc, "list:\n  - 1\nmap: {}\nscalar: yes\n");
+    struct cfbp_error err = CFBP_ERROR_INIT;
+    struct cfbp_yaml_node *list = cfbp_yaml_get(doc.root, "list");
+    assert_int_equal(cfbp_yaml_expect(&doc, list, CFBP_YAML_SEQUENCE, "list", &err), 0);
+    assert_null(err.message);
+    assert_int_equal(cfbp_yaml_expect(&doc, list, CFBP_YAML_MAPPING, "list", &err), -1);
+    assert_int_equal(err.kind, CFBP_ERROR_INVALID);
+    assert_string_equal(err.message, "m.yml:2:3: list must be a mapping, not a list");
+    assert_int_equal(
+        cfbp_yaml_expect(&doc, cfbp_yaml_get(doc.root, "map"), CFBP_YAML_SCALAR, "map", &err), -1);
+    assert_string_equal(err.message, "m.yml:3:6: map must be a single value, not a mapping");
+    assert_int_equal(cfbp_yaml_expect(&doc, cfbp_yaml_get(doc.root, "scalar"), CFBP_YAML_SEQUENCE,
+                                      "scalar", &err),
+                     -1);
+    assert_string_equal(err.message, "m.yml:4:9: scalar must be a list, not a boolean");
+    assert_int_equal(cfbp_yaml_expect(&doc, NULL, CFBP_YAML_MAPPING, "root", &err), -1);
+    assert_string_equal(err.message, "m.yml: root must be a mapping, not nothing");
+    assert_int_equal(cfbp_yaml_error_at(&doc, list, &err, "bad %s %d", "thing", 7), -1);
+    assert_int_equal(err.kind, CFBP_ERROR_INVALID);
+    assert_string_equal(err.message, "m.yml:2:3: bad thing 7");
+    assert_int_equal(cfbp_yaml_error_at(&doc, NULL, &err, "no node"), -1);
+    assert_string_equal(err.message, "m.yml: no node");
+    cfbp_error_clear(&err);
+    cfbp_yaml_document_release(&doc);
+}
+
+/* --- building --- */
+
+static void set_remove_and_copy(void **state)
+{
+    (void)state;
+    struct cfbp_yaml_node *map = cfbp_yaml_new_mapping();
+    cfbp_yaml_set(map, "a", cfbp_yaml_new_string("1"));
+    cfbp_yaml_set(map, "b", cfbp_yaml_new_plain("2"));
+    cfbp_yaml_set(map, "c", cfbp_yaml_new_sequence());
+    cfbp_yaml_append(cfbp_yaml_get(map, "c"), cfbp_yaml_new_string("x"));
+    assert_int_equal(map->count, 3);
+    cfbp_yaml_set(map, "a", cfbp_yaml_new_string("replaced")); /* the old value is freed */
+    assert_int_equal(map->count, 3);
+    assert_string_equal(map->keys[0]->value, "a");
+    assert_string_equal(map->values[0]->value, "replaced");
+
+    struct cfbp_yaml_node *copy = cfbp_yaml_copy(map);
+    assert_ptr_not_equal(copy, map);
+    assert_int_equal(copy->count, 3);
+    assert_ptr_not_equal(copy->values[2], map->values[2]);
+    assert_ptr_not_equal(copy->values[2]->items[0], map->values[2]->items[0]);
+    assert_true(copy->values[0]->quoted);
+    assert_false(copy->values[1]->quoted);
+    cfbp_yaml_set(copy, "a", cfbp_yaml_new_string("changed"));
+    cfbp_yaml_remove(copy, "c");
+    assert_string_equal(cfbp_yaml_get(map, "a")->value, "replaced");
+    assert_int_equal(cfbp_yaml_get(map, "c")->count, 1);
+    assert_int_equal(copy->count, 2);
+
+    cfbp_yaml_remove(map, "b");
+    assert_int_equal(map->count, 2);
+    assert_string_equal(map->keys[0]->value, "a");
+    assert_string_equal(map->keys[1]->value, "c");
+    assert_null(cfbp_yaml_get(map, "b"));
+    cfbp_yaml_remove(map, "missing");
+    assert_int_equal(map->count, 2);
+    cfbp_yaml_remove(map, "a");
+    cfbp_yaml_remove(map, "c");
+    assert_int_equal(map->count, 0);
+    cfbp_yaml_set(map, "again", cfbp_yaml_new_string("ok"));
+    assert_int_equal(map->count, 1);
+
+    assert_null(cfbp_yaml_copy(NULL));
+    cfbp_yaml_free(copy);
+    cfbp_yaml_free(map);
+    cfbp_yaml_free(NULL);
+}
+
+static void copy_keeps_text_with_nuls_and_positions(void **state)
+{
+    (void)state;
+    struct cfbp_yaml_document doc = CFBP_YAML_DOCUMENT_INIT;
+    load_ok(&doc, "k:\n  - \"a\\0b\"\n");
+    struct cfbp_yaml_node *copy = cfbp_yaml_copy(doc.root);
+    struct cfbp_yaml_node *item = cfbp_yaml_get(copy, "k")->items[0];
+    assert_int_equal(item->value_length, 3);
+    assert_memory_equal(item->value, "a\0b", 4);
+    assert_int_equal(item->line, 2);
+    assert_int_equal(item->column, 5);
+    cfbp_yaml_free(copy);
+    cfbp_yaml_document_release(&doc);
+}
+
+/* --- emitting --- */
+
+static void emits_the_packaged_manifest_like_yaml_v2(void **state)
+{
+    (void)state;
+    /* Contract §5.2, the example packaged with --cached --stack cflinuxfs4. */
+    struct cfbp_yaml_node *root = cfbp_yaml_new_mapping();
+    cfbp_yaml_set(root, "language", cfbp_yaml_new_string("dotnet-core"));
+    cfbp_yaml_set(root, "stack", cfbp_yaml_new_string("cflinuxfs4"));
+    struct cfbp_yaml_node *includes = cfbp_yaml_new_sequence();
+    cfbp_yaml_append(includes, cfbp_yaml_new_string("VERSION"));
+    cfbp_yaml_append(includes, cfbp_yaml_new_string("manifest.yml"));
+    cfbp_yaml_set(root, "include_files", includes);
+    cfbp_yaml_set(root, "pre_package", cfbp_yaml_new_string("./pre.sh"));
+    struct cfbp_yaml_node *dep = cfbp_yaml_new_mapping();
+    cfbp_yaml_set(dep, "version", cfbp_yaml_new_string("1.2.3"));
+    cfbp_yaml_set(dep, "uri", cfbp_yaml_new_string("file:///tmp/x/dep-1.2.3.txt"));
+    cfbp_yaml_set(dep, "source_sha256", cfbp_yaml_new_string("0012"));
+    cfbp_yaml_set(dep, "source", cfbp_yaml_new_string("https://example.com/src.tgz"));
+    cfbp_yaml_set(dep, "sha256", cfbp_yaml_new_string("90ab757f"));
+    cfbp_yaml_set(dep, "name", cfbp_yaml_new_string("thing"));
+    cfbp_yaml_set(
+        dep, "file",
+        cfbp_yaml_new_string("dependencies/0101f766abf2f6f72fa9755b7db19f03/dep-1.2.3.txt"));
+    struct cfbp_yaml_node *deps = cfbp_yaml_new_sequence();
+    cfbp_yaml_append(deps, dep);
+    cfbp_yaml_set(root, "dependencies", deps);
+    struct cfbp_yaml_node *eol = cfbp_yaml_new_mapping();
+    cfbp_yaml_set(eol, "version_line", cfbp_yaml_new_string("1.2.x"));
+    cfbp_yaml_set(eol, "name", cfbp_yaml_new_string("thing"));
+    cfbp_yaml_set(eol, "link", cfbp_yaml_new_string("https://example.com/eol"));
+    cfbp_yaml_set(eol, "date", cfbp_yaml_new_string("2000-01-01"));
+    struct cfbp_yaml_node *eols = cfbp_yaml_new_sequence();
+    cfbp_yaml_append(eols, eol);
+    cfbp_yaml_set(root, "dependency_deprecation_dates", eols);
+    struct cfbp_yaml_node *default_version = cfbp_yaml_new_mapping();
+    cfbp_yaml_set(default_version, "version", cfbp_yaml_new_string("1.2.x"));
+    cfbp_yaml_set(default_version, "name", cfbp_yaml_new_string("thing"));
+    struct cfbp_yaml_node *defaults = cfbp_yaml_new_sequence();
+    cfbp_yaml_append(defaults, default_version);
+    cfbp_yaml_set(root, "default_versions", defaults);
+
+    check_emit(root, CFBP_YAML_EMIT_SORT_KEYS,
+               "default_versions:\n"
+               "- name: thing\n"
+               "  version: 1.2.x\n"
+               "dependencies:\n"
+               "- file: dependencies/0101f766abf2f6f72fa9755b7db19f03/dep-1.2.3.txt\n"
+               "  name: thing\n"
+               "  sha256: 90ab757f\n"
+               "  source: https://example.com/src.tgz\n"
+               "  source_sha256: \"0012\"\n"
+               "  uri: file:///tmp/x/dep-1.2.3.txt\n"
+               "  version: 1.2.3\n"
+               "dependency_deprecation_dates:\n"
+               "- date: \"2000-01-01\"\n"
+               "  link: https://example.com/eol\n"
+               "  name: thing\n"
+               "  version_line: 1.2.x\n"
+               "include_files:\n"
+               "- VERSION\n"
+               "- manifest.yml\n"
+               "language: dotnet-core\n"
+               "pre_package: ./pre.sh\n"
+               "stack: cflinuxfs4\n");
+    /* Without sorting, insertion order. */
+    check_emit(default_version, 0, "version: 1.2.x\nname: thing\n");
+    cfbp_yaml_free(root);
+}
+
+static void sorts_keys_the_way_yaml_v2_does(void **state)
+{
+    (void)state;
+    struct cfbp_yaml_node *root = cfbp_yaml_new_mapping();
+    const char *keys[] = {"b", "a10", "10", "A", "a2", "9", "_x", "a1", "1", "a01", "B"};
+    for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++)
+        cfbp_yaml_set(root, keys[i], cfbp_yaml_new_plain("v"));
+    check_emit(root, CFBP_YAML_EMIT_SORT_KEYS,
+               "_x: v\n"
+               "\"1\": v\n"
+               "\"9\": v\n"
+               "\"10\": v\n"
+               "A: v\n"
+               "B: v\n"
+               "a1: v\n"
+               "a01: v\n"
+               "a2: v\n"
+               "a10: v\n"
+               "b: v\n");
+    cfbp_yaml_free(root);
+}
+
+static void emits_collections_in_block_style(void **state)
+{
+    (void)state;
+    struct cfbp_yaml_node *root = cfbp_yaml_new_mapping();
+    cfbp_yaml_set(root, "config", cfbp_yaml_new_mapping());
+    cfbp_yaml_set(root, "empty_list", cfbp_yaml_new_sequence());
+    struct cfbp_yaml_node *list = cfbp_yaml_new_sequence();
+    struct cfbp_yaml_node *inner = cfbp_yaml_new_sequence();
+    cfbp_yaml_append(inner, cfbp_yaml_new_string("x"));
+    cfbp_yaml_append(list, inner);
+    struct cfbp_yaml_node *item = cfbp_yaml_new_mapping();
+    cfbp_yaml_set(item, "name", cfbp_yaml_new_string("web"));
+    struct cfbp_yaml_node *nested = cfbp_yaml_new_mapping();
+    cfbp_yaml_set(nested, "memory", cfbp_yaml_new_plain("10"));
+    cfbp_yaml_set(item, "limits", nested);
+    cfbp_yaml_append(list, item);
+    cfbp_yaml_set(root, "list", list);
+    check_emit(root, 0,
+               "config: {}\n"
+               "empty_list: []\n"
+               "list:\n"
+               "- - x\n"
+               "- name: web\n"
+               "  limits:\n"
+               "    memory: 10\n");
+    cfbp_yaml_free(root);
+
+    struct cfbp_yaml_node *empty = cfbp_yaml_new_mapping();
+    check_emit(empty, 0, "{}\n");
+    cfbp_yaml_free(empty);
+}
+
+static void double_quotes_strings_that_read_as_other_types(void **state)
+{
+    (void)state;
+    check_emit_string("0012", "key: \"0012\"\n");
+    check_emit_string("80", "key: \"80\"\n");
+    check_emit_string("1.10", "key: \"1.10\"\n");
+    check_emit_string("2000-01-01", "key: \"2000-01-01\"\n");
+    check_emit_string("", "key: \"\"\n");
+    check_emit_string("yes", "key: \"yes\"\n");
+    check_emit_string("on", "key: \"on\"\n");
+    check_emit_string("true", "key: \"true\"\n");
+    check_emit_string("null", "key: \"null\"\n");
+    check_emit_string("~", "key: \"~\"\n");
+    check_emit_string("1:20", "key: \"1:20\"\n");
+    check_emit_string(".inf", "key: \".inf\"\n");
+    check_emit_string("1e3", "key: \"1e3\"\n");
+    check_emit_string("0x1F", "key: \"0x1F\"\n");
+}
+
+static void keeps_ordinary_strings_plain(void **state)
+{
+    (void)state;
+    check_emit_string("1.2.3", "key: 1.2.3\n");
+    check_emit_string("1.22.x", "key: 1.22.x\n");
+    check_emit_string("hello world", "key: hello world\n");
+    check_emit_string("https://example.com/a?b=c", "key: https://example.com/a?b=c\n");
+    check_emit_string("caf\xc3\xa9", "key: caf\xc3\xa9\n");
+    check_emit_string("it's", "key: it's\n");
+    check_emit_string("a,b", "key: a,b\n");
+    check_emit_string("a-b", "key: a-b\n");
+}
+
+static void single_quotes_strings_that_cannot_be_plain(void **state)
+{
+    (void)state;
+    check_emit_string("*x", "key: '*x'\n");
+    check_emit_string("&x", "key: '&x'\n");
+    check_emit_string("!x", "key: '!x'\n");
+    check_emit_string(": x", "key: ': x'\n");
+    check_emit_string("- a", "key: '- a'\n");
+    check_emit_string("#c", "key: '#c'\n");
+    check_emit_string("a #c", "key: 'a #c'\n");
+    check_emit_string("a: b", "key: 'a: b'\n");
+    check_emit_string(" lead", "key: ' lead'\n");
+    check_emit_string("trail ", "key: 'trail '\n");
+    check_emit_string("@x", "key: '@x'\n");
+    check_emit_string("%x", "key: '%x'\n");
+    check_emit_string("[a]", "key: '[a]'\n");
+    check_emit_string("{a}", "key: '{a}'\n");
+    check_emit_string("'q'", "key: '''q'''\n");
+    check_emit_string("\"q\"", "key: '\"q\"'\n");
+}
+
+static void writes_multi_line_strings_as_literal_blocks(void **state)
+{
+    (void)state;
+    check_emit_string("line1\nline2", "key: |-\n  line1\n  line2\n");
+    check_emit_string("line1\nline2\n", "key: |\n  line1\n  line2\n");
+    check_emit_string("a\n\nb", "key: |-\n  a\n\n  b\n");
+}
+
+static void writes_plain_nodes_as_is(void **state)
+{
+    (void)state;
+    struct cfbp_yaml_node *root = cfbp_yaml_new_mapping();
+    cfbp_yaml_set(root, "memory", cfbp_yaml_new_plain("10"));
+    cfbp_yaml_set(root, "flag", cfbp_yaml_new_plain("true"));
+    cfbp_yaml_set(root, "version", cfbp_yaml_new_plain("1.10"));
+    check_emit(root, 0, "memory: 10\nflag: true\nversion: 1.10\n");
+    cfbp_yaml_free(root);
+}
+
+static void round_trips_loaded_documents(void **state)
+{
+    (void)state;
+    check_round_trip("# comment\n"
+                     "---\n"
+                     "zeta: 1\n"
+                     "alpha:   [b,   'c']\n"
+                     "source_sha256: '0012'\n"
+                     "version: 1.10\n"
+                     "quoted_version: '1.10'\n"
+                     "nul: \"a\\0b\"\n"
+                     "config: {}\n",
+                     "alpha:\n"
+                     "- b\n"
+                     "- c\n"
+                     "config: {}\n"
+                     "nul: \"a\\0b\"\n"
+                     "quoted_version: \"1.10\"\n"
+                     "source_sha256: \"0012\"\n"
+                     "version: 1.10\n"
+                     "zeta: 1\n");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(loads_a_tree_with_positions),
+        cmocka_unit_test(keeps_raw_scalar_text),
+        cmocka_unit_test(an_empty_document_has_no_root),
+        cmocka_unit_test(resolves_aliases_as_copies),
+        cmocka_unit_test(applies_merge_keys),
+        cmocka_unit_test(refuses_a_merge_of_a_scalar),
+        cmocka_unit_test(load_errors_name_file_line_and_column),
+        cmocka_unit_test(an_explicit_document_end_is_fine),
+        cmocka_unit_test(refuses_alias_bombs),
+        cmocka_unit_test(loads_files),
+        cmocka_unit_test(meaning_of_nulls_and_bools),
+        cmocka_unit_test(meaning_of_numbers),
+        cmocka_unit_test(meaning_of_timestamps),
+        cmocka_unit_test(meaning_of_impossible_dates_is_string_like_yaml_v2),
+        cmocka_unit_test(quoted_scalars_always_mean_strings),
+        cmocka_unit_test(describes_nodes),
+        cmocka_unit_test(read_string_reads_and_refuses),
+        cmocka_unit_test(expect_and_error_at_name_the_place),
+        cmocka_unit_test(set_remove_and_copy),
+        cmocka_unit_test(copy_keeps_text_with_nuls_and_positions),
+        cmocka_unit_test(emits_the_packaged_manifest_like_yaml_v2),
+        cmocka_unit_test(sorts_keys_the_way_yaml_v2_does),
+        cmocka_unit_test(emits_collections_in_block_style),
+        cmocka_unit_test(double_quotes_strings_that_read_as_other_types),
+        cmocka_unit_test(keeps_ordinary_strings_plain),
+        cmocka_unit_test(single_quotes_strings_that_cannot_be_plain),
+        cmocka_unit_test(writes_multi_line_strings_as_literal_blocks),
+        cmocka_unit_test(writes_plain_nodes_as_is),
+        cmocka_unit_test(round_trips_loaded_documents),
+        /* Last: with the dangling-anchor bug it crashes under ASan. */
+        cmocka_unit_test(merge_sources_with_anchors_stay_usable),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
