@@ -266,9 +266,109 @@ static int parse_array(struct parser *parser, struct cfbp_json *node, unsigned d
     }
 }
 
-static int parse_object(struct parser *parser, struct cfbp_json *node, unsigned depth)
+/*
+ * Duplicate keys: small objects are scanned; from LINEAR_KEYS members on, an
+ * open-addressing set of member indices keeps the check linear overall, so a
+ * hostile object with many keys cannot make parsing quadratic.
+ */
+#define LINEAR_KEYS 16
+
+struct key_set {
+    size_t *slots; /* member index + 1; 0 is an empty slot */
+    size_t capacity;
+};
+
+static uint64_t key_hash(const char *key, size_t length)
+{
+    uint64_t hash = 1469598103934665603ULL; /* FNV-1a */
+    for (size_t i = 0; i < length; i++)
+        hash = (hash ^ (unsigned char)key[i]) * 1099511628211ULL;
+    return hash;
+}
+
+static void key_set_insert(struct key_set *set, const struct cfbp_json *object, size_t member)
+{
+    size_t mask = set->capacity - 1;
+    size_t at = key_hash(object->keys[member], object->key_lengths[member]) & mask;
+    while (set->slots[at])
+        at = (at + 1) & mask;
+    set->slots[at] = member + 1;
+}
+
+/* Makes room for at least one more member, rebuilding the set from the object. */
+static void key_set_reserve(struct key_set *set, const struct cfbp_json *object)
+{
+    if (set->capacity >= 2 * (object->count + 1))
+        return;
+    free(set->slots);
+    set->capacity = set->capacity ? set->capacity * 2 : 4 * LINEAR_KEYS;
+    set->slots = cfbp_xcalloc(set->capacity, sizeof(*set->slots));
+    for (size_t i = 0; i < object->count; i++)
+        key_set_insert(set, object, i);
+}
+
+static bool has_key(struct key_set *set, const struct cfbp_json *object, const char *key,
+                    size_t length)
+{
+    if (object->count < LINEAR_KEYS) {
+        for (size_t i = 0; i < object->count; i++)
+            if (object->key_lengths[i] == length && memcmp(object->keys[i], key, length) == 0)
+                return true;
+        return false;
+    }
+    key_set_reserve(set, object);
+    size_t mask = set->capacity - 1;
+    for (size_t at = key_hash(key, length) & mask; set->slots[at]; at = (at + 1) & mask) {
+        size_t member = set->slots[at] - 1;
+        if (object->key_lengths[member] == length && memcmp(object->keys[member], key, length) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Parses "key": value pairs up to the closing brace; the caller owns key and keys. */
+static int parse_members(struct parser *parser, struct cfbp_json *node, unsigned depth,
+                         struct cfbp_strbuf *key, struct key_set *keys)
 {
     size_t alloc_values = 0, alloc_keys = 0, alloc_lengths = 0;
+    for (;;) {
+        skip_whitespace(parser);
+        if (parser->position >= parser->length || parser->text[parser->position] != '"')
+            return parse_error(parser, parser->position, "expected a string as an object key");
+        size_t key_start = parser->position;
+        cfbp_strbuf_reset(key);
+        if (parse_string_into(parser, key) < 0)
+            return -1;
+        if (has_key(keys, node, key->buf, key->len))
+            return parse_error(parser, key_start, "an object has the same key twice");
+        skip_whitespace(parser);
+        if (parser->position >= parser->length || parser->text[parser->position] != ':')
+            return parse_error(parser, parser->position, "expected ':' after an object key");
+        parser->position++;
+        struct cfbp_json *value;
+        if (parse_value(parser, &value, depth + 1) < 0)
+            return -1;
+        CFBP_GROW(node->values, alloc_values, node->count + 1);
+        CFBP_GROW(node->keys, alloc_keys, node->count + 1);
+        CFBP_GROW(node->key_lengths, alloc_lengths, node->count + 1);
+        node->key_lengths[node->count] = key->len;
+        node->keys[node->count] = cfbp_xstrndup(key->buf, key->len);
+        node->values[node->count++] = value;
+        if (keys->capacity)
+            key_set_insert(keys, node, node->count - 1);
+        skip_whitespace(parser);
+        if (parser->position >= parser->length)
+            return parse_error(parser, parser->position, "an object is not closed");
+        char c = parser->text[parser->position++];
+        if (c == '}')
+            return 0;
+        if (c != ',')
+            return parse_error(parser, parser->position - 1, "expected ',' or '}' in an object");
+    }
+}
+
+static int parse_object(struct parser *parser, struct cfbp_json *node, unsigned depth)
+{
     parser->position++; /* '{' */
     skip_whitespace(parser);
     if (parser->position < parser->length && parser->text[parser->position] == '}') {
@@ -276,56 +376,11 @@ static int parse_object(struct parser *parser, struct cfbp_json *node, unsigned 
         return 0;
     }
     struct cfbp_strbuf key = CFBP_STRBUF_INIT;
-    for (;;) {
-        skip_whitespace(parser);
-        if (parser->position >= parser->length || parser->text[parser->position] != '"') {
-            cfbp_strbuf_release(&key);
-            return parse_error(parser, parser->position, "expected a string as an object key");
-        }
-        size_t key_start = parser->position;
-        cfbp_strbuf_reset(&key);
-        if (parse_string_into(parser, &key) < 0) {
-            cfbp_strbuf_release(&key);
-            return -1;
-        }
-        for (size_t i = 0; i < node->count; i++) {
-            if (node->key_lengths[i] == key.len && memcmp(node->keys[i], key.buf, key.len) == 0) {
-                cfbp_strbuf_release(&key);
-                return parse_error(parser, key_start, "an object has the same key twice");
-            }
-        }
-        skip_whitespace(parser);
-        if (parser->position >= parser->length || parser->text[parser->position] != ':') {
-            cfbp_strbuf_release(&key);
-            return parse_error(parser, parser->position, "expected ':' after an object key");
-        }
-        parser->position++;
-        struct cfbp_json *value;
-        if (parse_value(parser, &value, depth + 1) < 0) {
-            cfbp_strbuf_release(&key);
-            return -1;
-        }
-        CFBP_GROW(node->values, alloc_values, node->count + 1);
-        CFBP_GROW(node->keys, alloc_keys, node->count + 1);
-        CFBP_GROW(node->key_lengths, alloc_lengths, node->count + 1);
-        node->key_lengths[node->count] = key.len;
-        node->keys[node->count] = cfbp_xstrndup(key.buf, key.len);
-        node->values[node->count++] = value;
-        skip_whitespace(parser);
-        if (parser->position >= parser->length) {
-            cfbp_strbuf_release(&key);
-            return parse_error(parser, parser->position, "an object is not closed");
-        }
-        char c = parser->text[parser->position++];
-        if (c == '}') {
-            cfbp_strbuf_release(&key);
-            return 0;
-        }
-        if (c != ',') {
-            cfbp_strbuf_release(&key);
-            return parse_error(parser, parser->position - 1, "expected ',' or '}' in an object");
-        }
-    }
+    struct key_set keys = {NULL, 0};
+    int result = parse_members(parser, node, depth, &key, &keys);
+    cfbp_strbuf_release(&key);
+    free(keys.slots);
+    return result;
 }
 
 static int parse_value(struct parser *parser, struct cfbp_json **out, unsigned depth)

@@ -491,9 +491,35 @@ static void escapes_backspace_and_form_feed_as_go_does(void **state)
     CHECK_WRITE("\b\f", "\"\\b\\f\"");
 }
 
+static void finds_duplicates_in_large_objects(void **state)
+{
+    (void)state;
+    struct cfbp_strbuf text = CFBP_STRBUF_INIT;
+    cfbp_strbuf_append_char(&text, '{');
+    for (int i = 0; i < 5000; i++)
+        cfbp_strbuf_append_format(&text, "%s\"k%d\":%d", i ? "," : "", i, i);
+    size_t open_length = text.len;
+    cfbp_strbuf_append_char(&text, '}');
+    struct cfbp_json *value = NULL;
+    struct cfbp_error err = CFBP_ERROR_INIT;
+    assert_int_equal(cfbp_json_parse(text.buf, text.len, &value, &err), 0);
+    assert_int_equal(value->count, 5000);
+    assert_string_equal(cfbp_json_get(value, "k4999")->text, "4999");
+    cfbp_json_free(value);
+    /* The same object with "k2500" again at the end. */
+    cfbp_strbuf_set_length(&text, open_length);
+    cfbp_strbuf_append_string(&text, ",\"k2500\":0}");
+    assert_int_equal(cfbp_json_parse(text.buf, text.len, &value, &err), -1);
+    assert_null(value);
+    assert_non_null(strstr(err.message, "an object has the same key twice"));
+    cfbp_error_clear(&err);
+    cfbp_strbuf_release(&text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(finds_duplicates_in_large_objects),
         cmocka_unit_test(reads_every_type),
         cmocka_unit_test(reads_bare_scalars_as_documents),
         cmocka_unit_test(writes_back_compact_and_in_order),

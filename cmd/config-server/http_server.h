@@ -1,0 +1,45 @@
+/*
+ * http_server.h - the sidecar's single-process HTTP/1.1 server.
+ *
+ * One thread runs an epoll loop over non-blocking sockets: the listening
+ * socket, a signalfd for SIGTERM and SIGINT, and every client connection.
+ * Connections are kept alive, pipelined requests are answered in order, and
+ * every way a client can hold resources is bounded: the size of a request,
+ * the time to send one, the time a connection may sit idle, the output a
+ * client may leave unread, and the number of connections.
+ */
+#ifndef CONFIG_SERVER_HTTP_SERVER_H
+#define CONFIG_SERVER_HTTP_SERVER_H
+
+#include "cfbp/strbuf.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct cfbp_error;
+struct routes;
+
+struct http_server_settings {
+    const char *bind_address; /* an IPv4 or IPv6 literal */
+    uint16_t port;            /* 0 picks a free port */
+    int request_timeout_ms;   /* to send a whole request, or to take in a response */
+    int idle_timeout_ms;      /* between requests on a kept-alive connection */
+    size_t max_connections;   /* beyond this, new clients wait in the listen backlog */
+};
+
+struct http_server;
+
+/* Binds and listens. On success *server owns the socket. */
+int http_server_open(struct http_server **server, const struct http_server_settings *settings,
+                     const struct routes *routes, struct cfbp_error *err);
+
+/* Appends the address actually listened on, as "127.0.0.1:8082" or "[::1]:8082". */
+void http_server_describe_address(const struct http_server *server, struct cfbp_strbuf *out);
+
+/* Serves until SIGTERM or SIGINT arrives (returns 0) or the loop itself fails (-1). */
+int http_server_run(struct http_server *server, struct cfbp_error *err);
+
+/* Closes every connection and the listening socket. */
+void http_server_close(struct http_server *server);
+
+#endif
