@@ -8,7 +8,7 @@
  *
  *   test_fixture_apps ruby    fixtures/rubyapp and fixtures/rubyapp-buildpack-sidecar
  *                             (rackup with WEBrick; skipped, status 77, without ruby)
- *   test_fixture_apps shell   fixtures/shellapp (perl-base only)
+ *   test_fixture_apps perl    fixtures/perlapp (perl-base only)
  */
 #include "sidecar_support.h"
 
@@ -129,11 +129,11 @@ static void test_ruby_app_relying_on_the_buildpack(void **state)
     check_ruby_app("rubyapp-buildpack-sidecar");
 }
 
-static void test_shell_app(void **state)
+static void test_perl_app(void **state)
 {
     (void)state;
     const char *const argv[] = {"perl", "app.pl", NULL};
-    check_app("shellapp", argv, free_port());
+    check_app("perlapp", argv, free_port());
 }
 
 int main(int argc, char **argv)
@@ -149,14 +149,14 @@ int main(int argc, char **argv)
         };
         return cmocka_run_group_tests_name("ruby fixture apps", tests, NULL, NULL);
     }
-    if (argc == 2 && strcmp(argv[1], "shell") == 0) {
+    if (argc == 2 && strcmp(argv[1], "perl") == 0) {
         if (!on_path("perl")) {
-            printf("perl is not installed; skipping the shell fixture\n");
+            printf("perl is not installed; skipping the Perl fixture\n");
             return 77;
         }
-        const struct CMUnitTest tests[] = {cmocka_unit_test(test_shell_app)};
-        return cmocka_run_group_tests_name("shell fixture app", tests, NULL, NULL);
+        const struct CMUnitTest tests[] = {cmocka_unit_test(test_perl_app)};
+        return cmocka_run_group_tests_name("perl fixture app", tests, NULL, NULL);
     }
-    fprintf(stderr, "usage: %s ruby|shell\n", argv[0]);
+    fprintf(stderr, "usage: %s ruby|perl\n", argv[0]);
     return 2;
 }
