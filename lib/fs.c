@@ -360,3 +360,68 @@ int cfbp_fs_merge_move(const char *src_dir, const char *dest_dir, struct cfbp_er
     cfbp_strbuf_release(&to);
     return result;
 }
+
+static int copy_entry(const char *from, const char *to, const char *relative, cfbp_fs_skip_fn skip,
+                      void *skip_data, struct cfbp_error *err);
+
+static int copy_directory_entries(const char *from, const char *to, const char *relative,
+                                  cfbp_fs_skip_fn skip, void *skip_data, struct cfbp_error *err)
+{
+    struct cfbp_string_list names = CFBP_STRING_LIST_INIT;
+    struct cfbp_strbuf child_from = CFBP_STRBUF_INIT, child_to = CFBP_STRBUF_INIT,
+                       child_relative = CFBP_STRBUF_INIT;
+    int result = cfbp_fs_list_directory(from, &names, err);
+    for (size_t i = 0; result == 0 && i < names.count; i++) {
+        cfbp_path_join(&child_from, from, names.items[i]);
+        cfbp_path_join(&child_to, to, names.items[i]);
+        if (*relative)
+            cfbp_path_join(&child_relative, relative, names.items[i]);
+        else
+            cfbp_strbuf_set(&child_relative, names.items[i]);
+        if (skip && skip(child_relative.buf, skip_data))
+            continue;
+        result = copy_entry(child_from.buf, child_to.buf, child_relative.buf, skip, skip_data, err);
+    }
+    cfbp_string_list_clear(&names);
+    cfbp_strbuf_release(&child_from);
+    cfbp_strbuf_release(&child_to);
+    cfbp_strbuf_release(&child_relative);
+    return result;
+}
+
+static int copy_entry(const char *from, const char *to, const char *relative, cfbp_fs_skip_fn skip,
+                      void *skip_data, struct cfbp_error *err)
+{
+    struct stat st;
+    if (lstat(from, &st) < 0)
+        return cfbp_error_set_errno(err, CFBP_ERROR_IO, errno, "cannot read %s", from);
+    if (S_ISLNK(st.st_mode)) {
+        char target[4096];
+        ssize_t length = readlink(from, target, sizeof(target) - 1);
+        if (length < 0)
+            return cfbp_error_set_errno(err, CFBP_ERROR_IO, errno, "cannot read %s", from);
+        target[length] = '\0';
+        if (symlink(target, to) < 0)
+            return cfbp_error_set_errno(err, CFBP_ERROR_IO, errno, "cannot create %s", to);
+        return 0;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        /* Created writable, given its own mode once filled. */
+        if (mkdir(to, 0700) < 0)
+            return cfbp_error_set_errno(err, CFBP_ERROR_IO, errno, "cannot create %s", to);
+        if (copy_directory_entries(from, to, relative, skip, skip_data, err) < 0)
+            return -1;
+        if (chmod(to, st.st_mode & 07777) < 0)
+            return cfbp_error_set_errno(err, CFBP_ERROR_IO, errno, "cannot set the mode of %s", to);
+        return 0;
+    }
+    if (S_ISREG(st.st_mode))
+        return cfbp_fs_copy_file(from, to, st.st_mode & 07777, err);
+    return 0; /* sockets, fifos and devices are not copied */
+}
+
+int cfbp_fs_copy_tree(const char *from, const char *to, cfbp_fs_skip_fn skip, void *skip_data,
+                      struct cfbp_error *err)
+{
+    return copy_entry(from, to, "", skip, skip_data, err);
+}

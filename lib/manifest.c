@@ -358,7 +358,8 @@ static int read_top_level(struct cfbp_manifest *manifest, struct cfbp_error *err
     return 0;
 }
 
-int cfbp_manifest_load(struct cfbp_manifest *manifest, const char *root, struct cfbp_error *err)
+static int load(struct cfbp_manifest *manifest, const char *root, bool with_version,
+                struct cfbp_error *err)
 {
     memset(manifest, 0, sizeof(*manifest));
     struct cfbp_strbuf path = CFBP_STRBUF_INIT;
@@ -373,11 +374,22 @@ int cfbp_manifest_load(struct cfbp_manifest *manifest, const char *root, struct 
         cfbp_yaml_load_file(&manifest->document, manifest->path, CFBP_MANIFEST_MAX_BYTES, err);
     if (result == 0)
         result = read_top_level(manifest, err);
-    if (result == 0)
+    if (result == 0 && with_version)
         result = read_version_file(manifest, err);
     if (result < 0)
         cfbp_manifest_release(manifest);
     return result;
+}
+
+int cfbp_manifest_load(struct cfbp_manifest *manifest, const char *root, struct cfbp_error *err)
+{
+    return load(manifest, root, true, err);
+}
+
+int cfbp_manifest_load_without_version(struct cfbp_manifest *manifest, const char *root,
+                                       struct cfbp_error *err)
+{
+    return load(manifest, root, false, err);
 }
 
 void cfbp_manifest_release(struct cfbp_manifest *manifest)

@@ -7,6 +7,8 @@
 #ifndef CFBP_COMMANDS_H
 #define CFBP_COMMANDS_H
 
+int cmd_package(int argc, char **argv);
+int cmd_summary(int argc, char **argv);
 int cmd_tarball(int argc, char **argv);
 
 /* Prints "cfbp <command>: <message>" to stderr and returns 1. */

@@ -24,6 +24,8 @@ struct command {
 };
 
 static const struct command commands[] = {
+    {"package", cmd_package, "zip a buildpack for cf create-buildpack (cached or not)"},
+    {"summary", cmd_summary, "print a buildpack's dependencies as markdown"},
     {"tarball", cmd_tarball, "write a reproducible .tgz of a directory"},
 };
 

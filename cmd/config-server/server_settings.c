@@ -61,7 +61,7 @@ static int read_bind_address(struct http_server_settings *settings, struct cfbp_
 int server_settings_from_environment(struct http_server_settings *settings, struct cfbp_error *err)
 {
     const char *port = getenv("CONFIG_SERVER_PORT");
-    unsigned long number;
+    unsigned long number = 0; /* set by read_number; -O3 cannot tell */
     if (!port || !*port)
         return cfbp_error_set(err, CFBP_ERROR_USAGE, "missing $CONFIG_SERVER_PORT");
     if (read_number("CONFIG_SERVER_PORT", 0, 65535, 0, &number, err) < 0)

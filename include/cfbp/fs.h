@@ -59,6 +59,17 @@ int cfbp_fs_copy_file(const char *src, const char *dst, mode_t mode, struct cfbp
  */
 int cfbp_fs_merge_move(const char *src_dir, const char *dest_dir, struct cfbp_error *err);
 
+/* Decides whether to skip an entry while copying; relative is its path under the source. */
+typedef bool (*cfbp_fs_skip_fn)(const char *relative, void *data);
+
+/*
+ * Copies the tree at from into to (created; must not exist yet), like
+ * `cp -a` without owners: files keep their mode, directories their mode,
+ * symlinks are copied as symlinks (never followed). skip may be NULL.
+ */
+int cfbp_fs_copy_tree(const char *from, const char *to, cfbp_fs_skip_fn skip, void *skip_data,
+                      struct cfbp_error *err);
+
 /* Writes all of data to fd, retrying short writes. Returns 0 or an errno value. */
 int cfbp_fs_write_all(int fd, const void *data, size_t length);
 

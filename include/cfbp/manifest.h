@@ -71,6 +71,9 @@ struct cfbp_manifest {
 
 /* Loads <root>/manifest.yml and <root>/VERSION. */
 int cfbp_manifest_load(struct cfbp_manifest *manifest, const char *root, struct cfbp_error *err);
+/* Loads <root>/manifest.yml only (version stays NULL): for tools that set the version. */
+int cfbp_manifest_load_without_version(struct cfbp_manifest *manifest, const char *root,
+                                       struct cfbp_error *err);
 void cfbp_manifest_release(struct cfbp_manifest *manifest);
 
 /*

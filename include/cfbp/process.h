@@ -19,6 +19,11 @@ struct cfbp_error;
  */
 int cfbp_process_run(char *const *argv, const char *directory, int *status, struct cfbp_error *err);
 
+/* Like cfbp_process_run, with stdout and stderr collected (interleaved) into output. */
+struct cfbp_strbuf;
+int cfbp_process_run_capture(char *const *argv, const char *directory, int *status,
+                             struct cfbp_strbuf *output, struct cfbp_error *err);
+
 /* Turns a waitpid() status into an exit code (128 + signal for a killed process). */
 int cfbp_process_exit_code(int wait_status);
 
