@@ -4,7 +4,9 @@
  */
 #include "cfbp/buildpack.h"
 
+#include "cfbp/archive.h"
 #include "cfbp/error.h"
+#include "cfbp/fs.h"
 #include "cfbp/log.h"
 #include "cfbp/manifest.h"
 #include "cfbp/path.h"
@@ -89,4 +91,50 @@ int cfbp_buildpack_check_valid(const struct cfbp_manifest *manifest, const char 
     cfbp_strbuf_release(&supported);
     cfbp_string_list_clear(&stacks);
     return -1;
+}
+
+static bool has_bin(const char *directory)
+{
+    struct cfbp_strbuf bin = CFBP_STRBUF_INIT;
+    cfbp_path_join(&bin, directory, "bin");
+    bool result = cfbp_fs_is_directory(bin.buf);
+    cfbp_strbuf_release(&bin);
+    return result;
+}
+
+int cfbp_buildpack_locate_root(const char *directory, const char *shown, struct cfbp_strbuf *root,
+                               struct cfbp_error *err)
+{
+    if (has_bin(directory)) {
+        cfbp_strbuf_set(root, directory);
+        return 0;
+    }
+    struct cfbp_string_list names = CFBP_STRING_LIST_INIT;
+    struct cfbp_error ignored = CFBP_ERROR_INIT;
+    int result = -1;
+    if (cfbp_fs_list_directory(directory, &names, &ignored) == 0 && names.count == 1) {
+        cfbp_path_join(root, directory, names.items[0]);
+        if (cfbp_fs_type_of(root->buf) == CFBP_FS_DIRECTORY && has_bin(root->buf))
+            result = 0;
+    }
+    cfbp_error_clear(&ignored);
+    cfbp_string_list_clear(&names);
+    if (result < 0)
+        cfbp_error_set(err, CFBP_ERROR_INVALID,
+                       "malformed buildpack does not contain a /bin dir: %s", shown);
+    return result;
+}
+
+int cfbp_buildpack_unpack_zip(const char *zip, const char *destination, char sha256[65],
+                              struct cfbp_error *err)
+{
+    /* The name decides the format: whatever the file is called, read it as a zip. */
+    struct cfbp_archive_request request = {
+        .source = zip,
+        .file_name = "buildpack.zip",
+        .destination = destination,
+    };
+    if (cfbp_archive_install(&request, sha256, err) < 0)
+        return cfbp_error_prefix(err, "cannot unpack the buildpack %s", zip);
+    return 0;
 }

@@ -3,6 +3,7 @@
  */
 #include "cfbp/process.h"
 
+#include "cfbp/alloc.h"
 #include "cfbp/error.h"
 #include "cfbp/fs.h"
 #include "cfbp/strbuf.h"
@@ -10,11 +11,81 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <spawn.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 extern char **environ;
+
+/* --- environments --- */
+
+static size_t find_entry(const struct cfbp_environment *environment, const char *name)
+{
+    size_t length = strlen(name);
+    for (size_t i = 0; i < environment->entries.count; i++) {
+        const char *entry = environment->entries.items[i];
+        if (strncmp(entry, name, length) == 0 && entry[length] == '=')
+            return i;
+    }
+    return (size_t)-1;
+}
+
+/* Keeps items[count] NULL, so the list can be handed to execve as it is. */
+static void terminate(struct cfbp_environment *environment)
+{
+    struct cfbp_string_list *entries = &environment->entries;
+    CFBP_GROW(entries->items, entries->alloc, entries->count + 1);
+    entries->items[entries->count] = NULL;
+}
+
+void cfbp_environment_set(struct cfbp_environment *environment, const char *name, const char *value)
+{
+    struct cfbp_strbuf entry = CFBP_STRBUF_INIT;
+    cfbp_strbuf_append_format(&entry, "%s=%s", name, value);
+    size_t at = find_entry(environment, name);
+    if (at == (size_t)-1) {
+        cfbp_string_list_append_owned(&environment->entries, cfbp_strbuf_detach(&entry, NULL));
+    } else {
+        free(environment->entries.items[at]);
+        environment->entries.items[at] = cfbp_strbuf_detach(&entry, NULL);
+    }
+    terminate(environment);
+}
+
+const char *cfbp_environment_get(const struct cfbp_environment *environment, const char *name)
+{
+    size_t at = find_entry(environment, name);
+    return at == (size_t)-1 ? NULL : environment->entries.items[at] + strlen(name) + 1;
+}
+
+void cfbp_environment_unset(struct cfbp_environment *environment, const char *name)
+{
+    size_t at = find_entry(environment, name);
+    if (at == (size_t)-1)
+        return;
+    free(environment->entries.items[at]);
+    memmove(environment->entries.items + at, environment->entries.items + at + 1,
+            (environment->entries.count - at - 1) * sizeof(char *));
+    environment->entries.count--;
+    terminate(environment);
+}
+
+void cfbp_environment_inherit(struct cfbp_environment *environment, const char *const *names)
+{
+    for (; *names; names++) {
+        const char *value = getenv(*names);
+        if (value)
+            cfbp_environment_set(environment, *names, value);
+    }
+}
+
+void cfbp_environment_release(struct cfbp_environment *environment)
+{
+    cfbp_string_list_clear(&environment->entries);
+}
+
+/* --- spawning --- */
 
 int cfbp_process_exit_code(int wait_status)
 {
@@ -25,30 +96,42 @@ int cfbp_process_exit_code(int wait_status)
     return 1;
 }
 
-/* Spawns argv in directory; with output_fd >= 0, stdout and stderr go to it. */
-static int spawn(char *const *argv, const char *directory, int output_fd, pid_t *pid,
-                 struct cfbp_error *err)
+int cfbp_process_start(const struct cfbp_process_spec *spec, pid_t *pid, struct cfbp_error *err)
 {
-    if (directory && !cfbp_fs_is_directory(directory))
+    const char *program = spec->argv[0];
+    if (spec->directory && !cfbp_fs_is_directory(spec->directory))
         return cfbp_error_set(err, CFBP_ERROR_NOT_FOUND, "cannot run %s in %s: no such directory",
-                              argv[0], directory);
+                              program, spec->directory);
     posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attributes;
     posix_spawn_file_actions_init(&actions);
-    if (directory)
-        posix_spawn_file_actions_addchdir_np(&actions, directory);
-    if (output_fd >= 0) {
-        posix_spawn_file_actions_adddup2(&actions, output_fd, STDOUT_FILENO);
-        posix_spawn_file_actions_adddup2(&actions, output_fd, STDERR_FILENO);
+    posix_spawnattr_init(&attributes);
+    if (spec->directory)
+        posix_spawn_file_actions_addchdir_np(&actions, spec->directory);
+    if (spec->stdin_fd >= 0)
+        posix_spawn_file_actions_adddup2(&actions, spec->stdin_fd, STDIN_FILENO);
+    if (spec->stdout_fd >= 0)
+        posix_spawn_file_actions_adddup2(&actions, spec->stdout_fd, STDOUT_FILENO);
+    if (spec->stderr_fd >= 0)
+        posix_spawn_file_actions_adddup2(&actions, spec->stderr_fd, STDERR_FILENO);
+    if (spec->new_process_group) {
+        posix_spawnattr_setpgroup(&attributes, 0);
+        posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP);
     }
-    int spawned = posix_spawn(pid, argv[0], &actions, NULL, argv, environ);
+    char *empty[] = {NULL};
+    char **environment = environ;
+    if (spec->environment)
+        environment = spec->environment->entries.count ? spec->environment->entries.items : empty;
+    int spawned = posix_spawn(pid, program, &actions, &attributes, spec->argv, environment);
     posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attributes);
     if (spawned != 0)
         return cfbp_error_set_errno(err, spawned == ENOENT ? CFBP_ERROR_NOT_FOUND : CFBP_ERROR_IO,
-                                    spawned, "cannot run %s", argv[0]);
+                                    spawned, "cannot run %s", program);
     return 0;
 }
 
-static int wait_for(pid_t pid, const char *name, int *status, struct cfbp_error *err)
+int cfbp_process_wait(pid_t pid, const char *name, int *status, struct cfbp_error *err)
 {
     int wait_status;
     while (waitpid(pid, &wait_status, 0) < 0) {
@@ -61,20 +144,27 @@ static int wait_for(pid_t pid, const char *name, int *status, struct cfbp_error 
 
 int cfbp_process_run(char *const *argv, const char *directory, int *status, struct cfbp_error *err)
 {
+    struct cfbp_process_spec spec = CFBP_PROCESS_SPEC_INIT;
+    spec.argv = argv;
+    spec.directory = directory;
     pid_t pid;
-    if (spawn(argv, directory, -1, &pid, err) < 0)
+    if (cfbp_process_start(&spec, &pid, err) < 0)
         return -1;
-    return wait_for(pid, argv[0], status, err);
+    return cfbp_process_wait(pid, argv[0], status, err);
 }
 
-int cfbp_process_run_capture(char *const *argv, const char *directory, int *status,
-                             struct cfbp_strbuf *output, struct cfbp_error *err)
+int cfbp_process_run_capture_spec(const struct cfbp_process_spec *spec, bool merge_stderr,
+                                  int *status, struct cfbp_strbuf *output, struct cfbp_error *err)
 {
     int pipe_fds[2];
     if (pipe2(pipe_fds, O_CLOEXEC) < 0)
-        return cfbp_error_set_errno(err, CFBP_ERROR_IO, errno, "cannot run %s", argv[0]);
+        return cfbp_error_set_errno(err, CFBP_ERROR_IO, errno, "cannot run %s", spec->argv[0]);
+    struct cfbp_process_spec capture = *spec;
+    capture.stdout_fd = pipe_fds[1];
+    if (merge_stderr)
+        capture.stderr_fd = pipe_fds[1];
     pid_t pid;
-    int result = spawn(argv, directory, pipe_fds[1], &pid, err);
+    int result = cfbp_process_start(&capture, &pid, err);
     close(pipe_fds[1]);
     if (result == 0) {
         char buffer[8192];
@@ -86,8 +176,17 @@ int cfbp_process_run_capture(char *const *argv, const char *directory, int *stat
                 break;
             cfbp_strbuf_append(output, buffer, (size_t)got);
         }
-        result = wait_for(pid, argv[0], status, err);
+        result = cfbp_process_wait(pid, spec->argv[0], status, err);
     }
     close(pipe_fds[0]);
     return result;
+}
+
+int cfbp_process_run_capture(char *const *argv, const char *directory, int *status,
+                             struct cfbp_strbuf *output, struct cfbp_error *err)
+{
+    struct cfbp_process_spec spec = CFBP_PROCESS_SPEC_INIT;
+    spec.argv = argv;
+    spec.directory = directory;
+    return cfbp_process_run_capture_spec(&spec, true, status, output, err);
 }

@@ -94,12 +94,15 @@ static int write_member(struct writer *writer, const char *path, const char *nam
     struct cfbp_strbuf member = CFBP_STRBUF_INIT;
     cfbp_strbuf_append_string(&member, writer->options->prefix ? writer->options->prefix : "");
     cfbp_strbuf_append_string(&member, name);
-    if (S_ISDIR(st->st_mode))
+    if (!*name && member.len == 0)
+        cfbp_strbuf_append_string(&member, "./"); /* the root itself, never "/" */
+    if (S_ISDIR(st->st_mode) && member.buf[member.len - 1] != '/')
         cfbp_strbuf_append_char(&member, '/');
     archive_entry_set_pathname(entry, member.buf);
     archive_entry_set_uid(entry, 0);
     archive_entry_set_gid(entry, 0);
-    archive_entry_set_mtime(entry, (time_t)writer->options->mtime, 0);
+    archive_entry_set_mtime(
+        entry, writer->options->keep_times ? st->st_mtime : (time_t)writer->options->mtime, 0);
     archive_entry_set_perm(entry, normalised_mode(writer, st));
     int result = 0;
     if (S_ISLNK(st->st_mode)) {
@@ -178,6 +181,13 @@ int cfbp_tarball_write_tree(const char *path, const char *directory,
         archive_write_set_format_pax_restricted(writer.archive) != ARCHIVE_OK ||
         archive_write_open_filename(writer.archive, temp.buf) != ARCHIVE_OK)
         result = archive_error(&writer, path);
+    if (result == 0 && options->include_root) {
+        struct stat st;
+        if (lstat(directory, &st) < 0)
+            result = cfbp_error_set_errno(err, CFBP_ERROR_IO, errno, "cannot read %s", directory);
+        else
+            result = write_member(&writer, directory, "", &st);
+    }
     if (result == 0)
         result = write_directory(&writer, directory, "");
     if (archive_write_close(writer.archive) != ARCHIVE_OK && result == 0)

@@ -31,7 +31,7 @@ int cmd_tarball(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    struct cfbp_tarball_options tarball = {cfbp_source_date_epoch(), NULL, false};
+    struct cfbp_tarball_options tarball = {.mtime = cfbp_source_date_epoch()};
     int option;
     optind = 1;
     while ((option = getopt_long(argc, argv, "h", options, NULL)) != -1) {

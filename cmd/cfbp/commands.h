@@ -7,7 +7,12 @@
 #ifndef CFBP_COMMANDS_H
 #define CFBP_COMMANDS_H
 
+int cmd_buildpacks(int argc, char **argv);
+int cmd_create_buildpack(int argc, char **argv);
+int cmd_delete_buildpack(int argc, char **argv);
 int cmd_package(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_stage(int argc, char **argv);
 int cmd_summary(int argc, char **argv);
 int cmd_tarball(int argc, char **argv);
 

@@ -26,6 +26,11 @@ struct command {
 static const struct command commands[] = {
     {"package", cmd_package, "zip a buildpack for cf create-buildpack (cached or not)"},
     {"summary", cmd_summary, "print a buildpack's dependencies as markdown"},
+    {"stage", cmd_stage, "stage an app with buildpacks, as Cloud Foundry would"},
+    {"run", cmd_run, "run a droplet: the web process and its sidecars"},
+    {"create-buildpack", cmd_create_buildpack, "register a buildpack zip or directory by name"},
+    {"buildpacks", cmd_buildpacks, "list the registered buildpacks"},
+    {"delete-buildpack", cmd_delete_buildpack, "unregister a buildpack"},
     {"tarball", cmd_tarball, "write a reproducible .tgz of a directory"},
 };
 

@@ -32,4 +32,20 @@ void cfbp_buildpack_title(const char *language, struct cfbp_strbuf *out);
 int cfbp_buildpack_check_valid(const struct cfbp_manifest *manifest, const char *stack,
                                struct cfbp_log *log, struct cfbp_error *err);
 
+/*
+ * Sets root to where the buildpack in directory really starts: directory
+ * itself when it holds bin/, or its only subdirectory when that holds bin/
+ * (the builder accepts one nested top directory, contract §2.1). Otherwise
+ * the builder's error: "malformed buildpack does not contain a /bin dir: <shown>".
+ */
+int cfbp_buildpack_locate_root(const char *directory, const char *shown, struct cfbp_strbuf *root,
+                               struct cfbp_error *err);
+
+/*
+ * Unpacks the buildpack zip at zip into destination (created), keeping the
+ * members' modes, refusing unsafe members; sha256 gets the zip's digest.
+ */
+int cfbp_buildpack_unpack_zip(const char *zip, const char *destination, char sha256[65],
+                              struct cfbp_error *err);
+
 #endif

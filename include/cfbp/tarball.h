@@ -24,6 +24,8 @@ struct cfbp_tarball_options {
     long long mtime;    /* the time every member gets */
     const char *prefix; /* put before every member name, e.g. "./" (may be NULL) */
     bool keep_modes;    /* keep permission bits as they are instead of normalising */
+    bool keep_times;    /* keep each file's mtime instead of `mtime` (droplets) */
+    bool include_root;  /* also write the top directory itself, as the prefix ("./") */
 };
 
 /*

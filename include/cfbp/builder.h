@@ -1,0 +1,60 @@
+/*
+ * builder.h - staging an app with buildpacks, as Cloud Foundry's builder
+ * (buildpackapplifecycle) does it (contract §3, §4, §5.9, §10).
+ *
+ * The app directory is copied (never changed); buildpacks run on the copy
+ * with the staging environment, their output streaming through; the result
+ * is a droplet .tgz laid out as §4.5, a result.json in the builder's format,
+ * and a build-artifacts cache kept between stagings. One deliberate
+ * difference: launch.yml is found under the padded deps index, so orders of
+ * ten or more buildpacks work (the builder looks under the unpadded one).
+ *
+ * Failures return the builder's exit status (§8) with its message:
+ *   222 None of the buildpacks detected a compatible application
+ *   223 Failed to compile droplet: ...      (the final buildpack failed)
+ *   224 Failed to build droplet release: ...
+ *   225 Failed to run all supply scripts: ... (a supply buildpack failed)
+ *   1   anything else (a bad Procfile, a buildpack without bin/, ...)
+ */
+#ifndef CFBP_BUILDER_H
+#define CFBP_BUILDER_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+struct cfbp_error;
+struct cfbp_environment;
+struct cfbp_registry;
+
+enum {
+    CFBP_BUILDER_FAILED = 1,
+    CFBP_BUILDER_DETECT_FAILED = 222,
+    CFBP_BUILDER_COMPILE_FAILED = 223,
+    CFBP_BUILDER_RELEASE_FAILED = 224,
+    CFBP_BUILDER_SUPPLY_FAILED = 225,
+};
+
+struct cfbp_builder_options {
+    const char *app_dir;
+    /* Registered names, directories or zips, in order; none: detect among the registry's. */
+    const char *const *buildpacks;
+    size_t buildpack_count;
+    const struct cfbp_registry *registry; /* may be NULL */
+    const char *stack;
+    const char *droplet;   /* the droplet .tgz to write */
+    const char *result;    /* the result.json to write */
+    const char *cache_dir; /* the build-artifacts cache, kept between stagings */
+    const char *app_name;
+    unsigned long memory; /* MB, for MEMORY_LIMIT and VCAP_APPLICATION */
+    /* The app's own variables (its manifest's env: and more); they also reach the scripts. */
+    const struct cfbp_environment *app_environment;
+    FILE *messages; /* where the builder's own lines go (stderr) */
+};
+
+/* Stages the app. Returns 0, or the builder's exit status with err set to its message. */
+int cfbp_builder_stage(const struct cfbp_builder_options *options, struct cfbp_error *err);
+
+/* Where the builder keeps a supply buildpack's cache: the 16-hex-digit XXH64 of its key (§4.1). */
+void cfbp_builder_cache_name(const char *key, char name[17]);
+
+#endif
