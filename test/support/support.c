@@ -12,9 +12,11 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -293,4 +295,82 @@ void test_run_free(struct test_run *run)
     free(run->out);
     free(run->err);
     run->out = run->err = NULL;
+}
+
+pid_t test_start_program(char *const *argv, const char *directory, char *const *env,
+                         const char *log_path)
+{
+    int log = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (log < 0)
+        fail_msg("cannot open %s: %s", log_path, strerror(errno));
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attributes;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawnattr_init(&attributes);
+    posix_spawn_file_actions_adddup2(&actions, log, 1);
+    posix_spawn_file_actions_adddup2(&actions, log, 2);
+    if (directory)
+        posix_spawn_file_actions_addchdir_np(&actions, directory);
+    posix_spawnattr_setpgroup(&attributes, 0);
+    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP);
+    char **environment = merged_environment(env);
+    pid_t pid;
+    int spawned = posix_spawn(&pid, argv[0], &actions, &attributes, argv, environment);
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attributes);
+    free(environment);
+    close(log);
+    if (spawned != 0)
+        fail_msg("cannot run %s: %s", argv[0], strerror(spawned));
+    return pid;
+}
+
+int test_stop_program(pid_t pid, int signal_number)
+{
+    kill(pid, signal_number);
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static size_t collect_body(char *data, size_t size, size_t count, void *user)
+{
+    cfbp_strbuf_append(user, data, size * count);
+    return size * count;
+}
+
+long test_http_get(const char *url, char **body)
+{
+    struct cfbp_strbuf text = CFBP_STRBUF_INIT;
+    CURL *curl = curl_easy_init();
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 10L);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect_body);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &text);
+    long status = 0;
+    if (curl_easy_perform(curl) == CURLE_OK)
+        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(curl);
+    if (body)
+        *body = cfbp_strbuf_detach(&text, NULL);
+    else
+        cfbp_strbuf_release(&text);
+    return status;
+}
+
+bool test_wait_for_http(const char *url, double seconds)
+{
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        if (test_http_get(url, NULL) != 0)
+            return true;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if ((double)(now.tv_sec - start.tv_sec) + (double)(now.tv_nsec - start.tv_nsec) / 1e9 >
+            seconds)
+            return false;
+        usleep(100 * 1000);
+    }
 }

@@ -66,6 +66,20 @@ struct test_run {
 struct test_run test_run_program(char *const *argv, const char *directory, char *const *env);
 void test_run_free(struct test_run *run);
 
+/*
+ * Starts argv in the background, stdout and stderr appended to log_path, in
+ * a process group of its own (env as for test_run_program). Returns its pid.
+ */
+pid_t test_start_program(char *const *argv, const char *directory, char *const *env,
+                         const char *log_path);
+/* Sends signal_number to the program, waits for it, and returns its exit status. */
+int test_stop_program(pid_t pid, int signal_number);
+
+/* GETs url; returns the HTTP status (0 when nothing answered) and the body in *body. */
+long test_http_get(const char *url, char **body);
+/* Polls url until it answers (any status) or seconds pass; true when it answered. */
+bool test_wait_for_http(const char *url, double seconds);
+
 /* The directory holding the built programs (CFBP_TEST_PROGRAM_DIR, set by CMake). */
 const char *test_program_dir(void);
 
