@@ -52,6 +52,22 @@ static const struct stack_library cflinuxfs4[] = {
     {"libstdc++.so.6", "GLIBCXX_", {3, 4, 29}, "gcc 11"},
 };
 
+/*
+ * Functions newer than the stack's copies of libraries that do not version
+ * their symbols by release (libcurl versions everything CURL_OPENSSL_4), so
+ * only the name tells. From libcurl's symbols-in-versions list.
+ */
+static const struct {
+    const char *symbol;
+    const char *since;
+} newer_than_cflinuxfs4[] = {
+    {"curl_easy_header", "libcurl 7.83.0"},      {"curl_easy_nextheader", "libcurl 7.83.0"},
+    {"curl_ws_recv", "libcurl 7.86.0"},          {"curl_ws_send", "libcurl 7.86.0"},
+    {"curl_ws_meta", "libcurl 7.86.0"},          {"curl_global_trace", "libcurl 8.3.0"},
+    {"curl_multi_get_handles", "libcurl 8.4.0"}, {"curl_multi_waitfds", "libcurl 8.8.0"},
+    {"curl_easy_ssls_import", "libcurl 8.12.0"}, {"curl_easy_ssls_export", "libcurl 8.12.0"},
+};
+
 /* Version names that say nothing about age (e.g. CURL_OPENSSL_4 is the ABI name). */
 static bool is_abi_name(const char *version)
 {
@@ -142,9 +158,46 @@ static int check_version(const char *soname, const char *version, const char *sh
     return 0;
 }
 
-/* Walks the dynamic section (DT_NEEDED) and the version needs (SHT_GNU_verneed). */
+static int check_symbols(Elf *elf, const GElf_Shdr *header, Elf_Data *data, const char *shown,
+                         const char *stack, struct cfbp_error *err)
+{
+    size_t count = header->sh_entsize ? header->sh_size / header->sh_entsize : 0;
+    for (size_t i = 0; i < count; i++) {
+        GElf_Sym symbol;
+        if (!gelf_getsym(data, (int)i, &symbol) || symbol.st_shndx != SHN_UNDEF)
+            continue;
+        const char *name = elf_strptr(elf, header->sh_link, symbol.st_name);
+        for (size_t j = 0;
+             name && j < sizeof(newer_than_cflinuxfs4) / sizeof(*newer_than_cflinuxfs4); j++)
+            if (strcmp(name, newer_than_cflinuxfs4[j].symbol) == 0)
+                return cfbp_error_set(err, CFBP_ERROR_INVALID,
+                                      "%s calls %s, which needs %s, but %s has libcurl 7.81.0",
+                                      shown, name, newer_than_cflinuxfs4[j].since, stack);
+    }
+    return 0;
+}
+
+/* True when the program headers say the program is dynamically linked. */
+static bool has_dynamic_segment(Elf *elf)
+{
+    size_t count = 0;
+    if (elf_getphdrnum(elf, &count) != 0)
+        return false;
+    for (size_t i = 0; i < count; i++) {
+        GElf_Phdr header;
+        if (gelf_getphdr(elf, (int)i, &header) && header.p_type == PT_DYNAMIC)
+            return true;
+    }
+    return false;
+}
+
+/*
+ * Walks the dynamic section (DT_NEEDED), the version needs (SHT_GNU_verneed)
+ * and the undefined symbols (SHT_DYNSYM).
+ */
 static int audit_sections(Elf *elf, const char *shown, const char *stack, struct cfbp_error *err)
 {
+    bool dynamic_section_seen = false;
     Elf_Scn *section = NULL;
     while ((section = elf_nextscn(elf, section)) != NULL) {
         GElf_Shdr header;
@@ -153,7 +206,11 @@ static int audit_sections(Elf *elf, const char *shown, const char *stack, struct
         Elf_Data *data = elf_getdata(section, NULL);
         if (!data)
             continue;
+        if (header.sh_type == SHT_DYNSYM &&
+            check_symbols(elf, &header, data, shown, stack, err) < 0)
+            return -1;
         if (header.sh_type == SHT_DYNAMIC) {
+            dynamic_section_seen = true;
             size_t count = header.sh_entsize ? header.sh_size / header.sh_entsize : 0;
             for (size_t i = 0; i < count; i++) {
                 GElf_Dyn entry;
@@ -186,6 +243,12 @@ static int audit_sections(Elf *elf, const char *shown, const char *stack, struct
             }
         }
     }
+    /* Stripped section headers hide what a dynamic program needs: refuse to guess. */
+    if (!dynamic_section_seen && has_dynamic_segment(elf))
+        return cfbp_error_set(err, CFBP_ERROR_INVALID,
+                              "%s is dynamically linked but has no section headers to read its "
+                              "needs from; ship it unstripped (strip -s keeps them) or static",
+                              shown);
     return 0;
 }
 

@@ -42,11 +42,13 @@ struct member {
     size_t length;
     mode_t mode;
     const struct cfbp_dependency *dependency; /* for cached dependencies: checked on the way */
+    bool from_download_cache;                 /* a damaged copy there is removed */
 };
 
 struct package_run {
     const struct cfbp_package_options *options;
     struct cfbp_manifest manifest;
+    char *source_root; /* absolute; the manifest may be re-read from the copy */
     char *version;
     struct cfbp_strbuf work_dir, copy_dir;
     struct member *members;
@@ -137,7 +139,7 @@ static int read_version(struct package_run *run)
         return 0;
     }
     struct cfbp_strbuf path = CFBP_STRBUF_INIT, text = CFBP_STRBUF_INIT;
-    cfbp_path_join(&path, run->manifest.root, "VERSION");
+    cfbp_path_join(&path, run->source_root, "VERSION");
     int result = cfbp_fs_read_file(path.buf, 4096, &text, run->err);
     cfbp_strbuf_trim(&text);
     if (result < 0)
@@ -176,7 +178,7 @@ static int make_copy(struct package_run *run)
                               run->err) < 0)
         return -1;
     cfbp_path_join(&run->copy_dir, run->work_dir.buf, "buildpack");
-    if (cfbp_fs_copy_tree(run->manifest.root, run->copy_dir.buf, skip_in_copy, run->manifest.root,
+    if (cfbp_fs_copy_tree(run->source_root, run->copy_dir.buf, skip_in_copy, run->source_root,
                           run->err) < 0)
         return -1;
     struct cfbp_strbuf path = CFBP_STRBUF_INIT;
@@ -211,6 +213,17 @@ static int run_pre_package(struct package_run *run)
     cfbp_strbuf_release(&program);
     cfbp_strbuf_release(&output);
     return result;
+}
+
+/* pre_package may rewrite manifest.yml: the copy's is the one that is packaged. */
+static int reload_manifest(struct package_run *run)
+{
+    struct cfbp_manifest reloaded;
+    if (cfbp_manifest_load_without_version(&reloaded, run->copy_dir.buf, run->err) < 0)
+        return cfbp_error_prefix(run->err, "after pre_package");
+    cfbp_manifest_release(&run->manifest);
+    run->manifest = reloaded;
+    return check_manifest(run);
 }
 
 /* --- members --- */
@@ -361,86 +374,126 @@ static int download(struct package_run *run, const struct cfbp_dependency *depen
         result = cfbp_error_set_errno(run->err, CFBP_ERROR_IO, errno, "cannot write %s", path);
         unlink(partial.buf);
     }
+    if (result < 0)
+        rmdir(directory.buf); /* only when empty: nothing half-downloaded stays cached */
     cfbp_strbuf_release(&shown);
     cfbp_strbuf_release(&partial);
     cfbp_strbuf_release(&directory);
     return result;
 }
 
-/* Puts in source the local file holding the dependency's bytes (see packager.h for the order). */
+/* Words a dependency's error as the Go packager does: "<uri> (<name> <version>): ...". */
+static int dependency_error(struct package_run *run, const struct cfbp_dependency *dependency)
+{
+    struct cfbp_strbuf shown = CFBP_STRBUF_INIT;
+    cfbp_uri_redact(&shown, dependency->uri);
+    cfbp_error_set(run->err, run->err->kind, "%s (%s %s): %s%s", shown.buf, dependency->name,
+                   dependency->version, run->err->kind == CFBP_ERROR_CHECKSUM ? "dependency " : "",
+                   run->err->message);
+    cfbp_strbuf_release(&shown);
+    return -1;
+}
+
+/* The directory or base URL of --mirror, joined with a file name. */
+static void mirror_location(const char *mirror, const char *file_name, struct cfbp_strbuf *out)
+{
+    cfbp_strbuf_set(out, mirror);
+    while (out->len > 1 && out->buf[out->len - 1] == '/')
+        cfbp_strbuf_set_length(out, out->len - 1);
+    cfbp_strbuf_append_format(out, "/%s", file_name);
+}
+
+/*
+ * Puts in member->path the local file holding the dependency's bytes, from
+ * the first of (see packager.h): local_dependencies, the download cache,
+ * then --mirror instead of the uri (a directory is read in place, a URL
+ * downloaded into the cache), or the uri itself (file:// read in place).
+ */
 static int find_dependency(struct package_run *run, const struct cfbp_dependency *dependency,
-                           const char *local_dependencies, struct cfbp_strbuf *source)
+                           const char *local_dependencies, struct member *member)
 {
     const struct cfbp_package_options *options = run->options;
-    struct cfbp_strbuf file_name = CFBP_STRBUF_INIT, url = CFBP_STRBUF_INIT;
+    struct cfbp_strbuf file_name = CFBP_STRBUF_INIT, path = CFBP_STRBUF_INIT,
+                       url = CFBP_STRBUF_INIT, cached = CFBP_STRBUF_INIT;
     cfbp_uri_file_name(&file_name, dependency->uri);
-    int result = 1; /* not found yet */
-    if (options->mirror && !is_url(options->mirror)) {
-        cfbp_path_join(source, options->mirror, file_name.buf);
-        result = cfbp_fs_is_file(source->buf)
-                     ? 0
-                     : cfbp_error_set(run->err, CFBP_ERROR_NOT_FOUND, "the mirror %s has no %s",
-                                      options->mirror, file_name.buf);
-    } else if (local_dependencies) {
-        cfbp_path_join(source, run->copy_dir.buf, local_dependencies);
-        cfbp_path_append(source, file_name.buf);
-        if (cfbp_fs_is_file(source->buf))
-            result = 0;
+    cfbp_path_join(&cached, options->cache_dir, member->name);
+    int result = 0;
+    if (local_dependencies) {
+        cfbp_path_join(&path, run->copy_dir.buf, local_dependencies);
+        cfbp_path_append(&path, file_name.buf);
     }
-    if (result == 1 && !options->mirror && cfbp_uri_scheme_of(dependency->uri) == CFBP_URI_FILE)
-        result = cfbp_uri_file_path(source, dependency->uri, run->err);
-    if (result == 1) {
-        struct cfbp_strbuf member = CFBP_STRBUF_INIT;
-        dependency_member_name(dependency, &member);
-        cfbp_path_join(source, options->cache_dir, member.buf);
-        cfbp_strbuf_release(&member);
-        result = 0;
-        if (!cfbp_fs_is_file(source->buf)) {
-            if (options->mirror) {
-                cfbp_strbuf_set(&url, options->mirror);
-                while (url.len && url.buf[url.len - 1] == '/')
-                    cfbp_strbuf_set_length(&url, url.len - 1);
-                cfbp_strbuf_append_format(&url, "/%s", file_name.buf);
-            } else {
-                cfbp_strbuf_set(&url, dependency->uri);
-            }
-            result = download(run, dependency, url.buf, source->buf);
-        }
+    if (local_dependencies && cfbp_fs_is_file(path.buf)) {
+        /* built by pre_package */
+    } else if (cfbp_fs_is_file(cached.buf)) {
+        cfbp_strbuf_set(&path, cached.buf);
+        member->from_download_cache = true;
+    } else if (options->mirror && !is_url(options->mirror)) {
+        mirror_location(options->mirror, file_name.buf, &path);
+        if (!cfbp_fs_is_file(path.buf))
+            result = cfbp_error_set(run->err, CFBP_ERROR_NOT_FOUND, "the mirror %s has no %s",
+                                    options->mirror, file_name.buf);
+    } else if (!options->mirror && cfbp_uri_scheme_of(dependency->uri) == CFBP_URI_FILE) {
+        result = cfbp_uri_file_path(&path, dependency->uri, run->err);
+    } else {
+        if (options->mirror)
+            mirror_location(options->mirror, file_name.buf, &url);
+        else
+            cfbp_strbuf_set(&url, dependency->uri);
+        result = download(run, dependency, url.buf, cached.buf);
+        cfbp_strbuf_set(&path, cached.buf);
+        member->from_download_cache = true;
     }
+    if (result == 0)
+        member->path = cfbp_strbuf_detach(&path, NULL);
     cfbp_strbuf_release(&file_name);
+    cfbp_strbuf_release(&path);
     cfbp_strbuf_release(&url);
+    cfbp_strbuf_release(&cached);
     return result;
+}
+
+/* The member already holding this dependency file (the same uri listed for two stacks). */
+static const struct member *same_file(const struct package_run *run, const char *name)
+{
+    for (size_t i = 0; i < run->member_count; i++)
+        if (strcmp(run->members[i].name, name) == 0)
+            return &run->members[i];
+    return NULL;
 }
 
 static int add_dependencies(struct package_run *run)
 {
+    if (!run->options->cache_dir)
+        return cfbp_error_set(run->err, CFBP_ERROR_USAGE,
+                              "a cached package needs a download cache directory");
     const struct cfbp_yaml_node *local =
         cfbp_yaml_get(run->manifest.document.root, "local_dependencies");
     if (local && local->type != CFBP_YAML_SCALAR)
         return cfbp_yaml_error_at(&run->manifest.document, local, run->err,
                                   "local_dependencies must be a directory name");
-    struct cfbp_strbuf name = CFBP_STRBUF_INIT, source = CFBP_STRBUF_INIT, shown = CFBP_STRBUF_INIT;
+    struct cfbp_strbuf name = CFBP_STRBUF_INIT;
     int result = 0;
     for (size_t i = 0; result == 0 && i < run->manifest.dependency_count; i++) {
         const struct cfbp_dependency *dependency = &run->manifest.dependencies[i];
         if (!kept(run, dependency))
             continue;
         dependency_member_name(dependency, &name);
-        result = find_dependency(run, dependency, local ? local->value : NULL, &source);
-        if (result < 0) {
-            cfbp_uri_redact(&shown, dependency->uri);
-            cfbp_error_prefix(run->err, "%s (%s %s)", shown.buf, dependency->name,
-                              dependency->version);
-            break;
+        const struct member *earlier = same_file(run, name.buf);
+        if (earlier) {
+            if (strcmp(earlier->dependency->sha256, dependency->sha256) != 0)
+                result = cfbp_error_set(run->err, CFBP_ERROR_INVALID,
+                                        "%s is listed twice with different sha256 values",
+                                        dependency->uri);
+            continue; /* one copy serves both entries */
         }
         struct member *member = add_member(run, name.buf);
-        member->path = cfbp_xstrdup(source.buf);
         member->mode = 0644;
         member->dependency = dependency;
+        result = find_dependency(run, dependency, local ? local->value : NULL, member);
+        if (result < 0)
+            dependency_error(run, dependency);
     }
     cfbp_strbuf_release(&name);
-    cfbp_strbuf_release(&source);
-    cfbp_strbuf_release(&shown);
     return result;
 }
 
@@ -495,6 +548,12 @@ static int write_packaged_manifest(struct package_run *run)
     quote_plain_dates(root);
     int result = cfbp_yaml_emit(&run->packaged_manifest, root, CFBP_YAML_EMIT_SORT_KEYS, run->err);
     cfbp_yaml_free(root);
+    /* file: lines make the packaged manifest longer than the source (§2.1's limit). */
+    if (result == 0 && run->packaged_manifest.len > CFBP_MANIFEST_MAX_BYTES)
+        result = cfbp_error_set(run->err, CFBP_ERROR_INVALID,
+                                "the packaged manifest.yml would be %zu bytes, over the 1 MiB "
+                                "Cloud Controller accepts (\"buildpack manifest is too large\")",
+                                run->packaged_manifest.len);
     cfbp_strbuf_release(&file);
     for (size_t i = 0; result == 0 && i < run->member_count; i++) {
         if (!run->members[i].path && !run->members[i].data) {
@@ -522,11 +581,11 @@ static void zip_progress(void *data, unsigned long long done, unsigned long long
 static int write_zip(struct package_run *run, struct cfbp_package_result *result)
 {
     const struct cfbp_package_options *options = run->options;
-    struct cfbp_strbuf name = CFBP_STRBUF_INIT, path = CFBP_STRBUF_INIT, shown = CFBP_STRBUF_INIT;
+    struct cfbp_strbuf name = CFBP_STRBUF_INIT, path = CFBP_STRBUF_INIT;
     cfbp_package_zip_name(&name, run->manifest.language, options->cached, options->stack,
                           run->version);
     int status = cfbp_path_absolute(
-        &path, options->output_dir ? options->output_dir : run->manifest.root, run->err);
+        &path, options->output_dir ? options->output_dir : run->source_root, run->err);
     if (status == 0)
         status = cfbp_fs_mkdir_p(path.buf, 0755, run->err);
     cfbp_path_append(&path, name.buf);
@@ -559,10 +618,14 @@ static int write_zip(struct package_run *run, struct cfbp_package_result *result
         status = cfbp_zip_add_file(zip, member->name, member->path, member->mode,
                                    dependency ? dependency->sha256 : NULL, run->err);
         if (status < 0 && dependency) {
-            cfbp_uri_redact(&shown, dependency->uri);
-            cfbp_error_prefix(run->err, "%s (%s %s): dependency", shown.buf, dependency->name,
-                              dependency->version);
+            dependency_error(run, dependency);
             cfbp_error_append(run->err, " (in %s)", member->path);
+            if (run->err->kind == CFBP_ERROR_CHECKSUM && member->from_download_cache) {
+                /* Downloads are checked before they are cached: this copy went bad since. */
+                unlink(member->path);
+                cfbp_error_append(run->err, "; the damaged cached copy was removed, run "
+                                            "cfbp package again to download it");
+            }
         }
     }
     if (status == 0) {
@@ -574,7 +637,6 @@ static int write_zip(struct package_run *run, struct cfbp_package_result *result
     }
     cfbp_strbuf_release(&name);
     cfbp_strbuf_release(&path);
-    cfbp_strbuf_release(&shown);
     return status;
 }
 
@@ -593,6 +655,7 @@ static void run_release(struct package_run *run)
     }
     free(run->members);
     free(run->version);
+    free(run->source_root);
     cfbp_manifest_release(&run->manifest);
     cfbp_strbuf_release(&run->work_dir);
     cfbp_strbuf_release(&run->copy_dir);
@@ -609,6 +672,8 @@ int cfbp_package(const struct cfbp_package_options *options, struct cfbp_package
     cfbp_strbuf_init(&run.packaged_manifest, 0);
     int status = cfbp_manifest_load_without_version(&run.manifest, options->source_dir, err);
     if (status == 0)
+        run.source_root = cfbp_xstrdup(run.manifest.root);
+    if (status == 0)
         status = read_version(&run);
     if (status == 0)
         status = check_manifest(&run);
@@ -616,6 +681,8 @@ int cfbp_package(const struct cfbp_package_options *options, struct cfbp_package
         status = make_copy(&run);
     if (status == 0)
         status = run_pre_package(&run);
+    if (status == 0 && run.manifest.pre_package)
+        status = reload_manifest(&run);
     if (status == 0)
         status = add_included_files(&run);
     if (status == 0)

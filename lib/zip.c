@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -56,9 +57,12 @@ bool cfbp_zip_should_store(const char *name)
         ".tgz", ".gz",  ".xz",  ".txz", ".bz2", ".tbz2", ".zst",  ".lz4", ".zip",  ".jar",
         ".war", ".ear", ".whl", ".7z",  ".png", ".jpg",  ".jpeg", ".gif", ".webp", ".woff2",
     };
-    for (size_t i = 0; i < sizeof(compressed) / sizeof(*compressed); i++)
-        if (cfbp_string_ends_with(name, compressed[i]))
+    size_t length = strlen(name);
+    for (size_t i = 0; i < sizeof(compressed) / sizeof(*compressed); i++) {
+        size_t suffix = strlen(compressed[i]);
+        if (length >= suffix && strcasecmp(name + length - suffix, compressed[i]) == 0)
             return true;
+    }
     return false;
 }
 
@@ -221,7 +225,7 @@ int cfbp_zip_commit(struct cfbp_zip *zip, unsigned long long *size,
     int result = 0;
     if (archive_write_close(zip->archive) != ARCHIVE_OK)
         result = zip_failure(zip, "the central directory", err);
-    if (result == 0 && close(zip->fd) < 0)
+    if (close(zip->fd) < 0 && result == 0)
         result = cfbp_error_set_errno(err, CFBP_ERROR_IO, errno, "cannot write %s", zip->path);
     zip->fd = -1;
     if (result == 0 && rename(zip->temp_path, zip->path) < 0)

@@ -10,10 +10,13 @@
  * for one stack, file: added to each cached dependency.
  *
  * Every dependency's sha256 is checked as it is zipped. A dependency comes
- * from the first of: --mirror (a directory or base URL, by file name); the
- * manifest's local_dependencies directory in the copy (files pre_package
- * built, by file name); the download cache <cache_dir>/dependencies/
- * <md5(uri)>/<file name>; the network (into the cache, through cfbp_fetch).
+ * from the first of: the manifest's local_dependencies directory in the copy
+ * (files pre_package built, by file name); the download cache
+ * <cache_dir>/dependencies/<md5(uri)>/<file name>; then --mirror in place of
+ * its uri (a directory, read in place, or a base URL, downloaded into the
+ * cache), or the uri itself (file:// read in place, others downloaded into
+ * the cache through cfbp_fetch). Downloads are checked before they are
+ * cached; a cached copy that no longer matches is removed.
  *
  * Every shipped ELF program is audited against the stack (elf_audit.h)
  * before anything is zipped. The zip is reproducible (zip.h) and appears

@@ -1,0 +1,461 @@
+/*
+ * test_elf_audit.c - will a program run on cflinuxfs4 (contract §16)?
+ *
+ * The programs are real: the project's own built programs, and small C
+ * programs compiled here with /usr/bin/cc (gcc 12 on glibc 2.36, newer than
+ * cflinuxfs4's 2.35), so each refusal is about a real symbol version or a
+ * real DT_NEEDED entry. Programs the compiler cannot make here (32-bit, no
+ * DT_RELR support) are skipped, not failed.
+ */
+#include "support.h"
+
+#include "cfbp/elf_audit.h"
+#include "cfbp/error.h"
+#include "cfbp/strbuf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Compiled once for the whole group; NULL when this machine cannot make it. */
+struct programs {
+    char *dir;
+    char *hello;      /* dynamic, libc only */
+    char *maths;      /* dynamic, libm too */
+    char *cxx;        /* C++: libstdc++, libgcc_s */
+    char *glibc_2_35; /* needs GLIBC_2.35 (_dl_find_object): the newest the stack has */
+    char *glibc_2_36; /* needs GLIBC_2.36 (arc4random) */
+    char *libelf;     /* needs libelf.so.1 */
+    char *static_hello;
+    char *relr;                /* needs GLIBC_ABI_DT_RELR (glibc 2.36) */
+    char *m32;                 /* a 32-bit program */
+    char *zlib_old, *zlib_new; /* zlib: crc32 (any version), crc32_combine_gen (ZLIB_1.2.12) */
+};
+
+static struct programs programs;
+
+struct fixture {
+    char *dir;
+    struct cfbp_error err;
+};
+
+static const char hello_source[] = "#include <stdio.h>\n"
+                                   "int main(void) { puts(\"hello\"); return 0; }\n";
+
+/* Compiles source with the given extra arguments; NULL (and a note) when cc refuses. */
+static char *compile(const char *name, const char *extension, const char *source,
+                     const char *compiler, const char *const *arguments)
+{
+    char source_name[64];
+    snprintf(source_name, sizeof(source_name), "%s.%s", name, extension);
+    char *source_path = test_path(programs.dir, source_name);
+    char *program = test_path(programs.dir, name);
+    test_write_file(source_path, source, 0644);
+    char *argv[16];
+    size_t argc = 0;
+    argv[argc++] = (char *)compiler;
+    argv[argc++] = "-o";
+    argv[argc++] = program;
+    argv[argc++] = source_path;
+    for (size_t i = 0; arguments && arguments[i]; i++)
+        argv[argc++] = (char *)arguments[i];
+    argv[argc] = NULL;
+    struct test_run run = test_run_program(argv, programs.dir, NULL);
+    if (run.status != 0) {
+        fprintf(stderr, "note: %s cannot build %s here: %s", compiler, name, run.err);
+        free(program);
+        program = NULL;
+    }
+    test_run_free(&run);
+    free(source_path);
+    return program;
+}
+
+static int group_setup(void **state)
+{
+    (void)state;
+    programs.dir = test_make_dir();
+    programs.hello = compile("hello", "c", hello_source, "/usr/bin/cc", NULL);
+    static const char *const libm[] = {"-lm", NULL};
+    programs.maths = compile("maths", "c",
+                             "#include <math.h>\n#include <stdio.h>\n"
+                             "int main(int argc, char **argv) {\n"
+                             "    (void)argv;\n"
+                             "    printf(\"%f\\n\", exp((double)argc) + log((double)argc));\n"
+                             "    return 0;\n}\n",
+                             "/usr/bin/cc", libm);
+    programs.glibc_2_35 = compile("glibc-2.35", "c",
+                                  "#define _GNU_SOURCE\n#include <dlfcn.h>\n"
+                                  "int main(void) {\n"
+                                  "    struct dl_find_object found;\n"
+                                  "    return _dl_find_object((void *)main, &found);\n}\n",
+                                  "/usr/bin/cc", NULL);
+    programs.glibc_2_36 = compile("glibc-2.36", "c",
+                                  "#include <stdlib.h>\n"
+                                  "int main(void) { return (int)(arc4random() & 1); }\n",
+                                  "/usr/bin/cc", NULL);
+    static const char *const lelf[] = {"-lelf", NULL};
+    programs.libelf = compile("with-libelf", "c",
+                              "#include <libelf.h>\n"
+                              "int main(void) { return elf_version(EV_CURRENT) == EV_NONE; }\n",
+                              "/usr/bin/cc", lelf);
+    static const char *const static_link[] = {"-static", NULL};
+    programs.static_hello = compile("static-hello", "c", hello_source, "/usr/bin/cc", static_link);
+    static const char *const relr[] = {"-Wl,-z,pack-relative-relocs", NULL};
+    programs.relr = compile("relr", "c", hello_source, "/usr/bin/cc", relr);
+    static const char *const m32[] = {"-m32", NULL};
+    programs.m32 = compile("hello32", "c", hello_source, "/usr/bin/cc", m32);
+    static const char *const lz[] = {"-lz", NULL};
+    programs.zlib_old =
+        compile("zlib-old", "c",
+                "#include <zlib.h>\n"
+                "int main(void) {\n"
+                "    return (int)(crc32(0, (const unsigned char *)\"a\", 1) & 1);\n}\n",
+                "/usr/bin/cc", lz);
+    programs.zlib_new = compile("zlib-new", "c",
+                                "#include <zlib.h>\n"
+                                "int main(void) { return (int)(crc32_combine_gen(3) & 1); }\n",
+                                "/usr/bin/cc", lz);
+    if (access("/usr/bin/g++", X_OK) == 0)
+        programs.cxx = compile("cxx", "cc",
+                               "#include <iostream>\n#include <string>\n"
+                               "int main() { std::string s(\"hi\"); std::cout << s << std::endl; "
+                               "return 0; }\n",
+                               "/usr/bin/g++", NULL);
+    if (!programs.hello || !programs.maths || !programs.glibc_2_35 || !programs.glibc_2_36 ||
+        !programs.libelf || !programs.static_hello) {
+        fprintf(stderr, "cannot compile the test programs with /usr/bin/cc\n");
+        return -1;
+    }
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    char **all[] = {&programs.hello,        &programs.maths,      &programs.cxx,
+                    &programs.glibc_2_35,   &programs.glibc_2_36, &programs.libelf,
+                    &programs.static_hello, &programs.relr,       &programs.m32,
+                    &programs.zlib_old,     &programs.zlib_new};
+    for (size_t i = 0; i < sizeof(all) / sizeof(*all); i++) {
+        free(*all[i]);
+        *all[i] = NULL;
+    }
+    test_remove_dir(programs.dir);
+    programs.dir = NULL;
+    return 0;
+}
+
+static int setup(void **state)
+{
+    struct fixture *fixture = calloc(1, sizeof(*fixture));
+    fixture->dir = test_make_dir();
+    *state = fixture;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *fixture = *state;
+    cfbp_error_clear(&fixture->err);
+    test_remove_dir(fixture->dir);
+    free(fixture);
+    return 0;
+}
+
+static void assert_passes(struct fixture *fixture, const char *path, const char *shown)
+{
+    assert_true(cfbp_elf_is_elf(path));
+    if (cfbp_elf_audit(path, shown, "cflinuxfs4", &fixture->err) < 0)
+        fail_msg("%s should run on cflinuxfs4: %s", shown, fixture->err.message);
+    assert_null(fixture->err.message);
+}
+
+/* Refused with kind INVALID and exactly message. */
+static void assert_refused(struct fixture *fixture, const char *path, const char *shown,
+                           const char *message)
+{
+    assert_int_equal(cfbp_elf_audit(path, shown, "cflinuxfs4", &fixture->err), -1);
+    assert_int_equal(fixture->err.kind, CFBP_ERROR_INVALID);
+    assert_string_equal(fixture->err.message, message);
+    cfbp_error_clear(&fixture->err);
+}
+
+static unsigned char *read_bytes(const char *path, size_t *length)
+{
+    FILE *file = fopen(path, "rb");
+    if (!file)
+        fail_msg("cannot open %s", path);
+    fseek(file, 0, SEEK_END);
+    *length = (size_t)ftell(file);
+    fseek(file, 0, SEEK_SET);
+    unsigned char *data = malloc(*length ? *length : 1);
+    if (fread(data, 1, *length, file) != *length)
+        fail_msg("cannot read %s", path);
+    fclose(file);
+    return data;
+}
+
+static char *write_bytes(struct fixture *fixture, const char *name, const void *data, size_t length)
+{
+    char *path = test_path(fixture->dir, name);
+    FILE *file = fopen(path, "wb");
+    if (!file || fwrite(data, 1, length, file) != length || fclose(file) != 0)
+        fail_msg("cannot write %s", path);
+    chmod(path, 0755);
+    return path;
+}
+
+/* --- the tests --- */
+
+static void knows_only_cflinuxfs4(void **state)
+{
+    (void)state;
+    assert_true(cfbp_elf_knows_stack("cflinuxfs4"));
+    assert_false(cfbp_elf_knows_stack("cflinuxfs3"));
+    assert_false(cfbp_elf_knows_stack("cflinuxfs2"));
+    assert_false(cfbp_elf_knows_stack("CFLINUXFS4"));
+    assert_false(cfbp_elf_knows_stack("cflinuxfs4 "));
+    assert_false(cfbp_elf_knows_stack(""));
+    assert_false(cfbp_elf_knows_stack(NULL));
+}
+
+static void the_built_programs_run_on_cflinuxfs4(void **state)
+{
+    struct fixture *fixture = *state;
+    static const char *const names[] = {"supply", "release"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++) {
+        char *path = test_path(test_program_dir(), names[i]);
+        char shown[64];
+        snprintf(shown, sizeof(shown), "bin/%s", names[i]);
+#ifdef __SANITIZE_ADDRESS__
+        /* A sanitizer build needs the sanitizer runtime, which no stack has. */
+        char message[256];
+        snprintf(message, sizeof(message),
+                 "%s needs libasan.so.8, which cflinuxfs4 does not have; link it statically or "
+                 "drop the dependency",
+                 shown);
+        assert_true(cfbp_elf_is_elf(path));
+        assert_refused(fixture, path, shown, message);
+#else
+        assert_passes(fixture, path, shown);
+#endif
+        free(path);
+    }
+    /* The sidecar is fully static in every build. */
+    char *server = test_path(test_program_dir(), "config-server");
+    assert_passes(fixture, server, "config-server");
+    free(server);
+}
+
+static void plain_dynamic_programs_pass(void **state)
+{
+    struct fixture *fixture = *state;
+    assert_passes(fixture, programs.hello, "bin/hello");
+    assert_passes(fixture, programs.maths, "bin/maths");
+    if (programs.cxx)
+        assert_passes(fixture, programs.cxx, "bin/cxx");
+}
+
+static void glibc_2_35_is_the_newest_allowed(void **state)
+{
+    struct fixture *fixture = *state;
+    assert_passes(fixture, programs.glibc_2_35, "bin/find-object");
+}
+
+static void refuses_a_symbol_newer_than_glibc_2_35(void **state)
+{
+    struct fixture *fixture = *state;
+    assert_int_equal(cfbp_elf_audit(programs.glibc_2_36, "bin/tool", "cflinuxfs4", &fixture->err),
+                     -1);
+    assert_int_equal(fixture->err.kind, CFBP_ERROR_INVALID);
+    const char *message = fixture->err.message;
+    if (!strstr(message, "bin/tool") || !strstr(message, "GLIBC_2.36") ||
+        !strstr(message, "libc.so.6") || strstr(message, programs.glibc_2_36))
+        fail_msg("the message should name bin/tool, GLIBC_2.36 and libc.so.6: %s", message);
+    assert_string_equal(message, "bin/tool needs GLIBC_2.36 from libc.so.6, but cflinuxfs4 has "
+                                 "glibc 2.35; build it against older libraries (e.g. on Ubuntu "
+                                 "22.04) or link statically");
+}
+
+static void refuses_a_library_the_stack_lacks(void **state)
+{
+    struct fixture *fixture = *state;
+    assert_refused(fixture, programs.libelf, "bin/tool",
+                   "bin/tool needs libelf.so.1, which cflinuxfs4 does not have; link it "
+                   "statically or drop the dependency");
+}
+
+static void refuses_dt_relr_which_glibc_2_35_cannot_load(void **state)
+{
+    struct fixture *fixture = *state;
+    if (!programs.relr)
+        skip();
+    assert_refused(fixture, programs.relr, "bin/relr",
+                   "bin/relr needs the symbol version GLIBC_ABI_DT_RELR from libc.so.6, which "
+                   "cflinuxfs4 (glibc 2.35) does not provide");
+}
+
+static void checks_the_versions_of_other_stack_libraries(void **state)
+{
+    struct fixture *fixture = *state;
+    if (!programs.zlib_old || !programs.zlib_new)
+        skip(); /* no zlib headers here */
+    assert_passes(fixture, programs.zlib_old, "bin/zlib-old");
+    assert_refused(fixture, programs.zlib_new, "bin/zlib-new",
+                   "bin/zlib-new needs ZLIB_1.2.12 from libz.so.1, but cflinuxfs4 has zlib 1.2.11; "
+                   "build it against older libraries (e.g. on Ubuntu 22.04) or link statically");
+}
+
+static void a_static_program_passes(void **state)
+{
+    struct fixture *fixture = *state;
+    assert_passes(fixture, programs.static_hello, "bin/static");
+}
+
+static void a_script_is_not_elf(void **state)
+{
+    struct fixture *fixture = *state;
+    char *script = test_path(fixture->dir, "supply");
+    test_write_file(script, "#!/bin/sh\nexec \"$0.real\" \"$@\"\n", 0755);
+    assert_false(cfbp_elf_is_elf(script));
+    assert_int_equal(cfbp_elf_audit(script, "bin/supply", "cflinuxfs4", &fixture->err), -1);
+    assert_int_equal(fixture->err.kind, CFBP_ERROR_INVALID);
+    assert_true(
+        cfbp_string_starts_with(fixture->err.message, "bin/supply is not a readable ELF file"));
+    free(script);
+}
+
+static void a_32_bit_program_is_refused(void **state)
+{
+    struct fixture *fixture = *state;
+    if (!programs.m32)
+        skip(); /* no 32-bit libc here */
+    assert_true(cfbp_elf_is_elf(programs.m32));
+    assert_refused(fixture, programs.m32, "bin/hello32",
+                   "bin/hello32 is not a 64-bit x86 program, which cflinuxfs4 needs");
+}
+
+static void other_machines_and_classes_are_refused(void **state)
+{
+    struct fixture *fixture = *state;
+    /* The same program marked as aarch64 (e_machine 183). */
+    size_t length;
+    unsigned char *data = read_bytes(programs.hello, &length);
+    data[18] = 183;
+    data[19] = 0;
+    char *arm = write_bytes(fixture, "hello-arm64", data, length);
+    free(data);
+    assert_true(cfbp_elf_is_elf(arm));
+    assert_refused(fixture, arm, "bin/arm",
+                   "bin/arm is not a 64-bit x86 program, which cflinuxfs4 needs");
+    /* A bare 32-bit i386 executable header. */
+    unsigned char header[52] = {0x7f, 'E', 'L', 'F', 1, 1, 1, 0};
+    header[16] = 2;  /* ET_EXEC */
+    header[18] = 3;  /* EM_386 */
+    header[20] = 1;  /* EV_CURRENT */
+    header[40] = 52; /* e_ehsize */
+    header[46] = 40; /* e_shentsize */
+    char *i386 = write_bytes(fixture, "i386", header, sizeof(header));
+    assert_true(cfbp_elf_is_elf(i386));
+    assert_refused(fixture, i386, "bin/i386",
+                   "bin/i386 is not a 64-bit x86 program, which cflinuxfs4 needs");
+    free(arm);
+    free(i386);
+}
+
+static void an_unknown_stack_is_an_error(void **state)
+{
+    struct fixture *fixture = *state;
+    assert_int_equal(cfbp_elf_audit(programs.hello, "bin/hello", "cflinuxfs3", &fixture->err), -1);
+    assert_int_equal(fixture->err.kind, CFBP_ERROR_INVALID);
+    assert_string_equal(
+        fixture->err.message,
+        "cannot check bin/hello for the stack cflinuxfs3: only cflinuxfs4 is known");
+    cfbp_error_clear(&fixture->err);
+    assert_int_equal(cfbp_elf_audit(programs.hello, "bin/hello", NULL, &fixture->err), -1);
+    assert_int_equal(fixture->err.kind, CFBP_ERROR_INVALID);
+    assert_string_equal(fixture->err.message,
+                        "cannot check bin/hello for the stack (none): only cflinuxfs4 is known");
+}
+
+static void missing_empty_and_truncated_files(void **state)
+{
+    struct fixture *fixture = *state;
+    char *missing = test_path(fixture->dir, "missing");
+    assert_false(cfbp_elf_is_elf(missing));
+    assert_int_equal(cfbp_elf_audit(missing, "bin/missing", "cflinuxfs4", &fixture->err), -1);
+    assert_int_equal(fixture->err.kind, CFBP_ERROR_IO);
+    assert_non_null(strstr(fixture->err.message, missing));
+    cfbp_error_clear(&fixture->err);
+
+    char *empty = write_bytes(fixture, "empty", "", 0);
+    assert_false(cfbp_elf_is_elf(empty));
+    char *three = write_bytes(fixture, "three", "\177EL", 3);
+    assert_false(cfbp_elf_is_elf(three));
+
+    char *truncated = write_bytes(fixture, "truncated", "\177ELF\2\1\1\0garbage", 15);
+    assert_true(cfbp_elf_is_elf(truncated));
+    assert_int_equal(cfbp_elf_audit(truncated, "bin/truncated", "cflinuxfs4", &fixture->err), -1);
+    assert_int_equal(fixture->err.kind, CFBP_ERROR_INVALID);
+    assert_true(
+        cfbp_string_starts_with(fixture->err.message, "bin/truncated is not a readable ELF file"));
+    free(missing);
+    free(empty);
+    free(three);
+    free(truncated);
+}
+
+/*
+ * The loader finds DT_NEEDED through the program headers (PT_DYNAMIC); section
+ * headers are optional, and "sstrip"-style tools remove them. Such a program
+ * still needs libelf.so.1 and still fails to start on cflinuxfs4, so the audit
+ * must not pass it because it found no sections to read.
+ */
+static void refuses_a_program_whose_section_headers_are_stripped(void **state)
+{
+    struct fixture *fixture = *state;
+    size_t length;
+    unsigned char *data = read_bytes(programs.libelf, &length);
+    memset(data + 0x28, 0, 8); /* e_shoff */
+    memset(data + 0x3c, 0, 4); /* e_shnum, e_shstrndx */
+    char *stripped = write_bytes(fixture, "with-libelf-sstripped", data, length);
+    free(data);
+    /* It still runs here, where libelf.so.1 exists. */
+    char *argv[] = {stripped, NULL};
+    struct test_run run = test_run_program(argv, NULL, NULL);
+    assert_int_equal(run.status, 0);
+    test_run_free(&run);
+    int result = cfbp_elf_audit(stripped, "bin/tool", "cflinuxfs4", &fixture->err);
+    free(stripped);
+    assert_int_equal(result, -1);
+    assert_int_equal(fixture->err.kind, CFBP_ERROR_INVALID);
+    /* Its needs cannot be read from sections: refused outright rather than guessed. */
+    assert_non_null(strstr(fixture->err.message, "bin/tool is dynamically linked but has no "
+                                                 "section headers"));
+}
+
+int main(void)
+{
+#define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        TEST(knows_only_cflinuxfs4),
+        TEST(the_built_programs_run_on_cflinuxfs4),
+        TEST(plain_dynamic_programs_pass),
+        TEST(glibc_2_35_is_the_newest_allowed),
+        TEST(refuses_a_symbol_newer_than_glibc_2_35),
+        TEST(refuses_a_library_the_stack_lacks),
+        TEST(refuses_dt_relr_which_glibc_2_35_cannot_load),
+        TEST(checks_the_versions_of_other_stack_libraries),
+        TEST(a_static_program_passes),
+        TEST(a_script_is_not_elf),
+        TEST(a_32_bit_program_is_refused),
+        TEST(other_machines_and_classes_are_refused),
+        TEST(an_unknown_stack_is_an_error),
+        TEST(missing_empty_and_truncated_files),
+        TEST(refuses_a_program_whose_section_headers_are_stripped),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
