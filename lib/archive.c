@@ -59,10 +59,7 @@ struct hashing_reader {
 static la_ssize_t read_block(struct archive *archive, void *data, const void **block)
 {
     struct hashing_reader *reader = data;
-    ssize_t got;
-    do {
-        got = read(reader->fd, reader->buffer, READ_BLOCK_SIZE);
-    } while (got < 0 && errno == EINTR);
+    ssize_t got = cfbp_fs_read(reader->fd, reader->buffer, READ_BLOCK_SIZE);
     if (got < 0) {
         reader->read_errno = errno;
         archive_set_error(archive, errno, "%s", strerror(errno));
@@ -77,9 +74,7 @@ static la_ssize_t read_block(struct archive *archive, void *data, const void **b
 static int drain(struct hashing_reader *reader)
 {
     for (;;) {
-        ssize_t got = read(reader->fd, reader->buffer, READ_BLOCK_SIZE);
-        if (got < 0 && errno == EINTR)
-            continue;
+        ssize_t got = cfbp_fs_read(reader->fd, reader->buffer, READ_BLOCK_SIZE);
         if (got < 0)
             return reader->read_errno = errno;
         if (got == 0)
@@ -394,9 +389,7 @@ static int copy_hashing(int fd, const char *path, const struct cfbp_archive_requ
     cfbp_digest_start(&reader.digest, CFBP_DIGEST_SHA256);
     int result = 0;
     for (;;) {
-        ssize_t got = read(fd, reader.buffer, READ_BLOCK_SIZE);
-        if (got < 0 && errno == EINTR)
-            continue;
+        ssize_t got = cfbp_fs_read(fd, reader.buffer, READ_BLOCK_SIZE);
         if (got < 0) {
             result =
                 cfbp_error_set_errno(err, CFBP_ERROR_IO, errno, "cannot read %s", request->source);

@@ -272,14 +272,7 @@ static void make_environment(struct stage *stage)
     cfbp_environment_set(environment, "HOME", stage->home.buf);
     cfbp_environment_set(environment, "VCAP_SERVICES", "{}");
     cfbp_environment_inherit(environment, staging_group);
-    const struct cfbp_environment *app = options->app_environment;
-    for (size_t i = 0; app && i < app->entries.count; i++) {
-        const char *entry = app->entries.items[i];
-        size_t name_length = strcspn(entry, "=");
-        char *name = cfbp_xstrndup(entry, name_length);
-        cfbp_environment_set(environment, name, entry + name_length + 1);
-        free(name);
-    }
+    cfbp_environment_merge(environment, options->app_environment);
     /* Set by the platform; the app cannot change them. */
     cfbp_environment_set(environment, "CF_STACK", options->stack ? options->stack : "");
     cfbp_strbuf_append_format(&value, "%lum", options->memory);
@@ -341,6 +334,15 @@ static void run_script(struct stage *stage, const struct buildpack *buildpack, c
     cfbp_strbuf_release(&path);
 }
 
+/* Runs a script whose failure fails the staging with code and "<what>: exit status N". */
+static int run_step(struct stage *stage, const struct buildpack *buildpack, const char *script,
+                    const char *const *arguments, int code, const char *what)
+{
+    int status;
+    run_script(stage, buildpack, script, arguments, &status, NULL);
+    return status == 0 ? 0 : fail(stage, code, "%s: exit status %d", what, status);
+}
+
 static void cache_for(const struct stage *stage, size_t index, struct cfbp_strbuf *out)
 {
     char name[17] = "final";
@@ -398,11 +400,8 @@ static int supply_all(struct stage *stage)
         cache_for(stage, i, &cache);
         const char *arguments[] = {stage->build_dir.buf, cache.buf, stage->deps_dir.buf,
                                    stage->indices.items[i], NULL};
-        int status;
-        run_script(stage, &stage->buildpacks[i], "supply", arguments, &status, NULL);
-        if (status != 0)
-            result = fail(stage, CFBP_BUILDER_SUPPLY_FAILED,
-                          "Failed to run all supply scripts: exit status %d", status);
+        result = run_step(stage, &stage->buildpacks[i], "supply", arguments,
+                          CFBP_BUILDER_SUPPLY_FAILED, "Failed to run all supply scripts");
     }
     cfbp_strbuf_release(&cache);
     return result;
@@ -415,29 +414,21 @@ static int finish(struct stage *stage)
     const char *index = stage->indices.items[final];
     struct cfbp_strbuf cache = CFBP_STRBUF_INIT, path = CFBP_STRBUF_INIT;
     cache_for(stage, final, &cache);
-    int status = 0, result = 0;
+    int result = 0;
     if (has_script(buildpack, "finalize")) {
-        if (has_script(buildpack, "supply")) {
-            const char *arguments[] = {stage->build_dir.buf, cache.buf, stage->deps_dir.buf, index,
-                                       NULL};
-            run_script(stage, buildpack, "supply", arguments, &status, NULL);
-            if (status != 0)
-                result = fail(stage, CFBP_BUILDER_COMPILE_FAILED,
-                              "Failed to compile droplet: Failed to run all supply scripts: exit "
-                              "status %d",
-                              status);
-        }
-        if (result == 0) {
-            const char *arguments[] = {stage->build_dir.buf,   cache.buf,
-                                       stage->deps_dir.buf,    index,
-                                       stage->profile_dir.buf, NULL};
-            run_script(stage, buildpack, "finalize", arguments, &status, NULL);
-            if (status != 0)
-                result = fail(stage, CFBP_BUILDER_COMPILE_FAILED,
-                              "Failed to compile droplet: Failed to run finalize script: exit "
-                              "status %d",
-                              status);
-        }
+        const char *supply_arguments[] = {stage->build_dir.buf, cache.buf, stage->deps_dir.buf,
+                                          index, NULL};
+        const char *finalize_arguments[] = {stage->build_dir.buf,   cache.buf,
+                                            stage->deps_dir.buf,    index,
+                                            stage->profile_dir.buf, NULL};
+        if (has_script(buildpack, "supply"))
+            result =
+                run_step(stage, buildpack, "supply", supply_arguments, CFBP_BUILDER_COMPILE_FAILED,
+                         "Failed to compile droplet: Failed to run all supply scripts");
+        if (result == 0)
+            result = run_step(stage, buildpack, "finalize", finalize_arguments,
+                              CFBP_BUILDER_COMPILE_FAILED,
+                              "Failed to compile droplet: Failed to run finalize script");
     } else {
         stage->compile_path = true;
         if (final > 0)
@@ -450,12 +441,8 @@ static int finish(struct stage *stage)
             result = failed(stage);
         const char *arguments[] = {stage->build_dir.buf, cache.buf, NULL};
         if (result == 0)
-            run_script(stage, buildpack, "compile", arguments, &status, NULL);
-        if (result == 0 && status != 0)
-            result = fail(stage, CFBP_BUILDER_COMPILE_FAILED,
-                          "Failed to compile droplet: Failed to run compile script: exit status "
-                          "%d",
-                          status);
+            result = run_step(stage, buildpack, "compile", arguments, CFBP_BUILDER_COMPILE_FAILED,
+                              "Failed to compile droplet: Failed to run compile script");
     }
     cfbp_strbuf_release(&cache);
     cfbp_strbuf_release(&path);

@@ -5,6 +5,7 @@
 
 #include "cfbp/alloc.h"
 #include "cfbp/error.h"
+#include "cfbp/fs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -67,9 +68,7 @@ int cfbp_digest_of_file(enum cfbp_digest_algorithm algorithm, const char *path,
     cfbp_digest_start(&digest, algorithm);
     unsigned char buffer[1 << 16];
     for (;;) {
-        ssize_t got = read(fd, buffer, sizeof(buffer));
-        if (got < 0 && errno == EINTR)
-            continue;
+        ssize_t got = cfbp_fs_read(fd, buffer, sizeof(buffer));
         if (got < 0) {
             int saved = errno;
             close(fd);

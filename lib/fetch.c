@@ -350,9 +350,7 @@ static int fetch_local(const char *uri, int fd, char sha256_hex[CFBP_DIGEST_HEX_
     char *buffer = cfbp_xmalloc(buffer_size);
     int result = 0;
     for (;;) {
-        ssize_t got = read(in, buffer, buffer_size);
-        if (got < 0 && errno == EINTR)
-            continue;
+        ssize_t got = cfbp_fs_read(in, buffer, buffer_size);
         if (got <= 0) {
             if (got < 0)
                 result =

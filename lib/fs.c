@@ -200,9 +200,7 @@ int cfbp_fs_read_file(const char *path, size_t max_bytes, struct cfbp_strbuf *ou
     int result = 0;
     for (;;) {
         cfbp_strbuf_grow(out, 8192);
-        ssize_t got = read(fd, out->buf + out->len, out->alloc - out->len - 1);
-        if (got < 0 && errno == EINTR)
-            continue;
+        ssize_t got = cfbp_fs_read(fd, out->buf + out->len, out->alloc - out->len - 1);
         if (got < 0) {
             result = cfbp_error_set_errno(err, CFBP_ERROR_IO, errno, "cannot read %s", path);
             break;
@@ -220,6 +218,15 @@ int cfbp_fs_read_file(const char *path, size_t max_bytes, struct cfbp_strbuf *ou
     }
     close(fd);
     return result;
+}
+
+ssize_t cfbp_fs_read(int fd, void *buffer, size_t size)
+{
+    ssize_t got;
+    do {
+        got = read(fd, buffer, size);
+    } while (got < 0 && errno == EINTR);
+    return got;
 }
 
 int cfbp_fs_write_all(int fd, const void *data, size_t length)
@@ -300,9 +307,7 @@ int cfbp_fs_copy_file(const char *src, const char *dst, mode_t mode, struct cfbp
         int saved = 0;
         bool read_failed = false;
         for (;;) {
-            ssize_t got = read(in, buffer, sizeof(buffer));
-            if (got < 0 && errno == EINTR)
-                continue;
+            ssize_t got = cfbp_fs_read(in, buffer, sizeof(buffer));
             if (got < 0) {
                 saved = errno;
                 read_failed = true;

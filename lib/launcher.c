@@ -241,14 +241,7 @@ static void make_environment(struct instance *instance, const struct cfbp_app_ma
     for (size_t i = 0; manifest->count && i < manifest->apps[0].env_count; i++)
         cfbp_environment_set(environment, manifest->apps[0].env[i].name,
                              manifest->apps[0].env[i].value);
-    const struct cfbp_environment *app = options->app_environment;
-    for (size_t i = 0; app && i < app->entries.count; i++) {
-        const char *entry = app->entries.items[i];
-        size_t name_length = strcspn(entry, "=");
-        char *variable = cfbp_xstrndup(entry, name_length);
-        cfbp_environment_set(environment, variable, entry + name_length + 1);
-        free(variable);
-    }
+    cfbp_environment_merge(environment, options->app_environment);
     cfbp_environment_set(environment, "HOME", instance->app_dir.buf);
     cfbp_path_join(&path, instance->home.buf, "tmp");
     cfbp_environment_set(environment, "TMPDIR", path.buf);

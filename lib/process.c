@@ -71,6 +71,23 @@ void cfbp_environment_unset(struct cfbp_environment *environment, const char *na
     terminate(environment);
 }
 
+bool cfbp_environment_set_assignment(struct cfbp_environment *environment, const char *assignment)
+{
+    const char *equals = strchr(assignment, '=');
+    if (!equals || equals == assignment)
+        return false;
+    char *name = cfbp_xstrndup(assignment, (size_t)(equals - assignment));
+    cfbp_environment_set(environment, name, equals + 1);
+    free(name);
+    return true;
+}
+
+void cfbp_environment_merge(struct cfbp_environment *into, const struct cfbp_environment *from)
+{
+    for (size_t i = 0; from && i < from->entries.count; i++)
+        cfbp_environment_set_assignment(into, from->entries.items[i]);
+}
+
 void cfbp_environment_inherit(struct cfbp_environment *environment, const char *const *names)
 {
     for (; *names; names++) {
@@ -169,9 +186,7 @@ int cfbp_process_run_capture_spec(const struct cfbp_process_spec *spec, bool mer
     if (result == 0) {
         char buffer[8192];
         for (;;) {
-            ssize_t got = read(pipe_fds[0], buffer, sizeof(buffer));
-            if (got < 0 && errno == EINTR)
-                continue;
+            ssize_t got = cfbp_fs_read(pipe_fds[0], buffer, sizeof(buffer));
             if (got <= 0)
                 break;
             cfbp_strbuf_append(output, buffer, (size_t)got);

@@ -68,9 +68,7 @@ static int copy_file_data(struct writer *writer, const char *path)
         return cfbp_error_set_errno(writer->err, CFBP_ERROR_IO, errno, "cannot read %s", path);
     int result = 0;
     for (;;) {
-        ssize_t got = read(fd, writer->buffer, COPY_BLOCK);
-        if (got < 0 && errno == EINTR)
-            continue;
+        ssize_t got = cfbp_fs_read(fd, writer->buffer, COPY_BLOCK);
         if (got < 0) {
             result =
                 cfbp_error_set_errno(writer->err, CFBP_ERROR_IO, errno, "cannot read %s", path);

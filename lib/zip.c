@@ -163,9 +163,7 @@ int cfbp_zip_add_file(struct cfbp_zip *zip, const char *name, const char *path, 
         cfbp_digest_start(&digest, CFBP_DIGEST_SHA256);
     unsigned long long copied = 0;
     while (result == 0) {
-        ssize_t got = read(fd, zip->buffer, COPY_BLOCK);
-        if (got < 0 && errno == EINTR)
-            continue;
+        ssize_t got = cfbp_fs_read(fd, zip->buffer, COPY_BLOCK);
         if (got < 0) {
             result = cfbp_error_set_errno(err, CFBP_ERROR_IO, errno, "cannot read %s", path);
             break;

@@ -69,6 +69,20 @@ int program_fail(struct program *program)
     return EXIT_STAGING_FAILED;
 }
 
+int program_main(const char *name, enum cfbp_stager_phase phase, int argc, char **argv,
+                 int (*body)(struct program *program))
+{
+    struct program program;
+    program_init(&program, name);
+    int status = program_load_stager(&program, phase, argc - 1, argv + 1);
+    if (status == 0)
+        status = program_load_manifest(&program, argv[0]);
+    if (status == 0 && body(&program) < 0)
+        status = program_fail(&program);
+    program_release(&program);
+    return status;
+}
+
 void program_release(struct program *program)
 {
     cfbp_manifest_release(&program->manifest);

@@ -29,6 +29,13 @@ int program_load_manifest(struct program *program, const char *argv0);
 /* Reads the staging arguments (argv without the program name). Returns 0 or an exit code. */
 int program_load_stager(struct program *program, enum cfbp_stager_phase phase, int argc,
                         char *const *argv);
+/*
+ * The whole life of supply or finalize: set up, read the staging arguments
+ * and the manifest, run body (which fails by setting program->err and
+ * returning -1), and turn the outcome into an exit status.
+ */
+int program_main(const char *name, enum cfbp_stager_phase phase, int argc, char **argv,
+                 int (*body)(struct program *program));
 /* Logs program->err as a staging error and returns the exit code for it. */
 int program_fail(struct program *program);
 void program_release(struct program *program);

@@ -50,13 +50,7 @@ int app_settings_load(struct app_settings *settings, const char *app_dir, struct
 
 bool app_settings_add_env(struct app_settings *settings, const char *assignment)
 {
-    const char *equals = strchr(assignment, '=');
-    if (!equals || equals == assignment)
-        return false;
-    char *name = cfbp_xstrndup(assignment, (size_t)(equals - assignment));
-    cfbp_environment_set(&settings->environment, name, equals + 1);
-    free(name);
-    return true;
+    return cfbp_environment_set_assignment(&settings->environment, assignment);
 }
 
 void app_settings_release(struct app_settings *settings)

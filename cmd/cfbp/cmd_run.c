@@ -65,17 +65,12 @@ int cmd_run(int argc, char **argv)
             port = (unsigned)value;
             break;
         }
-        case 'e': {
-            const char *equals = strchr(optarg, '=');
-            if (!equals || equals == optarg) {
+        case 'e':
+            if (!cfbp_environment_set_assignment(&extra, optarg)) {
                 cfbp_environment_release(&extra);
                 return command_usage_error("run", "--env takes NAME=VALUE");
             }
-            char *name = strndup(optarg, (size_t)(equals - optarg));
-            cfbp_environment_set(&extra, name, equals + 1);
-            free(name);
             break;
-        }
         case 'h':
             fputs(usage, stdout);
             return 0;

@@ -30,13 +30,5 @@ static int finalize(struct program *program)
 
 int main(int argc, char **argv)
 {
-    struct program program;
-    program_init(&program, "finalize");
-    int status = program_load_stager(&program, CFBP_PHASE_FINALIZE, argc - 1, argv + 1);
-    if (status == 0)
-        status = program_load_manifest(&program, argv[0]);
-    if (status == 0 && finalize(&program) < 0)
-        status = program_fail(&program);
-    program_release(&program);
-    return status;
+    return program_main("finalize", CFBP_PHASE_FINALIZE, argc, argv, finalize);
 }

@@ -48,13 +48,5 @@ static int supply(struct program *program)
 
 int main(int argc, char **argv)
 {
-    struct program program;
-    program_init(&program, "supply");
-    int status = program_load_stager(&program, CFBP_PHASE_SUPPLY, argc - 1, argv + 1);
-    if (status == 0)
-        status = program_load_manifest(&program, argv[0]);
-    if (status == 0 && supply(&program) < 0)
-        status = program_fail(&program);
-    program_release(&program);
-    return status;
+    return program_main("supply", CFBP_PHASE_SUPPLY, argc, argv, supply);
 }

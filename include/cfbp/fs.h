@@ -70,6 +70,9 @@ typedef bool (*cfbp_fs_skip_fn)(const char *relative, void *data);
 int cfbp_fs_copy_tree(const char *from, const char *to, cfbp_fs_skip_fn skip, void *skip_data,
                       struct cfbp_error *err);
 
+/* read(2), retried when a signal interrupts it: the byte count, 0 at the end, -1 (errno). */
+ssize_t cfbp_fs_read(int fd, void *buffer, size_t size);
+
 /* Writes all of data to fd, retrying short writes. Returns 0 or an errno value. */
 int cfbp_fs_write_all(int fd, const void *data, size_t length);
 

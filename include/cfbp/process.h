@@ -32,6 +32,10 @@ void cfbp_environment_set(struct cfbp_environment *environment, const char *name
 /* The value of name, or NULL. */
 const char *cfbp_environment_get(const struct cfbp_environment *environment, const char *name);
 void cfbp_environment_unset(struct cfbp_environment *environment, const char *name);
+/* Sets from "NAME=value"; false (nothing set) when it has no name or no '='. */
+bool cfbp_environment_set_assignment(struct cfbp_environment *environment, const char *assignment);
+/* Sets every variable of from (NULL is fine) in into, replacing what is there. */
+void cfbp_environment_merge(struct cfbp_environment *into, const struct cfbp_environment *from);
 /* Copies the named variables (those that are set) from this process's environment. */
 void cfbp_environment_inherit(struct cfbp_environment *environment, const char *const *names);
 void cfbp_environment_release(struct cfbp_environment *environment);
