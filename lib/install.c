@@ -200,6 +200,8 @@ static int download(struct cfbp_installer *installer, const struct cfbp_dependen
                                       partial.buf, path);
         unlink(partial.buf);
     }
+    if (result < 0)
+        rmdir(directory.buf); /* only when empty: a refused download leaves nothing cached */
     if (result < 0 && err->kind != CFBP_ERROR_CHECKSUM)
         cfbp_error_prefix(err, "%s %s", dependency->name, dependency->version);
     cfbp_strbuf_release(&shown);

@@ -32,6 +32,8 @@
 #include <unistd.h>
 
 #define STACK_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+/* A longer line is cut, so one chatty process cannot make the launcher grow without bound. */
+#define LONGEST_LINE (64 * 1024)
 /* How long processes get to stop after SIGTERM before SIGKILL (Diego gives 10 s). */
 #define STOP_GRACE_MS 10000
 
@@ -353,7 +355,7 @@ static void read_stream(struct instance *instance, const char *label, const char
         return;
     }
     cfbp_strbuf_append(&stream->pending, buffer, (size_t)got);
-    emit_lines(instance, label, kind, &stream->pending, false);
+    emit_lines(instance, label, kind, &stream->pending, stream->pending.len > LONGEST_LINE);
 }
 
 /* Checks for processes that exited; returns the first one found, or NULL. */
