@@ -58,7 +58,7 @@ supply_rss=$(peak_kb env CF_STACK=cflinuxfs4 "$root/bin/supply" "$work/app" "$wo
 awk -F, -v size="$(stat -c %s "$archive")" -v tar_rss="$tar_rss" -v supply_rss="$supply_rss" '
   NR > 1 { median[$1] = $4 }   # command,mean,stddev,median,user,system,min,max
   END {
-    printf "archive: %.1f MB (.tgz)\n", size / 1048576
+    printf "archive: %.1f MiB (.tgz)\n", size / 1048576
     printf "%-10s %10s %14s\n", "", "median s", "peak RSS MB"
     printf "%-10s %10.3f %14.1f\n", "tar -xzf", median["tar -xzf"], tar_rss / 1024
     printf "%-10s %10.3f %14.1f\n", "supply", median["supply"], supply_rss / 1024
