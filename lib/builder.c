@@ -308,8 +308,9 @@ static void run_script(struct stage *stage, const struct buildpack *buildpack, c
     cfbp_path_join(&path, buildpack->root, "bin");
     cfbp_path_append(&path, script);
     if (access(path.buf, X_OK) != 0)
-        printf("WARNING: buildpack script '/bin/%s' is not executable\n", script);
-    fflush(stdout);
+        fprintf(stage->options->messages, "WARNING: buildpack script '/bin/%s' is not executable\n",
+                script);
+    fflush(stdout); /* what came before stays before the script's own output */
     char *argv[8];
     size_t argc = 0;
     argv[argc++] = path.buf;

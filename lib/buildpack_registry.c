@@ -214,7 +214,10 @@ int cfbp_registry_add(struct cfbp_registry *registry, const char *name, const ch
     cfbp_path_join(&directory, registry->home, "buildpacks");
     cfbp_path_append(&directory, name);
     char *stack = NULL;
-    int result = cfbp_fs_mkdir_p(registry->home, 0755, err);
+    struct cfbp_strbuf parent = CFBP_STRBUF_INIT;
+    cfbp_path_dirname(&parent, directory.buf);
+    int result = cfbp_fs_mkdir_p(parent.buf, 0755, err);
+    cfbp_strbuf_release(&parent);
     if (result == 0)
         result = cfbp_fs_remove_tree(directory.buf, err); /* left by an interrupted add */
     if (result == 0)

@@ -38,8 +38,10 @@
 #define STOP_GRACE_MS 10000
 
 /*
- * The launcher's own script, given the app directory and the command as
- * arguments: the command is never pasted into the script.
+ * The launcher's own script, given the app directory, the command and the
+ * droplet's entrypoint prefix (which replaces `bash -c`, §4.6) as arguments:
+ * none of them is ever pasted into the script. The prefix is split into
+ * words with globbing off.
  */
 static const char launcher_script[] =
     "cd \"$1\" || exit 4\n"
@@ -50,6 +52,7 @@ static const char launcher_script[] =
     "if [ -r .profile ]; then . ./.profile; fi\n"
     "unset i\n"
     "echo 'Invoking start command.'\n"
+    "if [ -n \"$3\" ]; then set -f; exec $3 \"$2\"; fi\n"
     "exec bash -c \"$2\"\n";
 
 struct stream {
@@ -69,6 +72,7 @@ struct instance_process {
 struct instance {
     const struct cfbp_launcher_options *options;
     struct cfbp_strbuf home, app_dir;
+    char *entrypoint_prefix; /* staging_info.yml's config.entrypoint_prefix, or NULL */
     struct instance_process *processes;
     size_t count, alloc;
     struct cfbp_environment environment;
@@ -124,20 +128,29 @@ static void sidecar_label(const char *name, struct cfbp_strbuf *out)
     cfbp_strbuf_append_string(out, "/0");
 }
 
+/*
+ * Reads staging_info.yml: the start command (unless the app manifest's
+ * command: replaces it) and the entrypoint prefix.
+ */
 static int start_command(struct instance *instance, const struct cfbp_app_manifest *manifest,
                          struct cfbp_strbuf *command)
 {
-    if (manifest->count && manifest->apps[0].command) {
-        cfbp_strbuf_set(command, manifest->apps[0].command);
-        return 0;
-    }
     struct cfbp_strbuf path = CFBP_STRBUF_INIT, text = CFBP_STRBUF_INIT;
     cfbp_path_join(&path, instance->home.buf, "staging_info.yml");
     struct cfbp_json *info = NULL;
-    int result = cfbp_fs_read_file(path.buf, 1 << 20, &text, instance->err);
-    if (result == 0 && cfbp_json_parse(text.buf, text.len, &info, instance->err) < 0)
+    int result = 0;
+    bool present = cfbp_fs_exists(path.buf); /* a missing file says nothing, as an empty one */
+    if (present)
+        result = cfbp_fs_read_file(path.buf, 1 << 20, &text, instance->err);
+    if (present && result == 0 && cfbp_json_parse(text.buf, text.len, &info, instance->err) < 0)
         result = cfbp_error_prefix(instance->err, "%s", path.buf);
-    const char *start = result == 0 ? cfbp_json_string(cfbp_json_get(info, "start_command")) : NULL;
+    const char *prefix =
+        cfbp_json_string(cfbp_json_get(cfbp_json_get(info, "config"), "entrypoint_prefix"));
+    if (prefix && *prefix)
+        instance->entrypoint_prefix = cfbp_xstrdup(prefix);
+    const char *start = cfbp_json_string(cfbp_json_get(info, "start_command"));
+    if (result == 0 && manifest->count && manifest->apps[0].command)
+        start = manifest->apps[0].command;
     if (result == 0 && (!start || !*start))
         result = cfbp_error_set(instance->err, CFBP_ERROR_INVALID,
                                 "no start command specified or detected in droplet");
@@ -296,9 +309,14 @@ static int start_process(struct instance *instance, struct instance_process *pro
         return cfbp_error_set_errno(instance->err, CFBP_ERROR_IO, errno, "cannot start %s",
                                     process->label);
     }
-    char *argv[] = {
-        "/bin/bash",      "-c", (char *)launcher_script, "launcher", instance->app_dir.buf,
-        process->command, NULL};
+    char *argv[] = {"/bin/bash",
+                    "-c",
+                    (char *)launcher_script,
+                    "launcher",
+                    instance->app_dir.buf,
+                    process->command,
+                    instance->entrypoint_prefix ? instance->entrypoint_prefix : "",
+                    NULL};
     struct cfbp_process_spec spec = CFBP_PROCESS_SPEC_INIT;
     spec.argv = argv;
     spec.directory = instance->home.buf;
@@ -466,6 +484,7 @@ static void instance_release(struct instance *instance)
         cfbp_error_clear(&ignored);
     }
     cfbp_environment_release(&instance->environment);
+    free(instance->entrypoint_prefix);
     cfbp_strbuf_release(&instance->home);
     cfbp_strbuf_release(&instance->app_dir);
 }

@@ -41,6 +41,8 @@ static void terminate(struct cfbp_environment *environment)
 
 void cfbp_environment_set(struct cfbp_environment *environment, const char *name, const char *value)
 {
+    if (!*name || strchr(name, '='))
+        return; /* no program could read such a variable back */
     struct cfbp_strbuf entry = CFBP_STRBUF_INIT;
     cfbp_strbuf_append_format(&entry, "%s=%s", name, value);
     size_t at = find_entry(environment, name);

@@ -12,6 +12,9 @@
 #include "cfbp/strbuf.h"
 #include "cfbp/yaml.h"
 
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,7 +80,11 @@ int cfbp_staging_result_merge_map(struct cfbp_staging_result *result, const char
         return -1;
     const struct cfbp_yaml_node *map = key ? cfbp_yaml_get(doc.root, key) : doc.root;
     int status = 0;
-    if (!cfbp_yaml_is_null(map) && map->type != CFBP_YAML_MAPPING)
+    /* The builder reads both into Go structs and maps, which refuse anything else. */
+    if (key && !cfbp_yaml_is_null(doc.root) && doc.root->type != CFBP_YAML_MAPPING)
+        status = cfbp_yaml_error_at(&doc, doc.root, err, "it must be a mapping with %s, not %s",
+                                    key, cfbp_yaml_describe(doc.root));
+    else if (!cfbp_yaml_is_null(map) && map->type != CFBP_YAML_MAPPING)
         status = cfbp_yaml_error_at(&doc, map, err, "%s must map process types to commands",
                                     key ? key : "it");
     size_t count = status == 0 && map && map->type == CFBP_YAML_MAPPING ? map->count : 0;
@@ -159,6 +166,43 @@ static void write_string(struct cfbp_strbuf *out, const char *text)
     cfbp_json_write_string(out, text, strlen(text));
 }
 
+/*
+ * Writes a YAML 1.1 number as Go's encoding/json would: integers (012 is
+ * octal, underscores dropped) in decimal, floats in their shortest exact form.
+ * Returns false for what JSON cannot hold (.inf, .nan, base 60).
+ */
+static bool write_number(const struct cfbp_yaml_node *node, struct cfbp_strbuf *out)
+{
+    struct cfbp_strbuf plain = CFBP_STRBUF_INIT;
+    for (const char *c = node->value; *c; c++)
+        if (*c != '_')
+            cfbp_strbuf_append_char(&plain, *c);
+    char *end = NULL;
+    bool written = false;
+    if (cfbp_yaml_meaning_of(node) == CFBP_YAML_INT) {
+        errno = 0;
+        long long integer = strtoll(plain.buf, &end, 0);
+        if (*end == '\0' && errno == 0) {
+            cfbp_strbuf_append_format(out, "%lld", integer);
+            written = true;
+        }
+    } else {
+        double number = strtod(plain.buf, &end);
+        if (*end == '\0' && isfinite(number)) {
+            char text[64];
+            for (int precision = 1; precision <= 17; precision++) {
+                snprintf(text, sizeof(text), "%.*g", precision, number);
+                if (strtod(text, NULL) == number)
+                    break;
+            }
+            cfbp_strbuf_append_string(out, text);
+            written = true;
+        }
+    }
+    cfbp_strbuf_release(&plain);
+    return written;
+}
+
 static void write_scalar(const struct cfbp_yaml_node *node, struct cfbp_strbuf *out)
 {
     switch (cfbp_yaml_meaning_of(node)) {
@@ -176,12 +220,8 @@ static void write_scalar(const struct cfbp_yaml_node *node, struct cfbp_strbuf *
     }
     case CFBP_YAML_INT:
     case CFBP_YAML_FLOAT:
-        /* Plain decimal numbers are JSON numbers as written; other forms stay strings. */
-        if (strspn(node->value, "-+0123456789.eE") == node->value_length && node->value[0] != '+' &&
-            node->value[0] != '.') {
-            cfbp_strbuf_append_string(out, node->value);
+        if (write_number(node, out))
             return;
-        }
         break;
     default:
         break;

@@ -418,6 +418,8 @@ int cfbp_yaml_load_string(struct cfbp_yaml_document *doc, const char *name, cons
     if (result < 0) {
         cfbp_yaml_free(builder.root);
         builder.root = NULL;
+        free(doc->name); /* a failed load leaves nothing to release */
+        doc->name = NULL;
     }
     doc->root = builder.root;
     builder_release(&builder);

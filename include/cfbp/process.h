@@ -27,6 +27,7 @@ struct cfbp_environment {
         CFBP_STRING_LIST_INIT                                                                      \
     }
 
+/* Sets name to value; a name that is empty or holds '=' is ignored. */
 void cfbp_environment_set(struct cfbp_environment *environment, const char *name,
                           const char *value);
 /* The value of name, or NULL. */

@@ -60,7 +60,7 @@ struct cfbp_yaml_document {
         NULL, NULL                                                                                 \
     }
 
-/* Reads path (refusing files over max_bytes) into doc. */
+/* Reads path (refusing files over max_bytes) into doc. On failure doc holds nothing. */
 int cfbp_yaml_load_file(struct cfbp_yaml_document *doc, const char *path, size_t max_bytes,
                         struct cfbp_error *err);
 /* Parses text; name is used in error messages ("<name>:<line>:<column>: ..."). */

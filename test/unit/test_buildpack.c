@@ -5,6 +5,7 @@
 #include "support.h"
 
 #include "cfbp/buildpack.h"
+#include "cfbp/digest.h"
 #include "cfbp/error.h"
 #include "cfbp/log.h"
 #include "cfbp/manifest.h"
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define SHA_A  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -290,6 +292,203 @@ static void a_packaged_manifest_supports_only_its_stack(void **state)
                                         "cflinuxfs3 was not found"));
 }
 
+/* --- locate_root --- */
+
+static char *make_bin(struct fixture *fixture, const char *under)
+{
+    char *directory = test_path(fixture->root, under);
+    char *supply = test_path(directory, "bin/supply");
+    test_write_file(supply, "#!/bin/sh\n", 0755);
+    free(supply);
+    return directory;
+}
+
+static void assert_malformed(struct fixture *fixture, const char *directory, const char *shown)
+{
+    cfbp_strbuf_set(&fixture->out, "untouched");
+    assert_int_equal(cfbp_buildpack_locate_root(directory, shown, &fixture->out, &fixture->err),
+                     -1);
+    assert_int_equal(fixture->err.kind, CFBP_ERROR_INVALID);
+    struct cfbp_strbuf expected = CFBP_STRBUF_INIT;
+    cfbp_strbuf_append_format(&expected, "malformed buildpack does not contain a /bin dir: %s",
+                              shown);
+    assert_string_equal(fixture->err.message, expected.buf);
+    cfbp_strbuf_release(&expected);
+    cfbp_error_clear(&fixture->err);
+}
+
+static void locates_a_root_with_bin_at_the_top(void **state)
+{
+    struct fixture *fixture = *state;
+    char *top = make_bin(fixture, "top");
+    /* A second directory beside bin/ does not matter when bin/ is at the top. */
+    char *lib = test_path(top, "lib/x");
+    test_write_file(lib, "x", 0644);
+    assert_int_equal(cfbp_buildpack_locate_root(top, "shown", &fixture->out, &fixture->err), 0);
+    assert_string_equal(fixture->out.buf, top);
+    assert_null(fixture->err.message);
+    free(lib);
+    free(top);
+}
+
+static void locates_a_root_one_directory_down(void **state)
+{
+    struct fixture *fixture = *state;
+    char *nested = make_bin(fixture, "unpacked/buildpack-1.0");
+    char *unpacked = test_path(fixture->root, "unpacked");
+    assert_int_equal(cfbp_buildpack_locate_root(unpacked, "bp.zip", &fixture->out, &fixture->err),
+                     0);
+    assert_string_equal(fixture->out.buf, nested);
+    free(unpacked);
+    free(nested);
+}
+
+static void refuses_a_tree_without_bin(void **state)
+{
+    struct fixture *fixture = *state;
+    /* Two entries: the nested bin/ is not looked for. */
+    char *nested = make_bin(fixture, "two/buildpack-1.0");
+    char *two = test_path(fixture->root, "two");
+    char *readme = test_path(two, "README");
+    test_write_file(readme, "x", 0644);
+    assert_malformed(fixture, two, "https://example.com/bp.zip");
+
+    /* Two levels down is too deep. */
+    char *deep = make_bin(fixture, "deep/a/b");
+    char *deep_top = test_path(fixture->root, "deep");
+    assert_malformed(fixture, deep_top, "deep.zip");
+
+    /* One entry that is a file, an empty directory, a missing one, bin as a file. */
+    char *file_only = test_path(fixture->root, "file-only/bin.txt");
+    test_write_file(file_only, "x", 0644);
+    char *file_only_top = test_path(fixture->root, "file-only");
+    assert_malformed(fixture, file_only_top, "file-only");
+    char *empty = test_path(fixture->root, "empty");
+    assert_int_equal(mkdir(empty, 0755), 0);
+    assert_malformed(fixture, empty, "empty");
+    char *missing = test_path(fixture->root, "missing");
+    assert_malformed(fixture, missing, "missing");
+    char *bin_file = test_path(fixture->root, "bin-file/bin");
+    test_write_file(bin_file, "not a directory", 0755);
+    char *bin_file_top = test_path(fixture->root, "bin-file");
+    assert_malformed(fixture, bin_file_top, "bin-file");
+
+    free(bin_file);
+    free(bin_file_top);
+    free(missing);
+    free(empty);
+    free(file_only);
+    free(file_only_top);
+    free(deep);
+    free(deep_top);
+    free(readme);
+    free(two);
+    free(nested);
+}
+
+/* --- unpack_zip --- */
+
+static mode_t mode_of(const char *path)
+{
+    struct stat st;
+    assert_int_equal(lstat(path, &st), 0);
+    return st.st_mode & 07777;
+}
+
+static void unpacks_a_zip_keeping_modes(void **state)
+{
+    struct fixture *fixture = *state;
+    static const struct test_entry entries[] = {
+        {"bin/", 'd', 0755, NULL, 0},
+        {"bin/supply", 'f', 0755, "#!/bin/sh\necho supply\n", 0},
+        {"bin/finalize", 'f', 0700, "#!/bin/sh\n", 0},
+        {"manifest.yml", 'f', 0644, "language: x\n", 0},
+        {"private/key", 'f', 0600, "k", 0},
+        {"lib/link", 'l', 0, "../manifest.yml", 0},
+    };
+    /* Whatever the file is called, it is read as a zip. */
+    char *zip = test_path(fixture->root, "buildpack.download");
+    test_make_archive(zip, TEST_ZIP, entries, sizeof(entries) / sizeof(*entries));
+    char *destination = test_path(fixture->root, "out/bp");
+    char sha256[CFBP_DIGEST_HEX_SIZE] = "";
+    assert_int_equal(cfbp_buildpack_unpack_zip(zip, destination, sha256, &fixture->err), 0);
+    assert_string_equal(sha256, test_sha256_of_file(zip));
+
+    static const struct {
+        const char *name;
+        mode_t mode;
+    } expected[] = {{"bin/supply", 0755},
+                    {"bin/finalize", 0700},
+                    {"manifest.yml", 0644},
+                    {"private/key", 0600}};
+    for (size_t i = 0; i < sizeof(expected) / sizeof(*expected); i++) {
+        char *path = test_path(destination, expected[i].name);
+        if (mode_of(path) != expected[i].mode)
+            fail_msg("%s has mode %04o, expected %04o", expected[i].name, mode_of(path),
+                     expected[i].mode);
+        free(path);
+    }
+    char *supply = test_path(destination, "bin/supply");
+    char *text = test_read_file(supply);
+    assert_string_equal(text, "#!/bin/sh\necho supply\n");
+    free(text);
+    char *link = test_path(destination, "lib/link");
+    char target[64] = "";
+    assert_int_equal(readlink(link, target, sizeof(target) - 1), 15);
+    assert_string_equal(target, "../manifest.yml");
+    free(link);
+    free(supply);
+    free(destination);
+    free(zip);
+}
+
+static void refuses_unsafe_zip_members(void **state)
+{
+    struct fixture *fixture = *state;
+    static const struct test_entry escape[] = {
+        {"bin/supply", 'f', 0755, "#!/bin/sh\n", 0},
+        {"../escaped", 'f', 0644, "x", 0},
+    };
+    static const struct test_entry absolute_link[] = {
+        {"bin/supply", 'f', 0755, "#!/bin/sh\n", 0},
+        {"bin/passwd", 'l', 0, "/etc/passwd", 0},
+    };
+    static const struct test_entry leaving_link[] = {
+        {"bin/supply", 'f', 0755, "#!/bin/sh\n", 0},
+        {"up", 'l', 0, "../../outside", 0},
+    };
+    const struct {
+        const char *name;
+        const struct test_entry *entries;
+    } cases[] = {
+        {"escape.zip", escape}, {"absolute.zip", absolute_link}, {"leaving.zip", leaving_link}};
+    char *work = test_path(fixture->root, "work");
+    assert_int_equal(mkdir(work, 0755), 0);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+        char *zip = test_path(fixture->root, cases[i].name);
+        test_make_archive(zip, TEST_ZIP, cases[i].entries, 2);
+        char *destination = test_path(work, "bp");
+        char sha256[CFBP_DIGEST_HEX_SIZE];
+        assert_int_equal(cfbp_buildpack_unpack_zip(zip, destination, sha256, &fixture->err), -1);
+        assert_int_equal(fixture->err.kind, CFBP_ERROR_UNSAFE_ARCHIVE);
+        struct cfbp_strbuf prefix = CFBP_STRBUF_INIT;
+        cfbp_strbuf_append_format(&prefix, "cannot unpack the buildpack %s: ", zip);
+        if (!cfbp_string_starts_with(fixture->err.message, prefix.buf))
+            fail_msg("%s: \"%s\"", cases[i].name, fixture->err.message);
+        /* Nothing was left: no destination, nothing beside it. */
+        assert_false(test_exists(destination));
+        assert_int_equal(test_count_entries(work), 0);
+        char *escaped = test_path(fixture->root, "escaped");
+        assert_false(test_exists(escaped));
+        free(escaped);
+        cfbp_strbuf_release(&prefix);
+        cfbp_error_clear(&fixture->err);
+        free(destination);
+        free(zip);
+    }
+    free(work);
+}
+
 #define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -305,6 +504,11 @@ int main(void)
         TEST(an_empty_stack_keeps_libbuildpacks_double_space),
         TEST(a_manifest_without_dependencies_supports_every_stack),
         TEST(a_packaged_manifest_supports_only_its_stack),
+        TEST(locates_a_root_with_bin_at_the_top),
+        TEST(locates_a_root_one_directory_down),
+        TEST(refuses_a_tree_without_bin),
+        TEST(unpacks_a_zip_keeping_modes),
+        TEST(refuses_unsafe_zip_members),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -225,7 +225,8 @@ static void refuses_a_download_with_the_wrong_digest(void **state)
         fail_msg("expected '%s' in '%s'", expected, fixture->err.message);
     assert_int_equal(test_count_entries(fixture->dest), 1);
     char *dependencies = test_path(fixture->cache, "dependencies");
-    assert_int_equal(test_count_entries(dependencies), 0); /* nothing cached, not even a directory */
+    assert_int_equal(test_count_entries(dependencies),
+                     0); /* nothing cached, not even a directory */
     free(dependencies);
     free(existing);
     free(url);

@@ -7,11 +7,16 @@
 #include "cfbp/process.h"
 #include "cfbp/strbuf.h"
 
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 struct fixture {
     char *dir;
@@ -187,6 +192,403 @@ static void turns_wait_statuses_into_exit_codes(void **state)
     assert_int_equal(cfbp_process_exit_code(0x7f | (SIGSTOP << 8)), 1);      /* stopped */
 }
 
+/* --- environments --- */
+
+/* The list can go to execve as it is: items[count] is NULL after every change. */
+static void assert_terminated(const struct cfbp_environment *environment)
+{
+    assert_non_null(environment->entries.items);
+    assert_null(environment->entries.items[environment->entries.count]);
+}
+
+static void environment_sets_gets_and_unsets(void **state)
+{
+    (void)state;
+    struct cfbp_environment environment = CFBP_ENVIRONMENT_INIT;
+    assert_null(cfbp_environment_get(&environment, "A"));
+    cfbp_environment_unset(&environment, "A"); /* nothing there: nothing happens */
+    assert_int_equal(environment.entries.count, 0);
+
+    cfbp_environment_set(&environment, "AB", "two");
+    assert_terminated(&environment);
+    cfbp_environment_set(&environment, "A", "one");
+    assert_terminated(&environment);
+    cfbp_environment_set(&environment, "EMPTY", "");
+    cfbp_environment_set(&environment, "EQUALS", "x=y");
+    assert_int_equal(environment.entries.count, 4);
+    /* A name matches whole: A is not AB's prefix. */
+    assert_string_equal(cfbp_environment_get(&environment, "A"), "one");
+    assert_string_equal(cfbp_environment_get(&environment, "AB"), "two");
+    assert_string_equal(cfbp_environment_get(&environment, "EMPTY"), "");
+    assert_string_equal(cfbp_environment_get(&environment, "EQUALS"), "x=y");
+    assert_null(cfbp_environment_get(&environment, "ABC"));
+
+    /* Setting again replaces in place. */
+    cfbp_environment_set(&environment, "AB", "2");
+    assert_int_equal(environment.entries.count, 4);
+    assert_string_equal(environment.entries.items[0], "AB=2");
+    assert_string_equal(environment.entries.items[1], "A=one");
+    assert_terminated(&environment);
+
+    cfbp_environment_unset(&environment, "AB");
+    assert_int_equal(environment.entries.count, 3);
+    assert_string_equal(environment.entries.items[0], "A=one");
+    assert_string_equal(environment.entries.items[1], "EMPTY=");
+    assert_string_equal(environment.entries.items[2], "EQUALS=x=y");
+    assert_terminated(&environment);
+    assert_null(cfbp_environment_get(&environment, "AB"));
+    assert_string_equal(cfbp_environment_get(&environment, "A"), "one");
+
+    cfbp_environment_unset(&environment, "EQUALS");
+    cfbp_environment_unset(&environment, "A");
+    cfbp_environment_unset(&environment, "EMPTY");
+    assert_int_equal(environment.entries.count, 0);
+    assert_terminated(&environment);
+    cfbp_environment_release(&environment);
+    assert_int_equal(environment.entries.count, 0);
+    assert_null(cfbp_environment_get(&environment, "A"));
+}
+
+static void environment_takes_assignments(void **state)
+{
+    (void)state;
+    struct cfbp_environment environment = CFBP_ENVIRONMENT_INIT;
+    assert_true(cfbp_environment_set_assignment(&environment, "NAME=value=more"));
+    assert_string_equal(cfbp_environment_get(&environment, "NAME"), "value=more");
+    assert_true(cfbp_environment_set_assignment(&environment, "EMPTY="));
+    assert_string_equal(cfbp_environment_get(&environment, "EMPTY"), "");
+    assert_false(cfbp_environment_set_assignment(&environment, "=value"));
+    assert_false(cfbp_environment_set_assignment(&environment, "no-equals"));
+    assert_false(cfbp_environment_set_assignment(&environment, ""));
+    assert_int_equal(environment.entries.count, 2);
+    assert_true(cfbp_environment_set_assignment(&environment, "NAME=again"));
+    assert_int_equal(environment.entries.count, 2);
+    assert_string_equal(environment.entries.items[0], "NAME=again");
+    assert_terminated(&environment);
+    cfbp_environment_release(&environment);
+}
+
+static void environment_merges(void **state)
+{
+    (void)state;
+    struct cfbp_environment into = CFBP_ENVIRONMENT_INIT, from = CFBP_ENVIRONMENT_INIT;
+    cfbp_environment_set(&into, "A", "1");
+    cfbp_environment_set(&into, "B", "2");
+    cfbp_environment_set(&from, "B", "from");
+    cfbp_environment_set(&from, "C", "c=3");
+    cfbp_environment_merge(&into, &from);
+    cfbp_environment_merge(&into, NULL);
+    assert_int_equal(into.entries.count, 3);
+    assert_string_equal(into.entries.items[0], "A=1");
+    assert_string_equal(into.entries.items[1], "B=from");
+    assert_string_equal(into.entries.items[2], "C=c=3");
+    assert_terminated(&into);
+    assert_int_equal(from.entries.count, 2);
+    cfbp_environment_release(&into);
+    cfbp_environment_release(&from);
+}
+
+static void environment_inherits_named_variables(void **state)
+{
+    (void)state;
+    setenv("CFBP_INHERIT_SET", "from the caller", 1);
+    setenv("CFBP_INHERIT_EMPTY", "", 1);
+    unsetenv("CFBP_INHERIT_UNSET");
+    struct cfbp_environment environment = CFBP_ENVIRONMENT_INIT;
+    cfbp_environment_set(&environment, "CFBP_INHERIT_SET", "old");
+    cfbp_environment_set(&environment, "CFBP_INHERIT_UNSET", "kept");
+    const char *const names[] = {"CFBP_INHERIT_SET", "CFBP_INHERIT_UNSET", "CFBP_INHERIT_EMPTY",
+                                 NULL};
+    cfbp_environment_inherit(&environment, names);
+    unsetenv("CFBP_INHERIT_SET");
+    unsetenv("CFBP_INHERIT_EMPTY");
+    assert_int_equal(environment.entries.count, 3);
+    assert_string_equal(cfbp_environment_get(&environment, "CFBP_INHERIT_SET"), "from the caller");
+    assert_string_equal(cfbp_environment_get(&environment, "CFBP_INHERIT_UNSET"), "kept");
+    assert_string_equal(cfbp_environment_get(&environment, "CFBP_INHERIT_EMPTY"), "");
+    assert_terminated(&environment);
+    cfbp_environment_release(&environment);
+}
+
+/* --- specs --- */
+
+static int open_file(struct fixture *fixture, const char *name, int flags)
+{
+    char *path = test_path(fixture->dir, name);
+    int fd = open(path, flags | O_CLOEXEC, 0644);
+    assert_true(fd >= 0);
+    free(path);
+    return fd;
+}
+
+static char *read_back(struct fixture *fixture, const char *name)
+{
+    char *path = test_path(fixture->dir, name);
+    char *text = test_read_file(path);
+    free(path);
+    return text;
+}
+
+static size_t open_descriptors(void)
+{
+    size_t count = 0;
+    DIR *directory = opendir("/proc/self/fd");
+    assert_non_null(directory);
+    while (readdir(directory))
+        count++;
+    closedir(directory);
+    return count;
+}
+
+/* Runs spec capturing its output; fails the test when it cannot start. */
+static int capture(struct fixture *fixture, const struct cfbp_process_spec *spec, bool merge,
+                   struct cfbp_strbuf *output)
+{
+    int status = -12345;
+    if (cfbp_process_run_capture_spec(spec, merge, &status, output, &fixture->err) != 0)
+        fail_msg("cannot run %s: %s", spec->argv[0], fixture->err.message);
+    return status;
+}
+
+static void a_custom_environment_is_all_the_child_gets(void **state)
+{
+    struct fixture *fixture = *state;
+    setenv("CFBP_NOT_PASSED", "secret", 1);
+    struct cfbp_environment environment = CFBP_ENVIRONMENT_INIT;
+    cfbp_environment_set(&environment, "A", "1");
+    cfbp_environment_set(&environment, "B", "two words");
+    cfbp_environment_set(&environment, "C", "");
+    cfbp_environment_set(&environment, "A", "one");
+    char *argv[] = {"/usr/bin/env", NULL};
+    struct cfbp_process_spec spec = CFBP_PROCESS_SPEC_INIT;
+    spec.argv = argv;
+    spec.environment = &environment;
+    struct cfbp_strbuf output = CFBP_STRBUF_INIT;
+    assert_int_equal(capture(fixture, &spec, false, &output), 0);
+    unsetenv("CFBP_NOT_PASSED");
+    assert_string_equal(output.buf, "A=one\nB=two words\nC=\n");
+    cfbp_strbuf_release(&output);
+    cfbp_environment_release(&environment);
+}
+
+static void an_empty_environment_is_empty(void **state)
+{
+    struct fixture *fixture = *state;
+    char *argv[] = {"/usr/bin/env", NULL};
+    struct cfbp_process_spec spec = CFBP_PROCESS_SPEC_INIT;
+    spec.argv = argv;
+    struct cfbp_environment never_set = CFBP_ENVIRONMENT_INIT;
+    spec.environment = &never_set;
+    struct cfbp_strbuf output = CFBP_STRBUF_INIT;
+    assert_int_equal(capture(fixture, &spec, true, &output), 0);
+    assert_string_equal(output.buf, "");
+
+    struct cfbp_environment emptied = CFBP_ENVIRONMENT_INIT;
+    cfbp_environment_set(&emptied, "GONE", "soon");
+    cfbp_environment_unset(&emptied, "GONE");
+    spec.environment = &emptied;
+    assert_int_equal(capture(fixture, &spec, true, &output), 0);
+    assert_string_equal(output.buf, "");
+
+    /* NULL is this process's own environment. */
+    setenv("CFBP_OWN_VARIABLE", "mine", 1);
+    spec.environment = NULL;
+    assert_int_equal(capture(fixture, &spec, true, &output), 0);
+    unsetenv("CFBP_OWN_VARIABLE");
+    assert_non_null(strstr(output.buf, "\nCFBP_OWN_VARIABLE=mine\n"));
+    cfbp_strbuf_release(&output);
+    cfbp_environment_release(&emptied);
+}
+
+static void redirects_stdin_stdout_and_stderr(void **state)
+{
+    struct fixture *fixture = *state;
+    char *input_path = test_path(fixture->dir, "input");
+    test_write_file(input_path, "from stdin\n", 0644);
+    free(input_path);
+    int in = open_file(fixture, "input", O_RDONLY);
+    int out = open_file(fixture, "out", O_WRONLY | O_CREAT | O_TRUNC);
+    int err = open_file(fixture, "err", O_WRONLY | O_CREAT | O_TRUNC);
+    char *argv[] = {"/bin/sh", "-c", "cat; echo out; echo err >&2; exit 5", NULL};
+    struct cfbp_process_spec spec = CFBP_PROCESS_SPEC_INIT;
+    spec.argv = argv;
+    spec.stdin_fd = in;
+    spec.stdout_fd = out;
+    spec.stderr_fd = err;
+    pid_t pid = 0;
+    assert_int_equal(cfbp_process_start(&spec, &pid, &fixture->err), 0);
+    assert_true(pid > 0);
+    int status = -1;
+    assert_int_equal(cfbp_process_wait(pid, "sh", &status, &fixture->err), 0);
+    assert_int_equal(status, 5);
+    close(in);
+    close(out);
+    close(err);
+    char *out_text = read_back(fixture, "out");
+    char *err_text = read_back(fixture, "err");
+    assert_string_equal(out_text, "from stdin\nout\n");
+    assert_string_equal(err_text, "err\n");
+    free(out_text);
+    free(err_text);
+}
+
+static void capture_keeps_stderr_apart_unless_merged(void **state)
+{
+    struct fixture *fixture = *state;
+    char *argv[] = {"/bin/sh", "-c", "echo out; echo err >&2; echo more; pwd -P; exit 3", NULL};
+    int err = open_file(fixture, "stderr", O_WRONLY | O_CREAT | O_TRUNC);
+    struct cfbp_process_spec spec = CFBP_PROCESS_SPEC_INIT;
+    spec.argv = argv;
+    spec.directory = fixture->dir;
+    spec.stderr_fd = err;
+    struct cfbp_strbuf output = CFBP_STRBUF_INIT, expected = CFBP_STRBUF_INIT;
+    cfbp_strbuf_set(&output, "kept:");
+    char *real = realpath(fixture->dir, NULL);
+
+    assert_int_equal(capture(fixture, &spec, false, &output), 3);
+    cfbp_strbuf_append_format(&expected, "kept:out\nmore\n%s\n", real);
+    assert_string_equal(output.buf, expected.buf);
+    char *text = read_back(fixture, "stderr");
+    assert_string_equal(text, "err\n");
+    free(text);
+
+    /* Merged: both in order, and nothing more reaches spec.stderr_fd. */
+    cfbp_strbuf_reset(&output);
+    assert_int_equal(capture(fixture, &spec, true, &output), 3);
+    cfbp_strbuf_reset(&expected);
+    cfbp_strbuf_append_format(&expected, "out\nerr\nmore\n%s\n", real);
+    assert_string_equal(output.buf, expected.buf);
+    text = read_back(fixture, "stderr");
+    assert_string_equal(text, "err\n");
+    free(text);
+
+    close(err);
+    free(real);
+    cfbp_strbuf_release(&output);
+    cfbp_strbuf_release(&expected);
+}
+
+static void capture_failures_leak_nothing(void **state)
+{
+    struct fixture *fixture = *state;
+    size_t before = open_descriptors();
+    char *argv[] = {"/no/such/program", NULL};
+    struct cfbp_process_spec spec = CFBP_PROCESS_SPEC_INIT;
+    spec.argv = argv;
+    struct cfbp_strbuf output = CFBP_STRBUF_INIT;
+    int status = 77;
+    assert_int_equal(cfbp_process_run_capture_spec(&spec, true, &status, &output, &fixture->err),
+                     -1);
+    assert_int_equal(fixture->err.kind, CFBP_ERROR_NOT_FOUND);
+    assert_string_equal(fixture->err.message,
+                        "cannot run /no/such/program: No such file or directory");
+    assert_int_equal(status, 77);
+    assert_int_equal(output.len, 0);
+    cfbp_error_clear(&fixture->err);
+
+    char *missing = test_path(fixture->dir, "missing");
+    char *true_argv[] = {"/bin/true", NULL};
+    spec.argv = true_argv;
+    spec.directory = missing;
+    assert_int_equal(cfbp_process_run_capture_spec(&spec, false, &status, &output, &fixture->err),
+                     -1);
+    assert_int_equal(fixture->err.kind, CFBP_ERROR_NOT_FOUND);
+    struct cfbp_strbuf expected = CFBP_STRBUF_INIT;
+    cfbp_strbuf_append_format(&expected, "cannot run /bin/true in %s: no such directory", missing);
+    assert_string_equal(fixture->err.message, expected.buf);
+    assert_int_equal(open_descriptors(), before);
+    cfbp_strbuf_release(&expected);
+    cfbp_strbuf_release(&output);
+    free(missing);
+}
+
+/* True while pid is a process that has not ended (a zombie has ended). */
+static bool alive(pid_t pid)
+{
+    if (kill(pid, 0) != 0)
+        return false;
+    char path[64], text[512] = "";
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    FILE *file = fopen(path, "r");
+    if (!file)
+        return false;
+    size_t got = fread(text, 1, sizeof(text) - 1, file);
+    fclose(file);
+    text[got] = '\0';
+    const char *state = strrchr(text, ')');
+    return state && state[1] == ' ' && state[2] != 'Z' && state[2] != 'X';
+}
+
+static bool wait_until_gone(pid_t pid, double seconds)
+{
+    for (int i = 0; i < (int)(seconds * 100); i++) {
+        if (!alive(pid))
+            return true;
+        usleep(10 * 1000);
+    }
+    return !alive(pid);
+}
+
+static pid_t wait_for_pid_file(const char *path)
+{
+    for (int i = 0; i < 1000; i++) {
+        char *text = test_read_file(path);
+        if (text && strchr(text, '\n')) {
+            pid_t pid = (pid_t)atoi(text);
+            free(text);
+            return pid;
+        }
+        free(text);
+        usleep(10 * 1000);
+    }
+    fail_msg("%s never appeared", path);
+    return 0;
+}
+
+static void a_new_process_group_takes_the_childs_children_along(void **state)
+{
+    struct fixture *fixture = *state;
+    char *pid_file = test_path(fixture->dir, "grandchild.pid");
+    struct cfbp_strbuf script = CFBP_STRBUF_INIT;
+    cfbp_strbuf_append_format(&script, "sleep 30 & echo $! > '%s'; wait", pid_file);
+    char *argv[] = {"/bin/sh", "-c", script.buf, NULL};
+    struct cfbp_process_spec spec = CFBP_PROCESS_SPEC_INIT;
+    spec.argv = argv;
+    spec.new_process_group = true;
+    pid_t pid = 0;
+    assert_int_equal(cfbp_process_start(&spec, &pid, &fixture->err), 0);
+    assert_int_equal(getpgid(pid), pid);
+    pid_t grandchild = wait_for_pid_file(pid_file);
+    assert_int_equal(getpgid(grandchild), pid);
+    assert_int_equal(kill(-pid, SIGTERM), 0);
+    int status = -1;
+    assert_int_equal(cfbp_process_wait(pid, "sh", &status, &fixture->err), 0);
+    assert_int_equal(status, 128 + SIGTERM);
+    assert_true(wait_until_gone(grandchild, 5));
+
+    /* Without it the child stays in ours. */
+    char *sleep_argv[] = {"/bin/sleep", "30", NULL};
+    spec.argv = sleep_argv;
+    spec.new_process_group = false;
+    assert_int_equal(cfbp_process_start(&spec, &pid, &fixture->err), 0);
+    assert_int_equal(getpgid(pid), getpgrp());
+    kill(pid, SIGKILL);
+    assert_int_equal(cfbp_process_wait(pid, "sleep", &status, &fixture->err), 0);
+    assert_int_equal(status, 128 + SIGKILL);
+    cfbp_strbuf_release(&script);
+    free(pid_file);
+}
+
+static void waiting_for_a_stranger_is_an_error(void **state)
+{
+    struct fixture *fixture = *state;
+    int status = 77;
+    assert_int_equal(cfbp_process_wait(1, "init", &status, &fixture->err), -1);
+    assert_int_equal(fixture->err.kind, CFBP_ERROR_IO);
+    assert_string_equal(fixture->err.message, "cannot wait for init: No child processes");
+    assert_int_equal(status, 77);
+}
+
 #define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -201,6 +603,17 @@ int main(void)
         TEST(a_file_that_is_not_executable_cannot_run),
         TEST(a_missing_directory_is_named_in_the_error),
         cmocka_unit_test(turns_wait_statuses_into_exit_codes),
+        cmocka_unit_test(environment_sets_gets_and_unsets),
+        cmocka_unit_test(environment_takes_assignments),
+        cmocka_unit_test(environment_merges),
+        cmocka_unit_test(environment_inherits_named_variables),
+        TEST(a_custom_environment_is_all_the_child_gets),
+        TEST(an_empty_environment_is_empty),
+        TEST(redirects_stdin_stdout_and_stderr),
+        TEST(capture_keeps_stderr_apart_unless_merged),
+        TEST(capture_failures_leak_nothing),
+        TEST(a_new_process_group_takes_the_childs_children_along),
+        TEST(waiting_for_a_stranger_is_an_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
