@@ -308,10 +308,14 @@ static void sidecars_run_beside_web_and_stop_with_it(void **state)
                               mine);
     droplet_file(fixture, "app/manifest.yml", manifest.buf, 0644);
     char *web_sleeper = sleeper(fixture, "web");
+    /* Web exits only once every sleeper has recorded both its pids, or a loaded machine
+     * could stop the instance before a pid file was written. */
     cfbp_strbuf_append_format(&web,
-                              "(%s) & while [ ! -f ../tmp/one ] || [ ! -f ../tmp/two ]; do sleep "
-                              "0.05; done; echo web; exit 3",
-                              web_sleeper);
+                              "(%s) & while [ ! -f ../tmp/one ] || [ ! -f ../tmp/two ] || "
+                              "[ ! -s '%s/config-server-child.pid' ] || "
+                              "[ ! -s '%s/mine-child.pid' ] || [ ! -s '%s/web-child.pid' ]; "
+                              "do sleep 0.05; done; echo web; exit 3",
+                              web_sleeper, fixture->pids, fixture->pids, fixture->pids);
     staging_info(fixture, web.buf, NULL);
     must_launch(fixture);
     assert_int_equal(fixture->exit_status, 3);
