@@ -147,32 +147,39 @@ static int resolve(struct stage *stage, struct buildpack *buildpack, size_t inde
                                  : NULL;
     struct cfbp_strbuf root = CFBP_STRBUF_INIT, unpacked = CFBP_STRBUF_INIT;
     int result = 0;
+    bool located = false;
     if (registered) {
         buildpack->key = cfbp_xstrdup(registered->key);
         cfbp_strbuf_set(&root, registered->root);
+        located = true;
     } else if (cfbp_fs_is_directory(buildpack->given)) {
         result = cfbp_path_absolute(&unpacked, buildpack->given, stage->err);
-        if (result == 0)
-            result = cfbp_buildpack_locate_root(unpacked.buf, buildpack->given, &root, stage->err);
         buildpack->key = cfbp_xstrdup(buildpack->given);
     } else if (cfbp_fs_is_file(buildpack->given)) {
         char sha256[CFBP_DIGEST_HEX_SIZE];
         cfbp_path_join(&unpacked, stage->work.buf, "buildpacks");
         cfbp_strbuf_append_format(&unpacked, "/%zu", index);
         result = cfbp_buildpack_unpack_zip(buildpack->given, unpacked.buf, sha256, stage->err);
-        if (result == 0)
-            result = cfbp_buildpack_locate_root(unpacked.buf, buildpack->given, &root, stage->err);
         buildpack->key = cfbp_xstrdup(buildpack->given);
     } else {
         result = cfbp_error_set(stage->err, CFBP_ERROR_NOT_FOUND,
                                 "buildpack %s is not a registered buildpack, a directory or a zip",
                                 buildpack->given);
     }
-    if (result == 0)
+    if (result == 0 && !located &&
+        cfbp_buildpack_locate_root(unpacked.buf, buildpack->given, &root, stage->err) < 0) {
+        /* The real builder looks for bin/ while it runs the supply scripts, so a named
+         * buildpack without one fails as they do (225), whichever position it has. */
+        result = fail(stage, CFBP_BUILDER_SUPPLY_FAILED, "Failed to run all supply scripts: %s",
+                      stage->err->message);
+    } else if (result < 0) {
+        result = failed(stage);
+    } else {
         buildpack->root = cfbp_strbuf_detach(&root, NULL);
+    }
     cfbp_strbuf_release(&root);
     cfbp_strbuf_release(&unpacked);
-    return result < 0 ? failed(stage) : 0;
+    return result;
 }
 
 static int choose_buildpacks(struct stage *stage)
@@ -646,20 +653,24 @@ int cfbp_builder_stage(const struct cfbp_builder_options *options, struct cfbp_e
         status = choose_buildpacks(&stage);
     if (status == 0)
         make_environment(&stage);
-    bool ran = false;
+    bool ran = false, supplied = false;
     if (status == 0 && stage.detected)
         status = detect(&stage);
     if (status == 0)
         status = make_deps_and_caches(&stage);
-    if (status == 0 && !stage.detected)
+    if (status == 0 && !stage.detected) {
+        supplied = true;
         status = supply_all(&stage);
+    }
     if (status == 0) {
         ran = true;
         status = finish(&stage);
     }
     if (status == 0)
         status = process_types(&stage);
-    if (stage.count && (ran || status == CFBP_BUILDER_SUPPLY_FAILED))
+    /* Once the supply scripts have started, result.json names the buildpacks even on failure;
+     * a buildpack refused before then (no bin/) leaves them out, as the builder does. */
+    if (stage.count && (ran || (supplied && status == CFBP_BUILDER_SUPPLY_FAILED)))
         collect_metadata(&stage);
     /* A failed build still leaves a minimal result.json (§5.9). */
     if (write_result(&stage, status != 0) < 0 && status == 0)

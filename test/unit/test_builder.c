@@ -829,7 +829,10 @@ static void a_failing_supply_buildpack_fails_with_225(void **state)
     free(final);
 }
 
-static void a_missing_or_malformed_buildpack_fails_with_1(void **state)
+/* A buildpack that is not there fails as a download does (1); one without bin/ fails as the
+ * builder's supply phase does (225), even in the final position (spec §8 says 1; buildpack-
+ * applifecycle's runner wraps the error in "Failed to run all supply scripts"). */
+static void a_missing_buildpack_fails_with_1_and_one_without_bin_with_225(void **state)
 {
     struct fixture *fixture = *state;
     char *missing = test_path(fixture->dir, "no-such-buildpack");
@@ -844,11 +847,15 @@ static void a_missing_or_malformed_buildpack_fails_with_1(void **state)
     char *readme = test_path(malformed, "README");
     test_write_file(readme, "no bin\n", 0644);
     fixture->buildpacks[0] = malformed;
-    assert_int_equal(stage(fixture, 1), CFBP_BUILDER_FAILED);
+    assert_int_equal(stage(fixture, 1), CFBP_BUILDER_SUPPLY_FAILED);
     cfbp_strbuf_reset(&expected);
-    cfbp_strbuf_append_format(&expected, "malformed buildpack does not contain a /bin dir: %s",
-                              malformed);
+    cfbp_strbuf_append_format(
+        &expected,
+        "Failed to run all supply scripts: malformed buildpack does not contain a /bin dir: %s",
+        malformed);
     assert_string_equal(fixture->err.message, expected.buf);
+    assert_result_json(fixture, "{\"lifecycle_metadata\":{\"detected_buildpack\":\"\","
+                                "\"buildpacks\":[]},\"lifecycle_type\":\"buildpack\"}\n");
     assert_false(test_exists(fixture->droplet));
     cfbp_strbuf_release(&expected);
     free(readme);
@@ -1117,7 +1124,7 @@ int main(void)
         TEST(no_start_command_is_only_a_message),
         TEST(a_failing_final_buildpack_fails_with_223),
         TEST(a_failing_supply_buildpack_fails_with_225),
-        TEST(a_missing_or_malformed_buildpack_fails_with_1),
+        TEST(a_missing_buildpack_fails_with_1_and_one_without_bin_with_225),
         TEST(the_compile_path_drops_the_final_deps_directory),
         TEST(detection_picks_the_first_buildpack_that_detects),
         TEST(config_yml_names_the_detected_buildpack),
