@@ -325,6 +325,23 @@ pid_t test_start_program(char *const *argv, const char *directory, char *const *
     return pid;
 }
 
+/* True while pid is a process that has not ended (a zombie has ended). */
+bool test_process_alive(pid_t pid)
+{
+    if (kill(pid, 0) != 0)
+        return false;
+    char path[64], text[512] = "";
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    FILE *file = fopen(path, "r");
+    if (!file)
+        return false;
+    size_t got = fread(text, 1, sizeof(text) - 1, file);
+    fclose(file);
+    text[got] = '\0';
+    const char *state = strrchr(text, ')');
+    return state && state[1] == ' ' && state[2] != 'Z' && state[2] != 'X';
+}
+
 int test_stop_program(pid_t pid, int signal_number)
 {
     kill(pid, signal_number);

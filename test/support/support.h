@@ -74,6 +74,8 @@ pid_t test_start_program(char *const *argv, const char *directory, char *const *
                          const char *log_path);
 /* Sends signal_number to the program, waits for it, and returns its exit status. */
 int test_stop_program(pid_t pid, int signal_number);
+/* True while pid is a process that has not ended (a zombie has ended). */
+bool test_process_alive(pid_t pid);
 
 /* GETs url; returns the HTTP status (0 when nothing answered) and the body in *body. */
 long test_http_get(const char *url, char **body);

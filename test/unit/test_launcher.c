@@ -189,23 +189,6 @@ static void assert_lines(struct fixture *fixture, const char *prefix, const char
         fail();
 }
 
-/* True while pid is a process that has not ended (a zombie has ended). */
-static bool alive(pid_t pid)
-{
-    if (kill(pid, 0) != 0)
-        return false;
-    char path[64], text[512] = "";
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    FILE *file = fopen(path, "r");
-    if (!file)
-        return false;
-    size_t got = fread(text, 1, sizeof(text) - 1, file);
-    fclose(file);
-    text[got] = '\0';
-    const char *state = strrchr(text, ')');
-    return state && state[1] == ' ' && state[2] != 'Z' && state[2] != 'X';
-}
-
 static pid_t read_pid(struct fixture *fixture, const char *name)
 {
     struct cfbp_strbuf file = CFBP_STRBUF_INIT;
@@ -224,9 +207,9 @@ static pid_t read_pid(struct fixture *fixture, const char *name)
 static void assert_gone(struct fixture *fixture, const char *name)
 {
     pid_t pid = read_pid(fixture, name);
-    for (int i = 0; i < 300 && alive(pid); i++)
+    for (int i = 0; i < 300 && test_process_alive(pid); i++)
         usleep(10 * 1000);
-    if (alive(pid))
+    if (test_process_alive(pid))
         fail_msg("%s (pid %d) is still running", name, (int)pid);
 }
 

@@ -502,31 +502,14 @@ static void capture_failures_leak_nothing(void **state)
     free(missing);
 }
 
-/* True while pid is a process that has not ended (a zombie has ended). */
-static bool alive(pid_t pid)
-{
-    if (kill(pid, 0) != 0)
-        return false;
-    char path[64], text[512] = "";
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    FILE *file = fopen(path, "r");
-    if (!file)
-        return false;
-    size_t got = fread(text, 1, sizeof(text) - 1, file);
-    fclose(file);
-    text[got] = '\0';
-    const char *state = strrchr(text, ')');
-    return state && state[1] == ' ' && state[2] != 'Z' && state[2] != 'X';
-}
-
 static bool wait_until_gone(pid_t pid, double seconds)
 {
     for (int i = 0; i < (int)(seconds * 100); i++) {
-        if (!alive(pid))
+        if (!test_process_alive(pid))
             return true;
         usleep(10 * 1000);
     }
-    return !alive(pid);
+    return !test_process_alive(pid);
 }
 
 static pid_t wait_for_pid_file(const char *path)
