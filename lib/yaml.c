@@ -78,6 +78,17 @@ void cfbp_yaml_free(struct cfbp_yaml_node *node)
     free(node);
 }
 
+static void mapping_add(struct cfbp_yaml_node *mapping, struct cfbp_yaml_node *key,
+                        struct cfbp_yaml_node *value)
+{
+    size_t alloc = mapping->count;
+    CFBP_GROW(mapping->keys, alloc, mapping->count + 1);
+    alloc = mapping->count;
+    CFBP_GROW(mapping->values, alloc, mapping->count + 1);
+    mapping->keys[mapping->count] = key;
+    mapping->values[mapping->count++] = value;
+}
+
 /* Deep copy; counts nodes when budget is given and stops (returning NULL) past it. */
 static struct cfbp_yaml_node *copy_node(const struct cfbp_yaml_node *node, size_t *budget)
 {
@@ -109,12 +120,7 @@ static struct cfbp_yaml_node *copy_node(const struct cfbp_yaml_node *node, size_
                 cfbp_yaml_free(copy);
                 return NULL;
             }
-            size_t alloc = copy->count;
-            CFBP_GROW(copy->keys, alloc, copy->count + 1);
-            alloc = copy->count;
-            CFBP_GROW(copy->values, alloc, copy->count + 1);
-            copy->keys[copy->count] = key;
-            copy->values[copy->count++] = value;
+            mapping_add(copy, key, value);
         }
     }
     return copy;
@@ -151,17 +157,6 @@ static bool scalar_equals(const struct cfbp_yaml_node *node, const char *text, s
 static bool is_merge_key(const struct cfbp_yaml_node *key)
 {
     return !key->quoted && scalar_equals(key, "<<", 2);
-}
-
-static void mapping_add(struct cfbp_yaml_node *mapping, struct cfbp_yaml_node *key,
-                        struct cfbp_yaml_node *value)
-{
-    size_t alloc = mapping->count;
-    CFBP_GROW(mapping->keys, alloc, mapping->count + 1);
-    alloc = mapping->count;
-    CFBP_GROW(mapping->values, alloc, mapping->count + 1);
-    mapping->keys[mapping->count] = key;
-    mapping->values[mapping->count++] = value;
 }
 
 static int add_node(struct builder *builder, struct cfbp_yaml_node *node)

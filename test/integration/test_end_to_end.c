@@ -297,6 +297,14 @@ static void run_and_check(struct trial *trial, const char *sidecar_port)
     free(program);
 }
 
+/* run_and_check with the sidecar's port given through --env, on a port nothing uses. */
+static void run_with_a_free_sidecar_port(struct trial *trial)
+{
+    char port[16];
+    snprintf(port, sizeof(port), "%u", free_port());
+    run_and_check(trial, port);
+}
+
 /* result.json's sidecar entry for the buildpack-declared sidecar at deps index idx. */
 static void assert_sidecar_in_result(struct trial *trial, const char *idx)
 {
@@ -337,9 +345,7 @@ static void uncached_zip_with_the_seed_manifest(void **state)
     char *json = result_json(trial);
     assert_null(strstr(json, "\"sidecars\"")); /* no clash with the app's own sidecar */
     free(json);
-    char port[16];
-    snprintf(port, sizeof(port), "%u", free_port());
-    run_and_check(trial, port);
+    run_with_a_free_sidecar_port(trial);
     test_run_free(&run);
     free(app);
 }
@@ -354,9 +360,7 @@ static void cached_zip_offline_with_the_buildpack_sidecar(void **state)
     assert_contains(run.out, "       Copy [");
     assert_null(strstr(run.out, "Download ["));
     assert_sidecar_in_result(trial, "0");
-    char port[16];
-    snprintf(port, sizeof(port), "%u", free_port());
-    run_and_check(trial, port);
+    run_with_a_free_sidecar_port(trial);
     test_run_free(&run);
     free(app);
 }
@@ -369,9 +373,7 @@ static void cached_zip_offline_with_the_seed_manifest(void **state)
     struct test_run run = stage(trial, app, buildpacks, true);
     assert_staged(&run);
     assert_null(strstr(run.out, "Download ["));
-    char port[16];
-    snprintf(port, sizeof(port), "%u", free_port());
-    run_and_check(trial, port);
+    run_with_a_free_sidecar_port(trial);
     test_run_free(&run);
     free(app);
 }
@@ -388,9 +390,7 @@ static void our_buildpack_as_the_final_one(void **state)
     char *json = result_json(trial);
     assert_contains(json, "\"detected_buildpack\":\"config-server-sidecar\"");
     free(json);
-    char port[16];
-    snprintf(port, sizeof(port), "%u", free_port());
-    run_and_check(trial, port);
+    run_with_a_free_sidecar_port(trial);
     test_run_free(&run);
     free(app);
 }
@@ -437,9 +437,7 @@ static void ten_buildpacks_get_padded_indices(void **state)
         keys++;
     assert_int_equal(keys, 10);
     free(json);
-    char port[16];
-    snprintf(port, sizeof(port), "%u", free_port());
-    run_and_check(trial, port);
+    run_with_a_free_sidecar_port(trial);
     for (int i = 0; i < 8; i++)
         free(markers[i]);
     test_run_free(&run);
