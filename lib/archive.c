@@ -2,20 +2,42 @@
  * archive.c - safe, verified, all-or-nothing installation of one file
  * (see archive.h).
  *
- * Extraction uses libarchive's disk writer with its symlink and ".." guards
- * on, but names and link targets are checked here first, more strictly:
- * libarchive resolves names against the process's working directory, so each
- * member is rewritten to an absolute path under the (symlink-free, realpath'd)
- * staging directory, and only names that cannot leave it get that far.
+ * libarchive reads; we write. Every member is created relative to a
+ * descriptor of the work directory (workdir.h), through directories opened
+ * with O_NOFOLLOW (or openat2 RESOLVE_NO_SYMLINKS, beneath.h), so no link in
+ * the tree, planted by an earlier member or not, is ever followed by a write.
+ * On top of that the tree keeps an invariant that makes every link it holds
+ * resolve inside it:
+ *
+ *   - a directory, once made, stays a directory (a member may replace one
+ *     only while it is empty);
+ *   - a symlink may climb ("..") only at the start of its target and no
+ *     higher than its own depth, then only descend;
+ *   - a hard link to a symlink is such a symlink at the link's own place,
+ *     so its target is checked again there;
+ *   - a hard link to a directory, or to anything not yet in the tree, is
+ *     refused.
+ *
+ * The climbs of a link go through the real directories above it (they stay
+ * directories), and the links it descends through obey the same rule, so by
+ * induction no target resolves outside.
+ *
+ * Every write, mode change and close is checked: a full disk or a file size
+ * limit fails the install, which then removes the work directory and leaves
+ * the destination exactly as it was (its times included). Directory modes
+ * are applied last, once the tree is in place, so a read-only directory in
+ * the archive cannot stop its own members from being written.
  */
 #include "cfbp/archive.h"
 
 #include "cfbp/alloc.h"
+#include "cfbp/beneath.h"
 #include "cfbp/error.h"
 #include "cfbp/fs.h"
 #include "cfbp/path.h"
 #include "cfbp/strbuf.h"
 #include "cfbp/string_list.h"
+#include "cfbp/workdir.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -29,7 +51,9 @@
 #include <unistd.h>
 
 #define READ_BLOCK_SIZE (256 * 1024)
-#define STAGING_PREFIX  ".cfbp-install-"
+/* Member permissions kept: no setuid or setgid bits from an archive. */
+#define FILE_MODE_MASK      01777
+#define DIRECTORY_MODE_MASK 01777
 
 enum cfbp_archive_kind cfbp_archive_kind_of(const char *file_name)
 {
@@ -94,12 +118,9 @@ static size_t count_components(const char *path)
 }
 
 /*
- * A symlink may climb ("..") only at the start of its target and no higher
- * than its own directory's depth; after the first normal component it may
- * only descend. The directories it climbs through are real: with
- * SECURE_SYMLINKS and UNLINK, libarchive replaces a link standing on a
- * member's path instead of following it. Links it descends through obey the
- * same rule, so by induction no target can resolve outside the destination.
+ * True when a symlink at link_path (clean, relative to the root) with this
+ * target resolves inside the root: ".." only at the start, at most as many as
+ * the link's depth, then only descending (see the invariant above).
  */
 static bool symlink_stays_inside(const char *link_path, const char *target)
 {
@@ -138,169 +159,499 @@ static bool strip_path(struct cfbp_strbuf *path, unsigned strip)
     return path->len > 0;
 }
 
-/* True when some directory on the way to relative (under root) is a symlink. */
-static bool passes_through_symlink(const char *root, const char *relative)
-{
-    struct cfbp_strbuf partial = CFBP_STRBUF_INIT;
-    cfbp_strbuf_append_string(&partial, root);
-    bool found = false;
-    const char *cursor = relative;
-    for (;;) {
-        const char *slash = strchr(cursor, '/');
-        if (!slash)
-            break;
-        cfbp_strbuf_append_char(&partial, '/');
-        cfbp_strbuf_append(&partial, cursor, (size_t)(slash - cursor));
-        if (cfbp_fs_type_of(partial.buf) == CFBP_FS_SYMLINK) {
-            found = true;
-            break;
-        }
-        cursor = slash + 1;
-    }
-    cfbp_strbuf_release(&partial);
-    return found;
-}
+/* The most of a member's name a message shows: names can be longer than PATH_MAX. */
+#define SHOWN_NAME_LIMIT 300
 
 static int unsafe(struct cfbp_error *err, const char *archive_name, const char *member,
                   const char *why)
 {
+    size_t length = strlen(member);
     return cfbp_error_set(err, CFBP_ERROR_UNSAFE_ARCHIVE,
-                          "refusing to extract %s: the member '%s' %s", archive_name, member, why);
+                          "refusing to extract %s: the member '%.*s%s' %s", archive_name,
+                          (int)(length > SHOWN_NAME_LIMIT ? SHOWN_NAME_LIMIT : length), member,
+                          length > SHOWN_NAME_LIMIT ? "..." : "", why);
 }
 
 enum member_verdict { MEMBER_EXTRACT, MEMBER_SKIP };
 
 /*
- * Checks one member and rewrites its names to absolute paths under root.
- * Returns MEMBER_EXTRACT, MEMBER_SKIP (stripped away, or the "./" directory),
- * or -1 with err set.
+ * Checks one member's names and type. Puts its clean, stripped path in
+ * clean and, for a hard link, its target's in target. Returns
+ * MEMBER_EXTRACT, MEMBER_SKIP (stripped away, or the "./" directory), or -1
+ * with err set.
  */
-static int prepare_member(struct archive_entry *entry, const char *root, unsigned strip,
-                          const char *archive_name, struct cfbp_error *err)
+static int check_member(struct archive_entry *entry, unsigned strip, const char *archive_name,
+                        struct cfbp_strbuf *clean, struct cfbp_strbuf *target,
+                        struct cfbp_error *err)
 {
     const char *name = archive_entry_pathname(entry);
     if (!name)
         return cfbp_error_set(err, CFBP_ERROR_UNSAFE_ARCHIVE,
                               "refusing to extract %s: a member has no readable name",
                               archive_name);
-    struct cfbp_strbuf clean = CFBP_STRBUF_INIT, target = CFBP_STRBUF_INIT;
-    int result = MEMBER_EXTRACT;
     mode_t type = archive_entry_filetype(entry);
     const char *hardlink = archive_entry_hardlink(entry);
-    if (name[0] == '/') {
-        result = unsafe(err, archive_name, name, "has an absolute path");
-    } else if (!cfbp_path_clean_relative(&clean, name)) {
+    if (name[0] == '/')
+        return unsafe(err, archive_name, name, "has an absolute path");
+    if (!cfbp_path_clean_relative(clean, name)) {
         bool is_dot = strspn(name, "./") == strlen(name) && !strstr(name, "..");
-        result = is_dot && type == AE_IFDIR
-                     ? MEMBER_SKIP
-                     : unsafe(err, archive_name, name, "has a '..' component or an empty name");
-    } else if (!strip_path(&clean, strip)) {
-        result = MEMBER_SKIP;
-    } else if (hardlink) {
-        if (hardlink[0] == '/' || !cfbp_path_clean_relative(&target, hardlink) ||
-            !strip_path(&target, strip))
-            result = unsafe(err, archive_name, name, "is a hard link that leaves the destination");
-        else if (passes_through_symlink(root, target.buf))
-            result = unsafe(err, archive_name, name, "is a hard link through a symlink");
-    } else if (type == AE_IFLNK) {
+        return is_dot && type == AE_IFDIR
+                   ? MEMBER_SKIP
+                   : unsafe(err, archive_name, name, "has a '..' component or an empty name");
+    }
+    if (!strip_path(clean, strip))
+        return MEMBER_SKIP;
+    if (cfbp_string_starts_with(clean->buf, ".cfbp-install-"))
+        return unsafe(err, archive_name, name,
+                      "has a name reserved for the work directories of installs");
+    if (hardlink) {
+        if (hardlink[0] == '/' || !cfbp_path_clean_relative(target, hardlink) ||
+            !strip_path(target, strip))
+            return unsafe(err, archive_name, name, "is a hard link that leaves the destination");
+        return MEMBER_EXTRACT;
+    }
+    if (type == AE_IFLNK) {
         const char *link_target = archive_entry_symlink(entry);
-        if (!link_target || !symlink_stays_inside(clean.buf, link_target))
-            result = unsafe(err, archive_name, name,
-                            "is a symlink whose target is absolute or leaves the destination");
-    } else if (type != AE_IFREG && type != AE_IFDIR) {
-        result = unsafe(err, archive_name, name,
-                        "is a device, fifo or socket; only files, directories and links are "
-                        "allowed");
+        if (!link_target || !symlink_stays_inside(clean->buf, link_target))
+            return unsafe(err, archive_name, name,
+                          "is a symlink whose target is absolute or leaves the destination");
+        return MEMBER_EXTRACT;
     }
-    if (result == MEMBER_EXTRACT) {
-        struct cfbp_strbuf absolute = CFBP_STRBUF_INIT;
-        cfbp_path_join(&absolute, root, clean.buf);
-        archive_entry_set_pathname(entry, absolute.buf);
-        if (hardlink) {
-            cfbp_path_join(&absolute, root, target.buf);
-            archive_entry_set_hardlink(entry, absolute.buf);
-        }
-        archive_entry_set_perm(entry, archive_entry_perm(entry) & ~(mode_t)(S_ISUID | S_ISGID));
-        cfbp_strbuf_release(&absolute);
-    }
-    cfbp_strbuf_release(&clean);
-    cfbp_strbuf_release(&target);
-    return result;
+    if (type != AE_IFREG && type != AE_IFDIR)
+        return unsafe(err, archive_name, name,
+                      "is a device, fifo or socket; only files, directories and links are "
+                      "allowed");
+    return MEMBER_EXTRACT;
 }
 
-/* --- extraction --- */
+/* --- writing members --- */
 
-static int archive_failure(struct cfbp_error *err, struct archive *archive,
-                           const char *archive_name)
+struct directory_mode {
+    char *path; /* relative to the root */
+    mode_t mode;
+    size_t order;
+};
+
+struct extractor {
+    int root_fd; /* the work directory */
+    const char *archive_name;
+    unsigned strip;
+    /* The directory the last member went into, kept open for the next one. */
+    struct cfbp_strbuf parent_path;
+    int parent_fd;
+    /* Directory members, whose modes are applied once the tree is in place. */
+    struct directory_mode *directories;
+    size_t directory_count, directory_alloc;
+};
+
+static void extractor_init(struct extractor *extractor, int root_fd, const char *archive_name,
+                           unsigned strip)
 {
-    const char *why = archive_error_string(archive);
+    memset(extractor, 0, sizeof(*extractor));
+    extractor->root_fd = root_fd;
+    extractor->archive_name = archive_name;
+    extractor->strip = strip;
+    cfbp_strbuf_init(&extractor->parent_path, 0);
+    extractor->parent_fd = -1;
+}
+
+static void forget_parent(struct extractor *extractor)
+{
+    if (extractor->parent_fd >= 0)
+        close(extractor->parent_fd);
+    extractor->parent_fd = -1;
+    cfbp_strbuf_reset(&extractor->parent_path);
+}
+
+static void extractor_release(struct extractor *extractor)
+{
+    forget_parent(extractor);
+    cfbp_strbuf_release(&extractor->parent_path);
+    for (size_t i = 0; i < extractor->directory_count; i++)
+        free(extractor->directories[i].path);
+    free(extractor->directories);
+}
+
+/* Names a member for messages: "<archive> (member <path>)". */
+static void member_display(struct cfbp_strbuf *out, const struct extractor *extractor,
+                           const char *relative)
+{
+    size_t length = strlen(relative);
+    cfbp_strbuf_reset(out);
+    cfbp_strbuf_append_format(out, "%s (member %.*s%s)", extractor->archive_name,
+                              (int)(length > SHOWN_NAME_LIMIT ? SHOWN_NAME_LIMIT : length),
+                              relative, length > SHOWN_NAME_LIMIT ? "..." : "");
+}
+
+static int write_failure(struct cfbp_error *err, const struct extractor *extractor,
+                         const char *member, int errnum)
+{
+    struct cfbp_strbuf display = CFBP_STRBUF_INIT;
+    member_display(&display, extractor, member);
+    cfbp_fs_write_error(err, errnum, display.buf);
+    cfbp_strbuf_release(&display);
+    return -1;
+}
+
+/* Splits relative into its directory (in parent) and its last component (returned). */
+static const char *split_path(const char *relative, struct cfbp_strbuf *parent)
+{
+    const char *slash = strrchr(relative, '/');
+    cfbp_strbuf_reset(parent);
+    if (!slash)
+        return relative;
+    cfbp_strbuf_append(parent, relative, (size_t)(slash - relative));
+    return slash + 1;
+}
+
+/*
+ * Walks to the directory parent one component at a time, making missing
+ * directories (0755) and replacing a symlink an earlier member left on the
+ * way with a real directory, as libarchive does with its UNLINK and
+ * SECURE_SYMLINKS options: the member goes where its name says, never where
+ * a link points. Returns the directory's descriptor or -1.
+ */
+static int walk_replacing_links(struct extractor *extractor, const char *parent, const char *member,
+                                struct cfbp_error *err)
+{
+    int current = openat(extractor->root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    struct cfbp_strbuf component = CFBP_STRBUF_INIT;
+    for (const char *cursor = parent; current >= 0 && *cursor;) {
+        size_t length = strcspn(cursor, "/");
+        cfbp_strbuf_reset(&component);
+        cfbp_strbuf_append(&component, cursor, length);
+        cursor += length + (cursor[length] == '/');
+        if (cfbp_fs_type_at(current, component.buf) == CFBP_FS_SYMLINK &&
+            unlinkat(current, component.buf, 0) < 0) {
+            write_failure(err, extractor, member, errno);
+            close(current);
+            current = -1;
+            break;
+        }
+        if (mkdirat(current, component.buf, 0755) < 0 && errno != EEXIST) {
+            write_failure(err, extractor, member, errno);
+            close(current);
+            current = -1;
+            break;
+        }
+        int next = openat(current, component.buf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (next < 0)
+            cfbp_error_set(err, CFBP_ERROR_INVALID,
+                           "cannot extract %s: the member '%s' is inside something that is not a "
+                           "directory",
+                           extractor->archive_name, member);
+        close(current);
+        current = next;
+    }
+    cfbp_strbuf_release(&component);
+    return current;
+}
+
+/* The directory for a member (see walk_replacing_links), kept open for the next member. */
+static int open_parent(struct extractor *extractor, const char *parent, const char *member,
+                       struct cfbp_error *err)
+{
+    if (extractor->parent_fd >= 0 && strcmp(extractor->parent_path.buf, parent) == 0)
+        return extractor->parent_fd;
+    forget_parent(extractor);
+    struct cfbp_error why = CFBP_ERROR_INIT;
+    int fd = cfbp_beneath_open_directory_at(extractor->root_fd, ".", parent, true, 0755, &why);
+    if (fd < 0 && why.kind != CFBP_ERROR_UNSAFE_PATH && why.kind != CFBP_ERROR_IO) {
+        cfbp_error_move(err, &why);
+        return -1;
+    }
+    cfbp_error_clear(&why);
+    if (fd < 0)
+        fd = walk_replacing_links(extractor, parent, member, err);
+    if (fd < 0)
+        return -1;
+    extractor->parent_fd = fd;
+    cfbp_strbuf_set(&extractor->parent_path, parent);
+    return fd;
+}
+
+/*
+ * Makes room for a new member at name: a file or link there goes, an empty
+ * directory goes, a directory holding anything is an error (directories
+ * stay directories).
+ */
+static int clear_place(struct extractor *extractor, int parent_fd, const char *name,
+                       const char *member, struct cfbp_error *err)
+{
+    enum cfbp_fs_type type = cfbp_fs_type_at(parent_fd, name);
+    if (type == CFBP_FS_MISSING)
+        return 0;
+    /*
+     * An empty directory may go: it cannot be the directory the last member
+     * went into (that one holds the member), nor above it.
+     */
+    if (type == CFBP_FS_DIRECTORY) {
+        if (unlinkat(parent_fd, name, AT_REMOVEDIR) == 0)
+            return 0;
+        return unsafe(err, extractor->archive_name, member,
+                      "would replace a directory that holds other members");
+    }
+    if (unlinkat(parent_fd, name, 0) < 0 && errno != ENOENT) {
+        struct cfbp_strbuf display = CFBP_STRBUF_INIT;
+        member_display(&display, extractor, member);
+        cfbp_error_set_errno(err, CFBP_ERROR_IO, errno, "cannot replace %s", display.buf);
+        cfbp_strbuf_release(&display);
+        return -1;
+    }
+    return 0;
+}
+
+static int read_failure(struct cfbp_error *err, struct archive *reader, const char *archive_name)
+{
+    const char *why = archive_error_string(reader);
     return cfbp_error_set(err, CFBP_ERROR_INVALID, "cannot extract %s: %s", archive_name,
                           why ? why : "unknown libarchive error");
 }
 
-static int copy_member_data(struct archive *reader, struct archive *writer,
-                            const char *archive_name, struct cfbp_error *err)
+static int pwrite_all(int fd, const char *data, size_t length, off_t offset)
 {
+    while (length > 0) {
+        ssize_t written = pwrite(fd, data, length, offset);
+        if (written < 0 && errno == EINTR)
+            continue;
+        if (written < 0)
+            return errno;
+        if (written == 0)
+            return ENOSPC;
+        data += written;
+        length -= (size_t)written;
+        offset += written;
+    }
+    return 0;
+}
+
+/* Writes a regular file's data at the offsets libarchive gives (holes stay holes). */
+static int write_regular(struct extractor *extractor, struct archive *reader,
+                         struct archive_entry *entry, int parent_fd, const char *name,
+                         const char *member, struct cfbp_error *err)
+{
+    int fd = openat(parent_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return write_failure(err, extractor, member, errno);
+    int saved = 0, result = 0;
+    la_int64_t end = 0;
     for (;;) {
         const void *block;
         size_t size;
         la_int64_t offset;
         int status = archive_read_data_block(reader, &block, &size, &offset);
         if (status == ARCHIVE_EOF)
-            return 0;
-        if (status < ARCHIVE_WARN)
-            return archive_failure(err, reader, archive_name);
-        if (archive_write_data_block(writer, block, size, offset) < ARCHIVE_WARN)
-            return archive_failure(err, writer, archive_name);
+            break;
+        if (status != ARCHIVE_OK && status != ARCHIVE_WARN) {
+            result = read_failure(err, reader, extractor->archive_name);
+            break;
+        }
+        if (size == 0)
+            continue;
+        saved = pwrite_all(fd, block, size, (off_t)offset);
+        if (saved)
+            break;
+        if (offset + (la_int64_t)size > end)
+            end = offset + (la_int64_t)size;
     }
+    la_int64_t size = archive_entry_size_is_set(entry) ? archive_entry_size(entry) : 0;
+    if (result == 0 && !saved && size > end && ftruncate(fd, (off_t)size) < 0)
+        saved = errno;
+    mode_t mode = archive_entry_perm(entry) & FILE_MODE_MASK;
+    if (result == 0 && !saved && fchmod(fd, mode) < 0)
+        saved = errno;
+    if (close(fd) < 0 && result == 0 && !saved)
+        saved = errno;
+    if (result == 0 && saved)
+        result = write_failure(err, extractor, member, saved);
+    return result;
 }
 
-static int extract_members(struct archive *reader, const char *root, unsigned strip,
-                           const char *archive_name, struct cfbp_error *err)
+static void remember_directory(struct extractor *extractor, const char *relative, mode_t mode)
 {
-    struct archive *writer = archive_write_disk_new();
-    if (!writer)
-        cfbp_alloc_failed(0);
-    archive_write_disk_set_options(writer, ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_UNLINK |
-                                               ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-                                               ARCHIVE_EXTRACT_SECURE_NODOTDOT);
+    CFBP_GROW(extractor->directories, extractor->directory_alloc, extractor->directory_count + 1);
+    struct directory_mode *entry = &extractor->directories[extractor->directory_count];
+    entry->path = cfbp_xstrdup(relative);
+    entry->mode = mode & DIRECTORY_MODE_MASK;
+    entry->order = extractor->directory_count++;
+}
+
+static int make_directory(struct extractor *extractor, int parent_fd, const char *name,
+                          const char *member, mode_t mode, struct cfbp_error *err)
+{
+    if (cfbp_fs_type_at(parent_fd, name) != CFBP_FS_DIRECTORY) {
+        if (clear_place(extractor, parent_fd, name, member, err) < 0)
+            return -1;
+        if (mkdirat(parent_fd, name, 0700) < 0)
+            return write_failure(err, extractor, member, errno);
+    }
+    remember_directory(extractor, member, mode);
+    return 0;
+}
+
+static int make_symlink(struct extractor *extractor, int parent_fd, const char *name,
+                        const char *member, const char *target, struct cfbp_error *err)
+{
+    if (clear_place(extractor, parent_fd, name, member, err) < 0)
+        return -1;
+    if (symlinkat(target, parent_fd, name) < 0)
+        return write_failure(err, extractor, member, errno);
+    return 0;
+}
+
+/* Reads the target of the symlink name in directory_fd, whatever its length. */
+static int read_link_at(int directory_fd, const char *name, struct cfbp_strbuf *out)
+{
+    struct stat st;
+    if (fstatat(directory_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISLNK(st.st_mode))
+        return -1;
+    size_t size = (size_t)st.st_size + 1;
+    cfbp_strbuf_reset(out);
+    cfbp_strbuf_grow(out, size);
+    ssize_t length = readlinkat(directory_fd, name, out->buf, size);
+    if (length < 0 || (size_t)length >= size)
+        return -1; /* changed while we looked: refuse rather than guess */
+    cfbp_strbuf_set_length(out, (size_t)length);
+    return 0;
+}
+
+/*
+ * A hard link to target (clean, relative to the root), which must already be
+ * in the tree and be a file or a symlink that is safe at the link's place.
+ */
+static int make_hardlink(struct extractor *extractor, int parent_fd, const char *name,
+                         const char *member, const char *target, struct cfbp_error *err)
+{
+    if (strcmp(member, target) == 0)
+        return 0; /* a link to itself changes nothing */
+    struct cfbp_strbuf target_parent = CFBP_STRBUF_INIT;
+    const char *target_name = split_path(target, &target_parent);
+    struct cfbp_error why = CFBP_ERROR_INIT;
+    int target_fd =
+        cfbp_beneath_open_directory_at(extractor->root_fd, ".", target_parent.buf, false, 0, &why);
     int result = 0;
+    enum cfbp_fs_type type =
+        target_fd < 0 ? CFBP_FS_MISSING : cfbp_fs_type_at(target_fd, target_name);
+    if (why.kind == CFBP_ERROR_UNSAFE_PATH) {
+        result = unsafe(err, extractor->archive_name, member, "is a hard link through a symlink");
+    } else if (type == CFBP_FS_MISSING) {
+        result = cfbp_error_set(err, CFBP_ERROR_INVALID,
+                                "cannot extract %s: the member '%s' is a hard link to '%s', which "
+                                "is not in the archive before it",
+                                extractor->archive_name, member, target);
+    } else if (type == CFBP_FS_DIRECTORY || type == CFBP_FS_OTHER) {
+        result = unsafe(err, extractor->archive_name, member,
+                        "is a hard link to a directory or a special file");
+    } else if (type == CFBP_FS_SYMLINK) {
+        /* A second name for a symlink is a symlink at this place: check it here. */
+        struct cfbp_strbuf link_target = CFBP_STRBUF_INIT;
+        if (read_link_at(target_fd, target_name, &link_target) < 0 ||
+            !symlink_stays_inside(member, link_target.buf))
+            result = unsafe(err, extractor->archive_name, member,
+                            "is a hard link to a symlink whose target leaves the destination "
+                            "from the link's place");
+        cfbp_strbuf_release(&link_target);
+    }
+    cfbp_error_clear(&why);
+    /* clear_place may close the cached parent: only when it is not ours here. */
+    if (result == 0 && clear_place(extractor, parent_fd, name, member, err) < 0)
+        result = -1;
+    if (result == 0 && linkat(target_fd, target_name, parent_fd, name, 0) < 0)
+        result = write_failure(err, extractor, member, errno);
+    if (target_fd >= 0)
+        close(target_fd);
+    cfbp_strbuf_release(&target_parent);
+    return result;
+}
+
+static int extract_member(struct extractor *extractor, struct archive *reader,
+                          struct archive_entry *entry, struct cfbp_error *err)
+{
+    struct cfbp_strbuf clean = CFBP_STRBUF_INIT, target = CFBP_STRBUF_INIT,
+                       parent = CFBP_STRBUF_INIT;
+    int result =
+        check_member(entry, extractor->strip, extractor->archive_name, &clean, &target, err);
+    if (result == MEMBER_EXTRACT) {
+        const char *name = split_path(clean.buf, &parent);
+        int parent_fd = open_parent(extractor, parent.buf, clean.buf, err);
+        mode_t type = archive_entry_filetype(entry);
+        if (parent_fd < 0)
+            result = -1;
+        else if (archive_entry_hardlink(entry))
+            result = make_hardlink(extractor, parent_fd, name, clean.buf, target.buf, err);
+        else if (type == AE_IFDIR)
+            result = make_directory(extractor, parent_fd, name, clean.buf,
+                                    archive_entry_perm(entry), err);
+        else if (type == AE_IFLNK)
+            result = make_symlink(extractor, parent_fd, name, clean.buf,
+                                  archive_entry_symlink(entry), err);
+        else if (clear_place(extractor, parent_fd, name, clean.buf, err) < 0)
+            result = -1;
+        else
+            result = write_regular(extractor, reader, entry, parent_fd, name, clean.buf, err);
+    }
+    cfbp_strbuf_release(&clean);
+    cfbp_strbuf_release(&target);
+    cfbp_strbuf_release(&parent);
+    return result < 0 ? -1 : 0;
+}
+
+static int extract_members(struct extractor *extractor, struct archive *reader,
+                           struct cfbp_error *err)
+{
     for (;;) {
         struct archive_entry *entry;
         int status = archive_read_next_header(reader, &entry);
         if (status == ARCHIVE_EOF)
-            break;
-        if (status < ARCHIVE_WARN) {
-            result = archive_failure(err, reader, archive_name);
-            break;
-        }
-        int verdict = prepare_member(entry, root, strip, archive_name, err);
-        if (verdict < 0) {
-            result = -1;
-            break;
-        }
-        if (verdict == MEMBER_SKIP)
-            continue;
-        if (archive_write_header(writer, entry) < ARCHIVE_WARN) {
-            result = archive_failure(err, writer, archive_name);
-            break;
-        }
-        if (archive_entry_size(entry) > 0 &&
-            copy_member_data(reader, writer, archive_name, err) < 0) {
-            result = -1;
-            break;
-        }
-        if (archive_write_finish_entry(writer) < ARCHIVE_WARN) {
-            result = archive_failure(err, writer, archive_name);
-            break;
-        }
+            return 0;
+        if (status != ARCHIVE_OK && status != ARCHIVE_WARN) /* RETRY is a damaged header too */
+            return read_failure(err, reader, extractor->archive_name);
+        if (extract_member(extractor, reader, entry, err) < 0)
+            return -1;
     }
-    /* close() applies deferred directory modes, so it must run on success. */
-    if (archive_write_close(writer) < ARCHIVE_WARN && result == 0)
-        result = archive_failure(err, writer, archive_name);
-    archive_write_free(writer);
-    return result;
 }
+
+/* Sorts directory modes so that children come before parents and the last word wins. */
+static int compare_directories(const void *a, const void *b)
+{
+    const struct directory_mode *left = a, *right = b;
+    int order = strcmp(right->path, left->path);
+    if (order)
+        return order;
+    return left->order < right->order ? 1 : -1;
+}
+
+/*
+ * Gives the directory members their modes, relative to the placed tree
+ * root_fd. Best effort: a directory that was replaced by a later member, or
+ * that belongs to someone else (tar as a user cannot change it either), is
+ * left as it is.
+ */
+static void apply_directory_modes(struct extractor *extractor, int root_fd, const char *root)
+{
+    if (extractor->directory_count == 0)
+        return;
+    qsort(extractor->directories, extractor->directory_count, sizeof(*extractor->directories),
+          compare_directories);
+    const char *previous = NULL;
+    for (size_t i = 0; i < extractor->directory_count; i++) {
+        const struct directory_mode *entry = &extractor->directories[i];
+        if (previous && strcmp(previous, entry->path) == 0)
+            continue;
+        previous = entry->path;
+        struct cfbp_error ignored = CFBP_ERROR_INIT;
+        int fd = cfbp_beneath_open_directory_at(root_fd, root, entry->path, false, 0, &ignored);
+        cfbp_error_clear(&ignored);
+        if (fd < 0)
+            continue;
+        if (fchmod(fd, entry->mode) < 0) {
+            /* nothing to undo: the contents are in place either way */
+        }
+        close(fd);
+    }
+}
+
+/* --- extraction --- */
 
 static int checksum_mismatch(struct cfbp_error *err, const char *expected, const char *actual)
 {
@@ -309,8 +660,8 @@ static int checksum_mismatch(struct cfbp_error *err, const char *expected, const
                           actual);
 }
 
-/* Extracts a tar (of any compression) from fd into root, hashing as it reads. */
-static int extract_tar_stream(int fd, enum cfbp_archive_kind kind, const char *root,
+/* Extracts a tar (of any compression) from fd, hashing as it reads. */
+static int extract_tar_stream(struct extractor *extractor, int fd, enum cfbp_archive_kind kind,
                               const struct cfbp_archive_request *request,
                               char actual_sha256[CFBP_DIGEST_HEX_SIZE], struct cfbp_error *err)
 {
@@ -327,9 +678,9 @@ static int extract_tar_stream(int fd, enum cfbp_archive_kind kind, const char *r
     archive_read_support_format_tar(archive);
     int result;
     if (archive_read_open(archive, &reader, NULL, read_block, NULL) != ARCHIVE_OK)
-        result = archive_failure(err, archive, request->file_name);
+        result = read_failure(err, archive, request->file_name);
     else
-        result = extract_members(archive, root, request->strip_components, request->file_name, err);
+        result = extract_members(extractor, archive, err);
     archive_read_free(archive);
     bool read_failed = reader.read_errno != 0;
     int drain_errno = read_failed ? 0 : drain(&reader);
@@ -341,7 +692,7 @@ static int extract_tar_stream(int fd, enum cfbp_archive_kind kind, const char *r
     if (read_failed || drain_errno)
         return result; /* the digest of a partly read file means nothing */
     bool mismatch = request->expected_sha256 && strcmp(actual_sha256, request->expected_sha256);
-    if (mismatch && result < 0) {
+    if (mismatch && result < 0 && err->kind != CFBP_ERROR_IO) {
         /* A damaged download usually shows as both; the digest says which it was. */
         struct cfbp_error extraction = CFBP_ERROR_INIT;
         cfbp_error_move(&extraction, err);
@@ -350,15 +701,38 @@ static int extract_tar_stream(int fd, enum cfbp_archive_kind kind, const char *r
         cfbp_error_clear(&extraction);
         return -1;
     }
-    if (mismatch)
+    if (mismatch && result == 0)
         return checksum_mismatch(err, request->expected_sha256, actual_sha256);
     return result;
 }
 
-static int extract_zip(const char *root, const struct cfbp_archive_request *request,
+/* Hashes what is left of fd, then rewinds it. */
+static int hash_and_rewind(int fd, const char *display, char sha256[CFBP_DIGEST_HEX_SIZE],
+                           struct cfbp_error *err)
+{
+    struct hashing_reader reader = {.fd = fd};
+    reader.buffer = cfbp_xmalloc(READ_BLOCK_SIZE);
+    cfbp_digest_start(&reader.digest, CFBP_DIGEST_SHA256);
+    int failed = drain(&reader);
+    cfbp_digest_finish_hex(&reader.digest, sha256);
+    free(reader.buffer);
+    if (!failed && lseek(fd, 0, SEEK_SET) < 0)
+        failed = errno;
+    if (failed)
+        return cfbp_error_set_errno(err, CFBP_ERROR_IO, failed, "cannot read %s", display);
+    return 0;
+}
+
+/*
+ * A zip needs its central directory, at the end: it is hashed first and
+ * extracted after, both from the one descriptor, so that what was checked
+ * is what is extracted.
+ */
+static int extract_zip(struct extractor *extractor, int fd,
+                       const struct cfbp_archive_request *request,
                        char actual_sha256[CFBP_DIGEST_HEX_SIZE], struct cfbp_error *err)
 {
-    if (cfbp_digest_of_file(CFBP_DIGEST_SHA256, request->source, actual_sha256, err) < 0)
+    if (hash_and_rewind(fd, request->source, actual_sha256, err) < 0)
         return -1;
     if (request->expected_sha256 && strcmp(actual_sha256, request->expected_sha256))
         return checksum_mismatch(err, request->expected_sha256, actual_sha256);
@@ -367,27 +741,29 @@ static int extract_zip(const char *root, const struct cfbp_archive_request *requ
         cfbp_alloc_failed(0);
     archive_read_support_format_zip(archive);
     int result;
-    if (archive_read_open_filename(archive, request->source, READ_BLOCK_SIZE) != ARCHIVE_OK)
-        result = archive_failure(err, archive, request->file_name);
+    if (archive_read_open_fd(archive, fd, READ_BLOCK_SIZE) != ARCHIVE_OK)
+        result = read_failure(err, archive, request->file_name);
     else
-        result = extract_members(archive, root, request->strip_components, request->file_name, err);
+        result = extract_members(extractor, archive, err);
     archive_read_free(archive);
     return result;
 }
 
 /* --- single files --- */
 
-/* Copies fd into the new file path (0644), hashing the bytes. */
-static int copy_hashing(int fd, const char *path, const struct cfbp_archive_request *request,
+/* Copies fd into the new file name of the directory directory_fd (0644), hashing the bytes. */
+static int copy_hashing(int fd, int directory_fd, const char *name, const char *display,
+                        const struct cfbp_archive_request *request,
                         char actual_sha256[CFBP_DIGEST_HEX_SIZE], struct cfbp_error *err)
 {
-    int out = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    int out =
+        openat(directory_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (out < 0)
-        return cfbp_error_set_errno(err, CFBP_ERROR_IO, errno, "cannot write %s", path);
+        return cfbp_fs_write_error(err, errno, display);
     struct hashing_reader reader = {.fd = fd};
     reader.buffer = cfbp_xmalloc(READ_BLOCK_SIZE);
     cfbp_digest_start(&reader.digest, CFBP_DIGEST_SHA256);
-    int result = 0;
+    int result = 0, saved = 0;
     for (;;) {
         ssize_t got = cfbp_fs_read(fd, reader.buffer, READ_BLOCK_SIZE);
         if (got < 0) {
@@ -398,161 +774,183 @@ static int copy_hashing(int fd, const char *path, const struct cfbp_archive_requ
         if (got == 0)
             break;
         cfbp_digest_update(&reader.digest, reader.buffer, (size_t)got);
-        int saved = cfbp_fs_write_all(out, reader.buffer, (size_t)got);
-        if (saved) {
-            result = cfbp_error_set_errno(err, CFBP_ERROR_IO, saved, "cannot write %s", path);
+        saved = cfbp_fs_write_all(out, reader.buffer, (size_t)got);
+        if (saved)
             break;
-        }
     }
     cfbp_digest_finish_hex(&reader.digest, actual_sha256);
     free(reader.buffer);
-    if ((fchmod(out, 0644) < 0 || close(out) < 0) && result == 0)
-        result = cfbp_error_set_errno(err, CFBP_ERROR_IO, errno, "cannot write %s", path);
+    if (!saved && fchmod(out, 0644) < 0)
+        saved = errno;
+    if (close(out) < 0 && !saved)
+        saved = errno;
+    if (result == 0 && saved)
+        result = cfbp_fs_write_error(err, saved, display);
     if (result == 0 && request->expected_sha256 && strcmp(actual_sha256, request->expected_sha256))
         result = checksum_mismatch(err, request->expected_sha256, actual_sha256);
     return result;
 }
 
-/* The .sh case (the file becomes the destination) and plain copies. */
+/*
+ * The .sh case (the file becomes the destination) and plain copies (into
+ * the destination directory): written in a work directory, then renamed into
+ * place, which replaces a link standing there instead of following it.
+ */
 static int install_single_file(int fd, bool as_destination,
                                const struct cfbp_archive_request *request,
                                char actual_sha256[CFBP_DIGEST_HEX_SIZE], struct cfbp_error *err)
 {
-    struct cfbp_strbuf final_path = CFBP_STRBUF_INIT, temp = CFBP_STRBUF_INIT;
-    struct cfbp_strbuf directory = CFBP_STRBUF_INIT, base = CFBP_STRBUF_INIT;
-    if (as_destination) {
+    struct cfbp_strbuf final_path = CFBP_STRBUF_INIT, base = CFBP_STRBUF_INIT,
+                       display = CFBP_STRBUF_INIT;
+    struct cfbp_string_list made = CFBP_STRING_LIST_INIT;
+    struct cfbp_workdir workdir = CFBP_WORKDIR_INIT;
+    struct cfbp_destination_lock lock = CFBP_DESTINATION_LOCK_INIT;
+    if (as_destination)
         cfbp_strbuf_set(&final_path, request->destination);
-        cfbp_path_dirname(&directory, request->destination);
-    } else {
+    else
         cfbp_path_join(&final_path, request->destination, request->file_name);
-        cfbp_strbuf_set(&directory, request->destination);
-    }
-    int result = cfbp_fs_mkdir_p(directory.buf, 0755, err);
+    const char *name = cfbp_path_basename(&base, final_path.buf);
+    struct cfbp_strbuf directory = CFBP_STRBUF_INIT;
+    cfbp_path_dirname(&directory, final_path.buf);
+    struct cfbp_saved_times times;
+    cfbp_workdir_save_times(&times, directory.buf);
+    int result = 0;
+    if (cfbp_fs_type_of(final_path.buf) == CFBP_FS_DIRECTORY)
+        result = cfbp_error_set(err, CFBP_ERROR_IO, "cannot install %s: a directory is in the way",
+                                final_path.buf);
+    if (result == 0)
+        result = cfbp_workdir_mkdir_p(directory.buf, &made, err);
+    if (result == 0)
+        result = cfbp_workdir_create(&workdir, final_path.buf, "", err);
     if (result == 0) {
-        cfbp_path_join(&temp, directory.buf, ".");
-        cfbp_strbuf_append_string(&temp, cfbp_path_basename(&base, final_path.buf));
-        cfbp_strbuf_append_format(&temp, ".cfbp-%ld", (long)getpid());
-        unlink(temp.buf);
-        result = copy_hashing(fd, temp.buf, request, actual_sha256, err);
-        if (result == 0 && rename(temp.buf, final_path.buf) < 0)
-            result = cfbp_error_set_errno(err, CFBP_ERROR_IO, errno, "cannot move %s into place",
-                                          final_path.buf);
-        if (result < 0)
-            unlink(temp.buf);
+        cfbp_path_join(&display, workdir.path, name);
+        result = copy_hashing(fd, workdir.fd, name, display.buf, request, actual_sha256, err);
     }
+    if (result == 0)
+        result = cfbp_destination_lock(&lock, final_path.buf, err);
+    if (result == 0 && cfbp_fs_type_of(final_path.buf) == CFBP_FS_DIRECTORY)
+        result = cfbp_error_set(err, CFBP_ERROR_IO, "cannot install %s: a directory is in the way",
+                                final_path.buf);
+    if (result == 0 && rename(display.buf, final_path.buf) < 0)
+        result = cfbp_fs_write_error(err, errno, final_path.buf);
+    cfbp_destination_unlock(&lock);
+    cfbp_workdir_remove(&workdir);
+    if (result < 0)
+        cfbp_workdir_undo_mkdir(&made);
+    cfbp_workdir_restore_times(&times, result < 0);
+    cfbp_string_list_clear(&made);
     cfbp_strbuf_release(&final_path);
-    cfbp_strbuf_release(&temp);
-    cfbp_strbuf_release(&directory);
     cfbp_strbuf_release(&base);
+    cfbp_strbuf_release(&display);
+    cfbp_strbuf_release(&directory);
     return result;
 }
 
-/* --- staging directory --- */
+/* --- placing the tree --- */
 
-/* Removes staging directories a killed earlier run left inside directory. */
-static void remove_stale_staging(const char *directory)
+/*
+ * The work directory holds the extracted tree and, during a merge, what the
+ * tree's entries displaced from the destination (so that a failed merge can
+ * put it back).
+ */
+#define TREE_NAME  "tree"
+#define TRASH_NAME "displaced"
+
+static int make_work_subdirectory(const struct cfbp_workdir *workdir, const char *name,
+                                  struct cfbp_error *err)
 {
-    struct cfbp_string_list names = CFBP_STRING_LIST_INIT;
-    struct cfbp_error ignored = CFBP_ERROR_INIT;
-    struct cfbp_strbuf path = CFBP_STRBUF_INIT;
-    if (cfbp_fs_list_directory(directory, &names, &ignored) == 0) {
-        for (size_t i = 0; i < names.count; i++) {
-            if (!cfbp_string_starts_with(names.items[i], STAGING_PREFIX))
-                continue;
-            cfbp_path_join(&path, directory, names.items[i]);
-            cfbp_fs_remove_tree(path.buf, &ignored);
-            cfbp_error_clear(&ignored);
-        }
+    int fd = -1;
+    if (mkdirat(workdir->fd, name, 0700) == 0)
+        fd = openat(workdir->fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        struct cfbp_strbuf path = CFBP_STRBUF_INIT;
+        cfbp_path_join(&path, workdir->path, name);
+        cfbp_fs_write_error(err, errno, path.buf);
+        cfbp_strbuf_release(&path);
     }
-    cfbp_error_clear(&ignored);
-    cfbp_string_list_clear(&names);
-    cfbp_strbuf_release(&path);
+    return fd;
 }
 
 /*
- * Creates the staging directory: inside destination when it exists, else
- * beside it. Its real path (no symlinks, for libarchive's guard) goes in root.
+ * Moves the extracted tree into the destination under the destination lock:
+ * merged into it when it is a directory (a failure part way puts every entry
+ * back), renamed to it when it is missing. Directory modes follow.
  */
-static int make_staging(const char *destination, bool *destination_existed,
-                        struct cfbp_strbuf *staging, struct cfbp_strbuf *root,
-                        struct cfbp_error *err)
+static int place_tree(struct extractor *extractor, struct cfbp_workdir *workdir, int tree_fd,
+                      const char *destination, struct cfbp_error *err)
 {
-    enum cfbp_fs_type type = cfbp_fs_type_of(destination);
-    *destination_existed = type != CFBP_FS_MISSING;
-    int result;
-    if (type == CFBP_FS_DIRECTORY ||
-        (type == CFBP_FS_SYMLINK && cfbp_fs_is_directory(destination))) {
-        remove_stale_staging(destination);
-        result = cfbp_fs_make_temp_dir(destination, STAGING_PREFIX, staging, err);
-    } else if (type != CFBP_FS_MISSING) {
-        return cfbp_error_set(err, CFBP_ERROR_IO,
-                              "cannot install into %s: it exists and is not a directory",
-                              destination);
-    } else {
-        struct cfbp_strbuf parent = CFBP_STRBUF_INIT, base = CFBP_STRBUF_INIT,
-                           prefix = CFBP_STRBUF_INIT;
-        cfbp_path_dirname(&parent, destination);
-        cfbp_strbuf_append_format(&prefix, ".%s%s", cfbp_path_basename(&base, destination),
-                                  STAGING_PREFIX);
-        result = cfbp_fs_mkdir_p(parent.buf, 0755, err);
-        if (result == 0)
-            result = cfbp_fs_make_temp_dir(parent.buf, prefix.buf, staging, err);
-        cfbp_strbuf_release(&parent);
-        cfbp_strbuf_release(&base);
-        cfbp_strbuf_release(&prefix);
-    }
-    if (result < 0)
+    struct cfbp_destination_lock lock = CFBP_DESTINATION_LOCK_INIT;
+    if (cfbp_destination_lock(&lock, destination, err) < 0)
         return -1;
-    char *real = realpath(staging->buf, NULL);
-    if (!real) {
-        int saved = errno;
-        rmdir(staging->buf);
-        return cfbp_error_set_errno(err, CFBP_ERROR_IO, saved, "cannot resolve %s", staging->buf);
+    struct cfbp_strbuf tree = CFBP_STRBUF_INIT;
+    cfbp_path_join(&tree, workdir->path, TREE_NAME);
+    int result = 0;
+    int destination_fd = open(destination, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (destination_fd >= 0) {
+        int trash_fd = make_work_subdirectory(workdir, TRASH_NAME, err);
+        result = trash_fd < 0 ? -1
+                              : cfbp_beneath_merge_move(tree_fd, tree.buf, destination_fd,
+                                                        destination, trash_fd, err);
+        if (trash_fd >= 0)
+            close(trash_fd);
+    } else if (cfbp_fs_exists(destination)) {
+        result =
+            cfbp_error_set(err, CFBP_ERROR_IO,
+                           "cannot install into %s: it exists and is not a directory", destination);
+    } else if (fchmod(tree_fd, 0755) < 0) {
+        result = cfbp_fs_write_error(err, errno, tree.buf);
+    } else if (renameat2(AT_FDCWD, tree.buf, AT_FDCWD, destination, RENAME_NOREPLACE) < 0) {
+        result = cfbp_error_set_errno(err, CFBP_ERROR_IO, errno, "cannot move %s to %s", tree.buf,
+                                      destination);
+    } else {
+        destination_fd = open(destination, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     }
-    cfbp_strbuf_set(root, real);
-    free(real);
-    return 0;
-}
-
-static int place_staging(const char *staging, const char *destination, bool destination_existed,
-                         struct cfbp_error *err)
-{
-    if (destination_existed)
-        return cfbp_fs_merge_move(staging, destination, err);
-    if (rename(staging, destination) < 0)
-        return cfbp_error_set_errno(err, CFBP_ERROR_IO, errno, "cannot move %s to %s", staging,
-                                    destination);
-    if (chmod(destination, 0755) < 0) /* mkdtemp made it 0700 */
-        return cfbp_error_set_errno(err, CFBP_ERROR_IO, errno, "cannot set the mode of %s",
-                                    destination);
-    return 0;
+    /* Best effort: the tree is in place, and only a directory of someone else's refuses. */
+    if (result == 0 && destination_fd >= 0)
+        apply_directory_modes(extractor, destination_fd, destination);
+    if (destination_fd >= 0)
+        close(destination_fd);
+    cfbp_destination_unlock(&lock);
+    cfbp_strbuf_release(&tree);
+    return result;
 }
 
 static int install_archive(int fd, enum cfbp_archive_kind kind,
                            const struct cfbp_archive_request *request,
                            char actual_sha256[CFBP_DIGEST_HEX_SIZE], struct cfbp_error *err)
 {
-    struct cfbp_strbuf staging = CFBP_STRBUF_INIT, root = CFBP_STRBUF_INIT;
-    bool destination_existed;
-    int result = make_staging(request->destination, &destination_existed, &staging, &root, err);
-    if (result < 0) {
-        cfbp_strbuf_release(&staging);
-        cfbp_strbuf_release(&root);
-        return -1;
-    }
-    if (kind == CFBP_ARCHIVE_ZIP)
-        result = extract_zip(root.buf, request, actual_sha256, err);
-    else
-        result = extract_tar_stream(fd, kind, root.buf, request, actual_sha256, err);
+    struct cfbp_string_list made = CFBP_STRING_LIST_INIT;
+    struct cfbp_workdir workdir = CFBP_WORKDIR_INIT;
+    struct cfbp_strbuf parent = CFBP_STRBUF_INIT;
+    struct cfbp_saved_times times;
+    cfbp_workdir_save_times(&times, request->destination);
+    cfbp_path_dirname(&parent, request->destination);
+    int tree_fd = -1;
+    int result = cfbp_workdir_mkdir_p(parent.buf, &made, err);
     if (result == 0)
-        result = place_staging(staging.buf, request->destination, destination_existed, err);
-    if (result < 0) {
-        struct cfbp_error ignored = CFBP_ERROR_INIT;
-        cfbp_fs_remove_tree(staging.buf, &ignored);
-        cfbp_error_clear(&ignored);
+        result = cfbp_workdir_create(&workdir, request->destination, "", err);
+    if (result == 0 && (tree_fd = make_work_subdirectory(&workdir, TREE_NAME, err)) < 0)
+        result = -1;
+    if (result == 0) {
+        struct extractor extractor;
+        extractor_init(&extractor, tree_fd, request->file_name, request->strip_components);
+        if (kind == CFBP_ARCHIVE_ZIP)
+            result = extract_zip(&extractor, fd, request, actual_sha256, err);
+        else
+            result = extract_tar_stream(&extractor, fd, kind, request, actual_sha256, err);
+        forget_parent(&extractor);
+        if (result == 0)
+            result = place_tree(&extractor, &workdir, tree_fd, request->destination, err);
+        extractor_release(&extractor);
     }
-    cfbp_strbuf_release(&staging);
-    cfbp_strbuf_release(&root);
+    if (tree_fd >= 0)
+        close(tree_fd);
+    cfbp_workdir_remove(&workdir);
+    if (result < 0)
+        cfbp_workdir_undo_mkdir(&made);
+    cfbp_workdir_restore_times(&times, result < 0);
+    cfbp_string_list_clear(&made);
+    cfbp_strbuf_release(&parent);
     return result;
 }
 

@@ -6,6 +6,12 @@
  * detection), run supply/finalize/compile (§10.3-10.5), work out the process
  * types (§10.6), and write staging_info.yml, result.json and the droplet
  * (§10.7). Each phase returns 0 or the builder's exit status.
+ *
+ * Buildpacks are untrusted input: every script's captured output and every
+ * file read back from the staging directories has a named limit, and every
+ * way out of cfbp_builder_stage goes through stage_release, which removes
+ * the temporary directory. A stop request (options->stop_fd) is noticed
+ * between phases and while a script runs.
  */
 #include "cfbp/builder.h"
 
@@ -23,10 +29,14 @@
 #include "cfbp/strbuf.h"
 #include "cfbp/string_list.h"
 #include "cfbp/tarball.h"
+#include "cfbp/workdir.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,8 +45,16 @@
 #include <xxhash.h>
 
 /* The PATH of a cflinuxfs4 container, where the scripts would run. */
-#define STACK_PATH           "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-#define RELEASE_OUTPUT_LIMIT (1 << 20)
+#define STACK_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/*
+ * What is read from buildpacks at most. The real builder has no limits; a
+ * buildpack that goes past these is broken or hostile, and staging fails
+ * naming it rather than growing without bound.
+ */
+#define RELEASE_OUTPUT_LIMIT (1 << 20)  /* bin/release's stdout: a small YAML map */
+#define DETECT_OUTPUT_LIMIT  (64 << 10) /* bin/detect's stdout: a buildpack name */
+#define PROCFILE_MAX_BYTES   (1 << 20)
 
 /* The operator's staging environment group: carried from cfbp's own environment. */
 static const char *const staging_group[] = {"http_proxy",    "https_proxy",  "no_proxy",
@@ -57,6 +75,7 @@ struct buildpack {
 struct stage {
     const struct cfbp_builder_options *options;
     struct cfbp_error *err;
+    struct cfbp_workdir temp; /* in TMPDIR, held while staging runs */
     struct cfbp_strbuf work, build_dir, contents, deps_dir, profile_dir, home;
     struct buildpack *buildpacks;
     size_t count, alloc;
@@ -95,6 +114,30 @@ static int failed(struct stage *stage)
     return CFBP_BUILDER_FAILED;
 }
 
+/* A limit as people read it: "1 MiB (1048576 bytes)". */
+static void describe_limit(size_t bytes, struct cfbp_strbuf *out)
+{
+    if (bytes % (1 << 20) == 0)
+        cfbp_strbuf_append_format(out, "%zu MiB (%zu bytes)", bytes >> 20, bytes);
+    else
+        cfbp_strbuf_append_format(out, "%zu KiB (%zu bytes)", bytes >> 10, bytes);
+}
+
+/* True once the caller asked staging to stop: options->stop_fd is readable. */
+static bool stop_requested(const struct stage *stage)
+{
+    struct pollfd poller = {.fd = stage->options->stop_fd, .events = POLLIN};
+    return poller.fd >= 0 && poll(&poller, 1, 0) > 0;
+}
+
+/* status, or CFBP_BUILDER_STOPPED when it was 0 and a stop has been asked for since. */
+static int unless_stopped(struct stage *stage, int status)
+{
+    if (status == 0 && stop_requested(stage))
+        return fail(stage, CFBP_BUILDER_STOPPED, "Staging stopped");
+    return status;
+}
+
 /* --- setup (§10.2) --- */
 
 static bool skip_ignored(const char *relative, void *data)
@@ -109,9 +152,10 @@ static bool skip_ignored(const char *relative, void *data)
 static int make_directories(struct stage *stage)
 {
     const char *temp = getenv("TMPDIR");
-    if (cfbp_fs_make_temp_dir(temp && *temp ? temp : "/tmp", "cfbp-stage-", &stage->work,
-                              stage->err) < 0)
+    if (cfbp_workdir_create_temp(&stage->temp, temp && *temp ? temp : "/tmp", "cfbp-stage-",
+                                 stage->err) < 0)
         return failed(stage);
+    cfbp_strbuf_set(&stage->work, stage->temp.path);
     cfbp_path_join(&stage->build_dir, stage->work.buf, "app");
     cfbp_path_join(&stage->contents, stage->work.buf, "contents");
     cfbp_path_join(&stage->deps_dir, stage->contents.buf, "deps");
@@ -302,15 +346,28 @@ static bool has_script(const struct buildpack *buildpack, const char *script)
     return result;
 }
 
+/* How a script run ended. */
+enum script_end {
+    SCRIPT_RAN,             /* to its end: its exit status says how it went */
+    SCRIPT_OUTPUT_EXCEEDED, /* killed for printing more than the limit */
+    SCRIPT_STOPPED,         /* killed (or never started) because staging is stopping */
+};
+
 /*
  * Runs <root>/bin/<script> with arguments, streaming its output, or with its
- * stdout collected into captured when that is given. *status gets its exit
- * status; failing to start counts as status 1 after a message, as a failed
- * exec does in the builder.
+ * stdout collected into captured (at most capture_limit bytes) when that is
+ * given. stdin is /dev/null, as under the builder; the script leads a process
+ * group of its own, so that a stop reaches everything it started and nothing
+ * it started outlives it. *status gets its exit status; failing to start
+ * counts as status 1 after a message, as a failed exec does in the builder.
  */
-static void run_script(struct stage *stage, const struct buildpack *buildpack, const char *script,
-                       const char *const *arguments, int *status, struct cfbp_strbuf *captured)
+static enum script_end run_script(struct stage *stage, const struct buildpack *buildpack,
+                                  const char *script, const char *const *arguments, int *status,
+                                  struct cfbp_strbuf *captured, size_t capture_limit)
 {
+    *status = 1;
+    if (stop_requested(stage))
+        return SCRIPT_STOPPED;
     struct cfbp_strbuf path = CFBP_STRBUF_INIT;
     cfbp_path_join(&path, buildpack->root, "bin");
     cfbp_path_append(&path, script);
@@ -324,22 +381,51 @@ static void run_script(struct stage *stage, const struct buildpack *buildpack, c
     for (size_t i = 0; arguments[i] && argc < 7; i++)
         argv[argc++] = (char *)arguments[i];
     argv[argc] = NULL;
+    int null_input = open("/dev/null", O_RDONLY | O_CLOEXEC);
     struct cfbp_process_spec spec = CFBP_PROCESS_SPEC_INIT;
     spec.argv = argv;
     spec.directory = stage->home.buf;
     spec.environment = &stage->environment;
+    spec.stdin_fd = null_input;
+    spec.new_process_group = true;
+    struct cfbp_process_run run = CFBP_PROCESS_RUN_INIT;
+    run.output = captured;
+    run.output_limit = capture_limit;
+    run.stop_fd = stage->options->stop_fd;
     struct cfbp_error err = CFBP_ERROR_INIT;
-    pid_t pid;
-    int result = captured ? cfbp_process_run_capture_spec(&spec, false, status, captured, &err)
-                          : cfbp_process_start(&spec, &pid, &err);
-    if (result == 0 && !captured)
-        result = cfbp_process_wait(pid, path.buf, status, &err);
-    if (result < 0) {
-        fprintf(stage->options->messages, "%s\n", err.message);
+    enum script_end end = SCRIPT_RAN;
+    if (cfbp_process_run_spec(&spec, &run, status, &err) < 0) {
+        if (run.stopped)
+            end = SCRIPT_STOPPED;
+        else if (run.output_exceeded)
+            end = SCRIPT_OUTPUT_EXCEEDED;
+        else
+            fprintf(stage->options->messages, "%s\n", err.message);
         *status = 1;
     }
+    if (null_input >= 0)
+        close(null_input);
     cfbp_error_clear(&err);
     cfbp_strbuf_release(&path);
+    return end;
+}
+
+/* The staging failure for a script that did not run to its end; context starts the message. */
+static int script_cut_short(struct stage *stage, enum script_end end,
+                            const struct buildpack *buildpack, const char *script, int code,
+                            const char *context, size_t limit)
+{
+    if (end == SCRIPT_STOPPED)
+        return fail(stage, CFBP_BUILDER_STOPPED, "Staging stopped while buildpack %s ran bin/%s",
+                    buildpack->given, script);
+    struct cfbp_strbuf described = CFBP_STRBUF_INIT;
+    describe_limit(limit, &described);
+    fail(stage, code,
+         "%s: buildpack %s printed more than %s on stdout from bin/%s, the most that is read; "
+         "the script was stopped",
+         context, buildpack->given, described.buf, script);
+    cfbp_strbuf_release(&described);
+    return code;
 }
 
 /* Runs a script whose failure fails the staging with code and "<what>: exit status N". */
@@ -347,7 +433,9 @@ static int run_step(struct stage *stage, const struct buildpack *buildpack, cons
                     const char *const *arguments, int code, const char *what)
 {
     int status;
-    run_script(stage, buildpack, script, arguments, &status, NULL);
+    enum script_end end = run_script(stage, buildpack, script, arguments, &status, NULL, 0);
+    if (end != SCRIPT_RAN)
+        return script_cut_short(stage, end, buildpack, script, code, what, 0);
     return status == 0 ? 0 : fail(stage, code, "%s: exit status %d", what, status);
 }
 
@@ -370,7 +458,13 @@ static int detect(struct stage *stage)
             continue;
         int status;
         cfbp_strbuf_reset(&output);
-        run_script(stage, buildpack, "detect", arguments, &status, &output);
+        enum script_end end = run_script(stage, buildpack, "detect", arguments, &status, &output,
+                                         DETECT_OUTPUT_LIMIT);
+        if (end != SCRIPT_RAN) {
+            cfbp_strbuf_release(&output);
+            return script_cut_short(stage, end, buildpack, "detect", CFBP_BUILDER_FAILED,
+                                    "Failed to detect", DETECT_OUTPUT_LIMIT);
+        }
         if (status != 0)
             continue;
         cfbp_strbuf_trim_newlines(&output);
@@ -459,6 +553,26 @@ static int finish(struct stage *stage)
 
 /* --- process types (§10.6) --- */
 
+/*
+ * Reads a file the app or a buildpack left in the staging directories; one
+ * larger than max_bytes is refused as what ("the Procfile") without being read.
+ */
+static int read_bounded(struct stage *stage, const char *path, const char *what, size_t max_bytes,
+                        struct cfbp_strbuf *out)
+{
+    struct stat st;
+    if (stat(path, &st) == 0 && (uintmax_t)st.st_size > max_bytes) {
+        struct cfbp_strbuf described = CFBP_STRBUF_INIT;
+        describe_limit(max_bytes, &described);
+        cfbp_error_set(stage->err, CFBP_ERROR_INVALID,
+                       "%s is %jd bytes, more than the %s that is read", what, (intmax_t)st.st_size,
+                       described.buf);
+        cfbp_strbuf_release(&described);
+        return -1;
+    }
+    return cfbp_fs_read_file(path, max_bytes, out, stage->err);
+}
+
 /* Merges deps/<index>/launch.yml if it is there; *found tells whether it was. */
 static int merge_launch(struct stage *stage, const char *index, bool *found)
 {
@@ -470,6 +584,7 @@ static int merge_launch(struct stage *stage, const char *index, bool *found)
     if (*found) {
         struct cfbp_launch launch;
         if (cfbp_launch_read(&launch, path.buf, stage->err) < 0) {
+            cfbp_error_prefix(stage->err, "cannot read the launch.yml at deps index %s", index);
             result = failed(stage);
         } else {
             cfbp_staging_result_merge_launch(&stage->result, &launch);
@@ -485,9 +600,13 @@ static int release(struct stage *stage, const struct buildpack *buildpack)
     struct cfbp_strbuf output = CFBP_STRBUF_INIT;
     const char *arguments[] = {stage->build_dir.buf, NULL};
     int status;
-    run_script(stage, buildpack, "release", arguments, &status, &output);
+    enum script_end end =
+        run_script(stage, buildpack, "release", arguments, &status, &output, RELEASE_OUTPUT_LIMIT);
     int result = 0;
-    if (status != 0) {
+    if (end != SCRIPT_RAN) {
+        result = script_cut_short(stage, end, buildpack, "release", CFBP_BUILDER_RELEASE_FAILED,
+                                  "Failed to build droplet release", RELEASE_OUTPUT_LIMIT);
+    } else if (status != 0) {
         result = fail(stage, CFBP_BUILDER_RELEASE_FAILED,
                       "Failed to build droplet release: exit status %d", status);
     } else if (cfbp_staging_result_merge_map(&stage->result, output.buf, output.len,
@@ -530,11 +649,17 @@ static int process_types(struct stage *stage)
     cfbp_path_join(&procfile, stage->build_dir.buf, "Procfile");
     int result = 0;
     if (cfbp_fs_is_file(procfile.buf)) {
-        if (cfbp_fs_read_file(procfile.buf, 1 << 20, &text, stage->err) < 0 ||
-            cfbp_staging_result_merge_map(&stage->result, text.buf, text.len, "Procfile", NULL,
-                                          stage->err) < 0)
+        if (read_bounded(stage, procfile.buf, "the Procfile", PROCFILE_MAX_BYTES, &text) < 0) {
+            struct cfbp_error why = CFBP_ERROR_INIT;
+            cfbp_error_move(&why, stage->err);
+            result = fail(stage, CFBP_BUILDER_FAILED, "Failed to read command from Procfile: %s",
+                          why.message);
+            cfbp_error_clear(&why);
+        } else if (cfbp_staging_result_merge_map(&stage->result, text.buf, text.len, "Procfile",
+                                                 NULL, stage->err) < 0) {
             result = fail(stage, CFBP_BUILDER_FAILED,
                           "Failed to read command from Procfile: invalid YAML");
+        }
     }
     cfbp_strbuf_release(&procfile);
     cfbp_strbuf_release(&text);
@@ -547,17 +672,40 @@ static int process_types(struct stage *stage)
 
 /* --- outputs (§10.7) --- */
 
-static void collect_metadata(struct stage *stage)
+/*
+ * Adds each buildpack's config.yml metadata. One larger than
+ * CFBP_CONFIG_YML_MAX_BYTES fails a staging that was going well (and is only
+ * warned about in one that has failed already); it is never read.
+ */
+static int collect_metadata(struct stage *stage, bool failing)
 {
-    struct cfbp_strbuf path = CFBP_STRBUF_INIT;
+    struct cfbp_strbuf path = CFBP_STRBUF_INIT, described = CFBP_STRBUF_INIT;
+    describe_limit(CFBP_CONFIG_YML_MAX_BYTES, &described);
+    int result = 0;
     for (size_t i = 0; i < stage->count; i++) {
         const struct buildpack *buildpack = &stage->buildpacks[i];
         cfbp_path_join(&path, stage->deps_dir.buf, stage->indices.items[i]);
         cfbp_path_append(&path, "config.yml");
+        struct stat st;
+        if (stat(path.buf, &st) == 0 && (uintmax_t)st.st_size > CFBP_CONFIG_YML_MAX_BYTES) {
+            if (failing || result)
+                fprintf(stage->options->messages,
+                        "Warning: buildpack %s wrote a config.yml of %jd bytes, more than the %s "
+                        "that is read; it is ignored\n",
+                        buildpack->given, (intmax_t)st.st_size, described.buf);
+            else
+                result = fail(stage, CFBP_BUILDER_FAILED,
+                              "buildpack %s wrote a config.yml of %jd bytes (deps/%s/config.yml), "
+                              "more than the %s that is read",
+                              buildpack->given, (intmax_t)st.st_size, stage->indices.items[i],
+                              described.buf);
+        }
         cfbp_staging_result_add_buildpack(&stage->result, buildpack->key, path.buf,
                                           buildpack->detected_name);
     }
     cfbp_strbuf_release(&path);
+    cfbp_strbuf_release(&described);
+    return result;
 }
 
 static int write_result(struct stage *stage, bool failed_build)
@@ -617,10 +765,12 @@ static int write_droplet(struct stage *stage)
 static void stage_release(struct stage *stage)
 {
     if (stage->work.len) {
-        struct cfbp_error ignored = CFBP_ERROR_INIT;
-        cfbp_fs_remove_tree(stage->work.buf, &ignored);
-        cfbp_error_clear(&ignored);
+        struct cfbp_error err = CFBP_ERROR_INIT;
+        if (cfbp_fs_remove_tree(stage->work.buf, &err) < 0)
+            fprintf(stage->options->messages, "Warning: %s\n", err.message);
+        cfbp_error_clear(&err);
     }
+    cfbp_workdir_release(&stage->temp);
     for (size_t i = 0; i < stage->count; i++) {
         free(stage->buildpacks[i].given);
         free(stage->buildpacks[i].key);
@@ -641,16 +791,17 @@ static void stage_release(struct stage *stage)
 
 int cfbp_builder_stage(const struct cfbp_builder_options *options, struct cfbp_error *err)
 {
-    struct stage stage = {.options = options, .err = err};
+    struct stage stage = {.options = options, .err = err, .temp = CFBP_WORKDIR_INIT};
     cfbp_strbuf_init(&stage.work, 0);
     cfbp_strbuf_init(&stage.build_dir, 0);
     cfbp_strbuf_init(&stage.contents, 0);
     cfbp_strbuf_init(&stage.deps_dir, 0);
     cfbp_strbuf_init(&stage.profile_dir, 0);
     cfbp_strbuf_init(&stage.home, 0);
-    int status = make_directories(&stage);
+    /* Every return goes through stage_release: nothing is left in TMPDIR. */
+    int status = unless_stopped(&stage, make_directories(&stage));
     if (status == 0)
-        status = choose_buildpacks(&stage);
+        status = unless_stopped(&stage, choose_buildpacks(&stage));
     if (status == 0)
         make_environment(&stage);
     bool ran = false, supplied = false;
@@ -670,10 +821,15 @@ int cfbp_builder_stage(const struct cfbp_builder_options *options, struct cfbp_e
         status = process_types(&stage);
     /* Once the supply scripts have started, result.json names the buildpacks even on failure;
      * a buildpack refused before then (no bin/) leaves them out, as the builder does. */
-    if (stage.count && (ran || (supplied && status == CFBP_BUILDER_SUPPLY_FAILED)))
-        collect_metadata(&stage);
-    /* A failed build still leaves a minimal result.json (§5.9). */
-    if (write_result(&stage, status != 0) < 0 && status == 0)
+    if (status != CFBP_BUILDER_STOPPED && stage.count &&
+        (ran || (supplied && status == CFBP_BUILDER_SUPPLY_FAILED))) {
+        int metadata = collect_metadata(&stage, status != 0);
+        if (status == 0)
+            status = metadata;
+    }
+    /* A failed build still leaves a minimal result.json (§5.9); a stopped one writes nothing. */
+    status = unless_stopped(&stage, status);
+    if (status != CFBP_BUILDER_STOPPED && write_result(&stage, status != 0) < 0 && status == 0)
         status = CFBP_BUILDER_FAILED;
     if (status == 0)
         status = write_droplet(&stage);

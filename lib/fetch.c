@@ -1,8 +1,11 @@
 /*
  * fetch.c - downloads with retries, hashing as bytes arrive (see fetch.h).
  *
- * One attempt is one libcurl transfer into the (truncated) destination file.
- * After it, classify() decides: done, retry after a backoff, or fail now.
+ * One attempt is one libcurl transfer into the (truncated) destination file,
+ * given what is left of the download's deadline as its own timeout. After
+ * it, classify() decides: done, retry after a backoff, or fail now. Nothing
+ * the server wrote is put in a message as it was sent: statuses are named
+ * from our own table, curl's text is made printable and cut short.
  */
 /* CURLOPT_PROTOCOLS is deprecated since curl 7.85, but cflinuxfs4 ships 7.81,
  * which lacks its replacement CURLOPT_PROTOCOLS_STR (contract §16). */
@@ -20,6 +23,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,11 +36,18 @@
 #endif
 #define USER_AGENT "cfbp/" CFBP_VERSION_STRING
 
+/* Cloud Foundry's default staging timeout (cc.staging_timeout_in_seconds). */
+#define DEFAULT_TIMEOUT 900.0
+#define MAX_TIMEOUT     86400.0
+/* The most of a server's (or curl's) text a message shows. */
+#define SHOWN_TEXT_LIMIT 200
+
 void cfbp_fetch_options_init(struct cfbp_fetch_options *options)
 {
     memset(options, 0, sizeof(*options));
+    options->timeout = DEFAULT_TIMEOUT;
     options->connect_timeout = 30;
-    options->low_speed_limit = 1;
+    options->low_speed_limit = 1024;
     options->low_speed_time = 30;
     options->retry_delay = 1.0;
     options->retry_factor = 1.5;
@@ -48,13 +59,16 @@ void cfbp_fetch_options_init(struct cfbp_fetch_options *options)
 /* --- one attempt --- */
 
 struct attempt {
+    CURL *curl;
     int fd;
     struct cfbp_digest digest;
     unsigned long long received;
     int write_errno;
-    long status;
-    struct cfbp_strbuf status_line; /* reason phrase of the last response */
-    double retry_after;             /* seconds, from a Retry-After header, or 0 */
+    long status;                  /* of the last response */
+    long header_status;           /* of the response whose headers are arriving */
+    double retry_after;           /* seconds, from a Retry-After header, or 0 */
+    bool refused_downgrade;       /* an https response redirected to http */
+    struct cfbp_strbuf downgrade; /* where it redirected to, as sent */
     const struct cfbp_fetch_options *options;
 };
 
@@ -72,25 +86,73 @@ static size_t on_body(char *data, size_t size, size_t count, void *user)
     return length;
 }
 
+/* The value of a header line "Name: value\r\n" when it has that name, else NULL. */
+static const char *header_value(const char *line, size_t length, const char *name,
+                                size_t *value_length)
+{
+    size_t name_length = strlen(name);
+    if (length <= name_length || strncasecmp(line, name, name_length) != 0 ||
+        line[name_length] != ':')
+        return NULL;
+    size_t start = name_length + 1, end = length;
+    while (start < end && (line[start] == ' ' || line[start] == '\t'))
+        start++;
+    while (end > start && strchr(" \t\r\n", line[end - 1]))
+        end--;
+    *value_length = end - start;
+    return line + start;
+}
+
+/*
+ * True when the response arriving is a redirect from https to http. curl
+ * would follow it when the download started on http, so it is caught here,
+ * where the URL being answered is known; CURLOPT_REDIR_PROTOCOLS refuses it
+ * as well when the download started on https.
+ */
+static bool is_downgrade(struct attempt *attempt, const char *location, size_t length)
+{
+    char *current = NULL;
+    if (length < 5 || strncasecmp(location, "http:", 5) != 0)
+        return false;
+    curl_easy_getinfo(attempt->curl, CURLINFO_EFFECTIVE_URL, &current);
+    return current && cfbp_uri_scheme_of(current) == CFBP_URI_HTTPS;
+}
+
+/* The number at the start of text (length bytes, not NUL-terminated), or 0. */
+static double leading_number(const char *text, size_t length)
+{
+    char copy[32];
+    if (length >= sizeof(copy))
+        length = sizeof(copy) - 1;
+    memcpy(copy, text, length);
+    copy[length] = '\0';
+    char *end;
+    double number = strtod(copy, &end);
+    return end != copy && isfinite(number) ? number : 0;
+}
+
 static size_t on_header(char *data, size_t size, size_t count, void *user)
 {
     struct attempt *attempt = user;
     size_t length = size * count;
+    const char *value;
+    size_t value_length;
     if (length > 5 && strncmp(data, "HTTP/", 5) == 0) {
-        /* A new response (redirects give several): keep its reason phrase. */
+        /* A new response (redirects give several). */
         const char *code = memchr(data, ' ', length);
-        cfbp_strbuf_reset(&attempt->status_line);
-        if (code) {
-            size_t rest = length - (size_t)(code + 1 - data);
-            cfbp_strbuf_append(&attempt->status_line, code + 1, rest);
-            cfbp_strbuf_trim(&attempt->status_line);
-        }
+        attempt->header_status =
+            code ? (long)leading_number(code + 1, length - (size_t)(code + 1 - data)) : 0;
         attempt->retry_after = 0;
-    } else if (length > 12 && strncasecmp(data, "Retry-After:", 12) == 0) {
-        char *end;
-        double seconds = strtod(data + 12, &end);
-        if (end != data + 12 && seconds > 0)
+    } else if ((value = header_value(data, length, "Retry-After", &value_length))) {
+        double seconds = leading_number(value, value_length);
+        if (seconds > 0)
             attempt->retry_after = seconds;
+    } else if (attempt->header_status / 100 == 3 &&
+               (value = header_value(data, length, "Location", &value_length)) &&
+               is_downgrade(attempt, value, value_length)) {
+        attempt->refused_downgrade = true;
+        cfbp_strbuf_append(&attempt->downgrade, value, value_length);
+        return 0; /* makes curl stop with CURLE_WRITE_ERROR before it follows */
     }
     return length;
 }
@@ -130,22 +192,30 @@ static void set_proxy_from_environment(CURL *curl, const char *uri)
         curl_easy_setopt(curl, CURLOPT_NOPROXY, no_proxy);
 }
 
-static CURLcode run_transfer(const char *uri, struct attempt *attempt, char *curl_message)
+static CURLcode run_transfer(const char *uri, struct attempt *attempt, long timeout_ms,
+                             char *curl_message)
 {
     CURL *curl = curl_easy_init();
     if (!curl)
         return CURLE_OUT_OF_MEMORY;
+    attempt->curl = curl;
     const struct cfbp_fetch_options *options = attempt->options;
+    /* Never downgrade: from https only to https (the header callback also stops
+     * https -> http later in a chain that started on http). */
+    long redirect_protocols = cfbp_uri_scheme_of(uri) == CFBP_URI_HTTPS
+                                  ? (long)CURLPROTO_HTTPS
+                                  : (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS);
     curl_easy_setopt(curl, CURLOPT_URL, uri);
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, curl_message);
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-    curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+    curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS, redirect_protocols);
     curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 10L);
     curl_easy_setopt(curl, CURLOPT_FAILONERROR, 1L);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, options->connect_timeout);
     curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, options->low_speed_limit);
     curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, options->low_speed_time);
@@ -167,6 +237,7 @@ static CURLcode run_transfer(const char *uri, struct attempt *attempt, char *cur
     CURLcode code = curl_easy_perform(curl);
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &attempt->status);
     curl_easy_cleanup(curl);
+    attempt->curl = NULL;
     return code;
 }
 
@@ -199,18 +270,117 @@ static bool transient_code(CURLcode code)
     }
 }
 
+/*
+ * Our own phrase for an HTTP status (RFC 9110 and the common extensions), or
+ * NULL. The server's reason phrase is never shown: it is free text, and
+ * servers have been seen to echo request headers (credentials) into it.
+ */
+static const char *status_phrase(long status)
+{
+    static const struct {
+        long status;
+        const char *phrase;
+    } phrases[] = {
+        {400, "Bad Request"},
+        {401, "Unauthorized"},
+        {402, "Payment Required"},
+        {403, "Forbidden"},
+        {404, "Not Found"},
+        {405, "Method Not Allowed"},
+        {406, "Not Acceptable"},
+        {407, "Proxy Authentication Required"},
+        {408, "Request Timeout"},
+        {409, "Conflict"},
+        {410, "Gone"},
+        {411, "Length Required"},
+        {412, "Precondition Failed"},
+        {413, "Content Too Large"},
+        {414, "URI Too Long"},
+        {415, "Unsupported Media Type"},
+        {416, "Range Not Satisfiable"},
+        {417, "Expectation Failed"},
+        {421, "Misdirected Request"},
+        {422, "Unprocessable Content"},
+        {423, "Locked"},
+        {424, "Failed Dependency"},
+        {425, "Too Early"},
+        {426, "Upgrade Required"},
+        {428, "Precondition Required"},
+        {429, "Too Many Requests"},
+        {431, "Request Header Fields Too Large"},
+        {451, "Unavailable For Legal Reasons"},
+        {500, "Internal Server Error"},
+        {501, "Not Implemented"},
+        {502, "Bad Gateway"},
+        {503, "Service Unavailable"},
+        {504, "Gateway Timeout"},
+        {505, "HTTP Version Not Supported"},
+        {506, "Variant Also Negotiates"},
+        {507, "Insufficient Storage"},
+        {508, "Loop Detected"},
+        {510, "Not Extended"},
+        {511, "Network Authentication Required"},
+    };
+    for (size_t i = 0; i < sizeof(phrases) / sizeof(*phrases); i++)
+        if (phrases[i].status == status)
+            return phrases[i].phrase;
+    return NULL;
+}
+
+/*
+ * Appends curl's description of a failure: printable, cut short, and, when
+ * the URI carries user information, replaced by curl's fixed text for the
+ * code if it quotes any piece of it (curl reads "http://user:123?x@host" as
+ * host "user", port 123, and says so).
+ */
+static void append_curl_message(struct cfbp_strbuf *reason, CURLcode code, const char *curl_message,
+                                const char *uri)
+{
+    const char *message = *curl_message ? curl_message : curl_easy_strerror(code);
+    struct cfbp_strbuf user_info = CFBP_STRBUF_INIT;
+    if (cfbp_uri_user_info(&user_info, uri)) {
+        char *rest = NULL;
+        for (char *piece = strtok_r(user_info.buf, ":?#@", &rest); piece;
+             piece = strtok_r(NULL, ":?#@", &rest))
+            if (strstr(message, piece))
+                message = curl_easy_strerror(code);
+    }
+    cfbp_strbuf_release(&user_info);
+    cfbp_uri_append_printable(reason, message, SHOWN_TEXT_LIMIT);
+}
+
 /* Sets reason to a short description of what went wrong with the attempt. */
-static enum outcome classify(CURLcode code, const struct attempt *attempt, const char *curl_message,
-                             struct cfbp_strbuf *reason)
+static enum outcome classify(const char *uri, CURLcode code, const struct attempt *attempt,
+                             const char *curl_message, struct cfbp_strbuf *reason)
 {
     cfbp_strbuf_reset(reason);
     if (code == CURLE_OK)
         return DONE;
+    if (attempt->refused_downgrade) {
+        struct cfbp_strbuf target = CFBP_STRBUF_INIT;
+        cfbp_uri_redact(&target, attempt->downgrade.buf);
+        cfbp_strbuf_append_string(reason, "refused a redirect from https to http (");
+        cfbp_uri_append_printable(reason, target.buf, SHOWN_TEXT_LIMIT);
+        cfbp_strbuf_append_string(reason, "): a download that reaches https never falls back "
+                                          "to http; have the server redirect to https");
+        cfbp_strbuf_release(&target);
+        return FAIL;
+    }
+    if (code == CURLE_UNSUPPORTED_PROTOCOL && attempt->status / 100 == 3) {
+        /* CURLOPT_REDIR_PROTOCOLS said no; curl's words ("not supported or disabled in
+         * libcurl") would send the reader looking at the wrong thing. */
+        cfbp_strbuf_append_string(reason, cfbp_uri_scheme_of(uri) == CFBP_URI_HTTPS
+                                              ? "refused a redirect from https to another "
+                                                "protocol: a download that starts on https "
+                                                "stays on https"
+                                              : "refused a redirect to a protocol other than "
+                                                "http or https");
+        return FAIL;
+    }
     if (code == CURLE_HTTP_RETURNED_ERROR) {
-        if (attempt->status_line.len)
-            cfbp_strbuf_append_format(reason, "%s", attempt->status_line.buf);
-        else
-            cfbp_strbuf_append_format(reason, "HTTP %ld", attempt->status);
+        const char *phrase = status_phrase(attempt->status);
+        cfbp_strbuf_append_format(reason, "HTTP %ld%s%s", attempt->status, phrase ? " " : "",
+                                  phrase ? phrase : "");
         return transient_status(attempt->status) ? RETRY : FAIL;
     }
     if (code == CURLE_WRITE_ERROR && attempt->write_errno) {
@@ -218,7 +388,7 @@ static enum outcome classify(CURLcode code, const struct attempt *attempt, const
                                   strerror(attempt->write_errno));
         return FAIL;
     }
-    cfbp_strbuf_append_string(reason, *curl_message ? curl_message : curl_easy_strerror(code));
+    append_curl_message(reason, code, curl_message, uri);
     if (code == CURLE_PEER_FAILED_VERIFICATION || code == CURLE_SSL_CACERT_BADFILE) {
         cfbp_strbuf_append_string(reason, " (TLS verification is always on; trust the server's "
                                           "CA in the system store or with SSL_CERT_FILE)");
@@ -265,7 +435,55 @@ static int reset_file(int fd)
     return 0;
 }
 
-static int fetch_http(const char *uri, const char *shown_uri, int fd,
+/* The deadline of a whole download, in seconds: CFBP_DOWNLOAD_TIMEOUT, else options->timeout. */
+static int download_timeout(const struct cfbp_fetch_options *options, double *seconds,
+                            struct cfbp_error *err)
+{
+    const char *text = getenv(CFBP_FETCH_TIMEOUT_VARIABLE);
+    if (!text || !*text) {
+        *seconds = options->timeout > 0 ? options->timeout : DEFAULT_TIMEOUT;
+        if (*seconds > MAX_TIMEOUT)
+            *seconds = MAX_TIMEOUT;
+        return 0;
+    }
+    /* Digits with an optional fraction: strtod alone would take " 1e3", "0x10" or "inf". */
+    size_t digits = strspn(text, "0123456789");
+    size_t fraction = text[digits] == '.' ? strspn(text + digits + 1, "0123456789") : 0;
+    size_t length = digits + (fraction ? 1 + fraction : 0);
+    double value = digits > 0 && text[length] == '\0' ? strtod(text, NULL) : -1;
+    if (!(value > 0 && value <= MAX_TIMEOUT)) {
+        struct cfbp_strbuf shown = CFBP_STRBUF_INIT;
+        cfbp_uri_append_printable(&shown, text, SHOWN_TEXT_LIMIT);
+        cfbp_error_set(err, CFBP_ERROR_USAGE,
+                       "%s is '%s': it must be the number of seconds a download may take, more "
+                       "than 0 and at most %.0f (unset, it is %.0f)",
+                       CFBP_FETCH_TIMEOUT_VARIABLE, shown.buf, MAX_TIMEOUT, DEFAULT_TIMEOUT);
+        cfbp_strbuf_release(&shown);
+        return -1;
+    }
+    *seconds = value;
+    return 0;
+}
+
+static int fail_timeout(struct cfbp_error *err, const char *shown_uri, double timeout,
+                        unsigned attempts, const char *last_reason)
+{
+    struct cfbp_strbuf what = CFBP_STRBUF_INIT;
+    if (last_reason)
+        cfbp_strbuf_append_format(&what, " (%u attempt%s, the last failed with: %s)", attempts,
+                                  attempts == 1 ? "" : "s", last_reason);
+    else if (attempts > 1)
+        cfbp_strbuf_append_format(&what, " (%u attempts)", attempts);
+    cfbp_error_set(err, CFBP_ERROR_NETWORK,
+                   "could not download %s: it did not finish within %g s (%s)%s; check the "
+                   "network or raise %s",
+                   shown_uri, timeout, CFBP_FETCH_TIMEOUT_VARIABLE, what.buf,
+                   CFBP_FETCH_TIMEOUT_VARIABLE);
+    cfbp_strbuf_release(&what);
+    return -1;
+}
+
+static int fetch_http(const char *uri, const char *shown_uri, int fd, double timeout,
                       const struct cfbp_fetch_options *options, struct cfbp_log *log,
                       char sha256_hex[CFBP_DIGEST_HEX_SIZE], struct cfbp_error *err)
 {
@@ -279,33 +497,44 @@ static int fetch_http(const char *uri, const char *shown_uri, int fd,
     double delay = options->retry_delay;
     int result = -1;
     for (unsigned attempt_number = 1;; attempt_number++) {
+        double left = timeout - seconds_since(&start);
+        if (left <= 0) {
+            result = fail_timeout(err, shown_uri, timeout, attempt_number - 1,
+                                  reason.len ? reason.buf : NULL);
+            break;
+        }
         struct attempt attempt = {.fd = fd, .options = options};
-        cfbp_strbuf_init(&attempt.status_line, 0);
+        cfbp_strbuf_init(&attempt.downgrade, 0);
         char curl_message[CURL_ERROR_SIZE] = "";
         int saved = reset_file(fd);
         if (saved) {
-            cfbp_strbuf_release(&attempt.status_line);
+            cfbp_strbuf_release(&attempt.downgrade);
             result = cfbp_error_set_errno(err, CFBP_ERROR_IO, saved,
                                           "cannot write the download of %s", shown_uri);
             break;
         }
         cfbp_digest_start(&attempt.digest, CFBP_DIGEST_SHA256);
-        CURLcode code = run_transfer(uri, &attempt, curl_message);
-        enum outcome outcome = classify(code, &attempt, curl_message, &reason);
+        CURLcode code = run_transfer(uri, &attempt, (long)(left * 1000) + 1, curl_message);
+        enum outcome outcome = classify(uri, code, &attempt, curl_message, &reason);
         double retry_after = attempt.retry_after;
-        cfbp_strbuf_release(&attempt.status_line);
+        cfbp_strbuf_release(&attempt.downgrade);
         if (outcome == DONE) {
             cfbp_digest_finish_hex(&attempt.digest, sha256_hex);
             result = 0;
             break;
         }
         cfbp_digest_release(&attempt.digest);
+        double elapsed = seconds_since(&start);
+        if (code == CURLE_OPERATION_TIMEDOUT && elapsed >= timeout - 0.05) {
+            /* curl ended the attempt because the download's deadline came. */
+            result = fail_timeout(err, shown_uri, timeout, attempt_number, NULL);
+            break;
+        }
         double wait = delay * jitter();
         if (wait > options->retry_max_delay)
             wait = options->retry_max_delay;
         if (retry_after > wait)
             wait = retry_after;
-        bool out_of_budget = seconds_since(&start) + wait > options->retry_budget;
         if (outcome == FAIL) {
             result = cfbp_error_set(err,
                                     code == CURLE_HTTP_RETURNED_ERROR ? CFBP_ERROR_HTTP
@@ -314,10 +543,15 @@ static int fetch_http(const char *uri, const char *shown_uri, int fd,
                                     "could not download %s: %s", shown_uri, reason.buf);
             break;
         }
-        if (attempt_number >= options->max_attempts || out_of_budget) {
+        if (attempt_number >= options->max_attempts || elapsed + wait > options->retry_budget) {
             result = cfbp_error_set(err, CFBP_ERROR_NETWORK,
-                                    "could not download %s after %u attempts: %s", shown_uri,
-                                    attempt_number, reason.buf);
+                                    "could not download %s after %u attempt%s: %s", shown_uri,
+                                    attempt_number, attempt_number == 1 ? "" : "s", reason.buf);
+            break;
+        }
+        if (elapsed + wait >= timeout) {
+            /* Waiting would take the download past its deadline: say so now. */
+            result = fail_timeout(err, shown_uri, timeout, attempt_number, reason.buf);
             break;
         }
         cfbp_log_info(log, "error: %s, retrying in %.2fs...", reason.buf, wait);
@@ -390,6 +624,11 @@ int cfbp_fetch_to_file(const char *uri, const char *path, const struct cfbp_fetc
                                 shown.buf);
         goto out;
     }
+    double timeout = 0;
+    if (scheme != CFBP_URI_FILE && download_timeout(options, &timeout, err) < 0) {
+        result = -1;
+        goto out;
+    }
     fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
         result = cfbp_error_set_errno(err, CFBP_ERROR_IO, errno, "cannot write %s", path);
@@ -398,7 +637,7 @@ int cfbp_fetch_to_file(const char *uri, const char *path, const struct cfbp_fetc
     if (scheme == CFBP_URI_FILE)
         result = fetch_local(uri, fd, sha256_hex, err);
     else
-        result = fetch_http(uri, shown.buf, fd, options, log, sha256_hex, err);
+        result = fetch_http(uri, shown.buf, fd, timeout, options, log, sha256_hex, err);
     if (close(fd) < 0 && result == 0)
         result = cfbp_error_set_errno(err, CFBP_ERROR_IO, errno, "cannot write %s", path);
     if (result < 0)

@@ -9,6 +9,7 @@
 
 #include "cfbp/alloc.h"
 #include "cfbp/archive.h"
+#include "cfbp/beneath.h"
 #include "cfbp/error.h"
 #include "cfbp/fs.h"
 #include "cfbp/log.h"
@@ -17,8 +18,10 @@
 #include "cfbp/strbuf.h"
 #include "cfbp/uri.h"
 #include "cfbp/version.h"
+#include "cfbp/workdir.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,7 +147,7 @@ static void warn_end_of_life(struct cfbp_installer *installer,
 
 struct source {
     struct cfbp_strbuf path;     /* the local file to install from */
-    struct cfbp_strbuf temp_dir; /* a download without an app cache, removed afterwards */
+    struct cfbp_workdir workdir; /* holds a download without an app cache, removed afterwards */
     bool app_cache_hit;          /* path is a copy from an earlier staging */
 };
 
@@ -173,33 +176,66 @@ static int checksum_context(struct cfbp_error *err, const struct cfbp_dependency
     return -1;
 }
 
-/* Downloads into path (through path.partial), refusing a file with the wrong digest. */
+/*
+ * Makes the directory a download goes into. In the app cache it is made
+ * beneath CACHE_DIR without following links; a work directory is fresh.
+ */
+static int make_download_directory(struct cfbp_installer *installer, const char *directory,
+                                   struct cfbp_error *err)
+{
+    if (!installer->app_cache_dir || !cfbp_string_starts_with(directory, installer->app_cache_dir))
+        return 0;
+    struct cfbp_beneath cache = CFBP_BENEATH_INIT;
+    const char *relative = directory + strlen(installer->app_cache_dir);
+    while (*relative == '/')
+        relative++;
+    int result = cfbp_beneath_open_create(&cache, installer->app_cache_dir, err);
+    if (result == 0)
+        result = cfbp_beneath_mkdir_p(&cache, relative, 0755, err);
+    cfbp_beneath_close(&cache);
+    return result;
+}
+
+/*
+ * Downloads into path through a partial file of its own (so that two
+ * stagings sharing a cache never write one file), refusing a file with the
+ * wrong digest.
+ */
 static int download(struct cfbp_installer *installer, const struct cfbp_dependency *dependency,
                     const char *path, struct cfbp_error *err)
 {
     struct cfbp_strbuf shown = CFBP_STRBUF_INIT, partial = CFBP_STRBUF_INIT,
-                       directory = CFBP_STRBUF_INIT;
+                       directory = CFBP_STRBUF_INIT, name = CFBP_STRBUF_INIT;
     cfbp_uri_redact(&shown, dependency->uri);
     cfbp_log_info(installer->log, "Download [%s]", shown.buf);
-    cfbp_strbuf_append_format(&partial, "%s.partial", path);
     cfbp_path_dirname(&directory, path);
+    cfbp_path_join(&partial, directory.buf, ".");
+    cfbp_strbuf_append_format(&partial, "%s.partial-XXXXXX", cfbp_path_basename(&name, path));
     char actual[CFBP_DIGEST_HEX_SIZE];
-    int result = cfbp_fs_mkdir_p(directory.buf, 0755, err);
+    bool made_partial = false;
+    int result = make_download_directory(installer, directory.buf, err);
+    if (result == 0) {
+        int fd = mkostemp(partial.buf, O_CLOEXEC);
+        if (fd < 0) {
+            result = cfbp_fs_write_error(err, errno, path);
+        } else {
+            close(fd);
+            made_partial = true;
+        }
+    }
     if (result == 0)
         result = cfbp_fetch_to_file(dependency->uri, partial.buf, &installer->fetch, installer->log,
                                     actual, err);
     if (result == 0 && strcmp(actual, dependency->sha256) != 0) {
-        unlink(partial.buf);
         cfbp_error_set(err, CFBP_ERROR_CHECKSUM,
                        "sha256 mismatch: expected sha256 %s, actual sha256 %s", dependency->sha256,
                        actual);
         result = checksum_context(err, dependency);
     }
-    if (result == 0 && rename(partial.buf, path) < 0) {
-        result = cfbp_error_set_errno(err, CFBP_ERROR_IO, errno, "cannot move %s to %s",
-                                      partial.buf, path);
+    if (result == 0 && rename(partial.buf, path) < 0)
+        result = cfbp_fs_write_error(err, errno, path);
+    if (result < 0 && made_partial)
         unlink(partial.buf);
-    }
     if (result < 0)
         rmdir(directory.buf); /* only when empty: a refused download leaves nothing cached */
     if (result < 0 && err->kind != CFBP_ERROR_CHECKSUM)
@@ -207,22 +243,58 @@ static int download(struct cfbp_installer *installer, const struct cfbp_dependen
     cfbp_strbuf_release(&shown);
     cfbp_strbuf_release(&partial);
     cfbp_strbuf_release(&directory);
+    cfbp_strbuf_release(&name);
     return result;
 }
 
-/* A directory next to the destination for a download that has no app cache to live in. */
-static int make_download_dir(const char *destination, struct cfbp_strbuf *out,
-                             struct cfbp_error *err)
+/* Fails when a directory of the app cache on the way to relative is a link or not a directory. */
+static int check_cache_directory(const struct cfbp_beneath *cache, const char *relative,
+                                 struct cfbp_error *err)
 {
-    struct cfbp_strbuf parent = CFBP_STRBUF_INIT;
-    if (cfbp_fs_is_directory(destination))
-        cfbp_strbuf_set(&parent, destination);
-    else
-        cfbp_path_dirname(&parent, destination);
-    int result = cfbp_fs_mkdir_p(parent.buf, 0755, err);
+    enum cfbp_fs_type type = cfbp_beneath_type_of(cache, relative);
+    if (type == CFBP_FS_MISSING || type == CFBP_FS_DIRECTORY)
+        return 0;
+    return cfbp_error_set(err, CFBP_ERROR_UNSAFE_PATH,
+                          "refusing the app cache: %s/%s is %s, which no staging of this "
+                          "buildpack makes; nothing in CACHE_DIR is read or written through links",
+                          cache->path, relative,
+                          type == CFBP_FS_SYMLINK ? "a symbolic link" : "not a directory");
+}
+
+/*
+ * Tells whether path (<CACHE_DIR>/dependencies/<hash>/<name>) is a cached
+ * copy: a regular file reached through real directories. A link or anything
+ * else standing there is removed (never followed); a link on the way is an
+ * error, since whatever the cache holds is then not ours.
+ */
+static int check_app_cache_entry(const struct cfbp_installer *installer, const char *path,
+                                 bool *cached, struct cfbp_error *err)
+{
+    *cached = false;
+    struct cfbp_beneath cache = CFBP_BENEATH_INIT;
+    const char *relative = path + strlen(installer->app_cache_dir);
+    while (*relative == '/')
+        relative++;
+    struct cfbp_strbuf hash_dir = CFBP_STRBUF_INIT;
+    cfbp_path_dirname(&hash_dir, relative);
+    int result = cfbp_beneath_open_create(&cache, installer->app_cache_dir, err);
     if (result == 0)
-        result = cfbp_fs_make_temp_dir(parent.buf, ".cfbp-install-download-", out, err);
-    cfbp_strbuf_release(&parent);
+        result = check_cache_directory(&cache, "dependencies", err);
+    if (result == 0)
+        result = check_cache_directory(&cache, hash_dir.buf, err);
+    enum cfbp_fs_type type = result == 0 ? cfbp_beneath_type_of(&cache, relative) : CFBP_FS_MISSING;
+    if (type == CFBP_FS_FILE) {
+        *cached = true;
+    } else if (type != CFBP_FS_MISSING) {
+        int directory = cfbp_beneath_open_directory(&cache, hash_dir.buf, false, 0, err);
+        result = directory < 0
+                     ? -1
+                     : cfbp_fs_remove_at(directory, relative + hash_dir.len + 1, path, err);
+        if (directory >= 0)
+            close(directory);
+    }
+    cfbp_beneath_close(&cache);
+    cfbp_strbuf_release(&hash_dir);
     return result;
 }
 
@@ -247,30 +319,28 @@ static int find_source(struct cfbp_installer *installer, const struct cfbp_depen
         app_cache_path(installer, dependency->uri, &source->path);
         if (!cfbp_string_list_contains(&installer->used_cache_files, source->path.buf))
             cfbp_string_list_append(&installer->used_cache_files, source->path.buf);
-        if (cfbp_fs_is_file(source->path.buf)) {
+        bool cached;
+        if (check_app_cache_entry(installer, source->path.buf, &cached, err) < 0)
+            return -1;
+        if (cached) {
             source->app_cache_hit = true;
             cfbp_log_info(installer->log, "Copy [%s]", source->path.buf);
             return 0;
         }
         return download(installer, dependency, source->path.buf, err);
     }
-    if (make_download_dir(destination, &source->temp_dir, err) < 0)
+    if (cfbp_workdir_create(&source->workdir, destination, "download-", err) < 0)
         return -1;
     struct cfbp_strbuf name = CFBP_STRBUF_INIT;
-    cfbp_path_join(&source->path, source->temp_dir.buf, cfbp_uri_file_name(&name, dependency->uri));
+    cfbp_path_join(&source->path, source->workdir.path, cfbp_uri_file_name(&name, dependency->uri));
     cfbp_strbuf_release(&name);
     return download(installer, dependency, source->path.buf, err);
 }
 
 static void source_release(struct source *source)
 {
-    if (source->temp_dir.len) {
-        struct cfbp_error ignored = CFBP_ERROR_INIT;
-        cfbp_fs_remove_tree(source->temp_dir.buf, &ignored);
-        cfbp_error_clear(&ignored);
-    }
+    cfbp_workdir_remove(&source->workdir);
     cfbp_strbuf_release(&source->path);
-    cfbp_strbuf_release(&source->temp_dir);
 }
 
 /* --- installing --- */
@@ -307,8 +377,16 @@ int cfbp_installer_install(struct cfbp_installer *installer, const char *name, c
         cfbp_manifest_find(installer->manifest, name, version, installer->stack);
     if (!dependency)
         return report_missing(installer, name, version, err);
-    struct source source = {CFBP_STRBUF_INIT, CFBP_STRBUF_INIT, false};
-    int result = find_source(installer, dependency, destination, &source, err);
+    struct source source = {CFBP_STRBUF_INIT, CFBP_WORKDIR_INIT, false};
+    /* A failed install takes away the directories it made on the way. */
+    struct cfbp_string_list made = CFBP_STRING_LIST_INIT;
+    struct cfbp_strbuf parent = CFBP_STRBUF_INIT;
+    struct cfbp_saved_times times;
+    cfbp_workdir_save_times(&times, destination);
+    cfbp_path_dirname(&parent, destination);
+    int result = cfbp_workdir_mkdir_p(parent.buf, &made, err);
+    if (result == 0)
+        result = find_source(installer, dependency, destination, &source, err);
     if (result == 0) {
         warn_newer_patch(installer, dependency);
         warn_end_of_life(installer, dependency);
@@ -326,6 +404,11 @@ int cfbp_installer_install(struct cfbp_installer *installer, const char *name, c
             result = install_from(dependency, source.path.buf, destination, strip_components, err);
     }
     source_release(&source);
+    if (result < 0)
+        cfbp_workdir_undo_mkdir(&made);
+    cfbp_workdir_restore_times(&times, result < 0);
+    cfbp_string_list_clear(&made);
+    cfbp_strbuf_release(&parent);
     return result;
 }
 
@@ -349,33 +432,45 @@ int cfbp_installer_clean_app_cache(struct cfbp_installer *installer, struct cfbp
 {
     if (!installer->app_cache_dir)
         return 0;
-    struct cfbp_strbuf root = CFBP_STRBUF_INIT, directory = CFBP_STRBUF_INIT,
-                       file = CFBP_STRBUF_INIT;
+    struct cfbp_beneath cache = CFBP_BENEATH_INIT;
+    struct cfbp_strbuf directory = CFBP_STRBUF_INIT, file = CFBP_STRBUF_INIT;
     struct cfbp_string_list hashes = CFBP_STRING_LIST_INIT;
-    cfbp_path_join(&root, installer->app_cache_dir, "dependencies");
-    int result = 0;
-    if (cfbp_fs_is_directory(root.buf))
-        result = cfbp_fs_list_directory(root.buf, &hashes, err);
+    /* Everything here is beneath CACHE_DIR and never through a link: a planted link is
+     * removed itself (or left alone), and nothing it points at is touched. */
+    int result = cfbp_beneath_open_create(&cache, installer->app_cache_dir, err);
+    if (result == 0 && cfbp_beneath_type_of(&cache, "dependencies") == CFBP_FS_DIRECTORY)
+        result = cfbp_beneath_list_directory(&cache, "dependencies", &hashes, err);
     for (size_t i = 0; result == 0 && i < hashes.count; i++) {
         struct cfbp_string_list files = CFBP_STRING_LIST_INIT;
-        cfbp_path_join(&directory, root.buf, hashes.items[i]);
-        if (cfbp_fs_type_of(directory.buf) == CFBP_FS_DIRECTORY)
-            result = cfbp_fs_list_directory(directory.buf, &files, err);
+        cfbp_path_join(&directory, "dependencies", hashes.items[i]);
+        if (cfbp_beneath_type_of(&cache, directory.buf) != CFBP_FS_DIRECTORY)
+            continue;
+        int fd = cfbp_beneath_open_directory(&cache, directory.buf, false, 0, err);
+        if (fd < 0 || cfbp_fs_list_fd(dup(fd), directory.buf, &files, err) < 0)
+            result = -1;
         size_t kept = files.count;
         for (size_t j = 0; result == 0 && j < files.count; j++) {
-            cfbp_path_join(&file, directory.buf, files.items[j]);
+            cfbp_path_join(&file, installer->app_cache_dir, directory.buf);
+            cfbp_path_append(&file, files.items[j]);
             if (cfbp_string_list_contains(&installer->used_cache_files, file.buf))
                 continue;
             cfbp_log_debug(installer->log, "Deleting cached file: %s", file.buf);
-            result = cfbp_fs_remove_tree(file.buf, err);
+            result = cfbp_fs_remove_at(fd, files.items[j], file.buf, err);
             kept--;
         }
-        if (result == 0 && kept == 0)
-            rmdir(directory.buf);
+        if (fd >= 0)
+            close(fd);
+        if (result == 0 && kept == 0) {
+            int parent = cfbp_beneath_open_directory(&cache, "dependencies", false, 0, err);
+            if (parent >= 0) {
+                unlinkat(parent, hashes.items[i], AT_REMOVEDIR);
+                close(parent);
+            }
+        }
         cfbp_string_list_clear(&files);
     }
+    cfbp_beneath_close(&cache);
     cfbp_string_list_clear(&hashes);
-    cfbp_strbuf_release(&root);
     cfbp_strbuf_release(&directory);
     cfbp_strbuf_release(&file);
     return result;

@@ -5,6 +5,11 @@
  * Every process leads a process group of its own, so stopping it stops what
  * it started too (rackup's children, a shell's jobs). A poll loop reads all
  * their output, cuts it into lines for the prefixes, and notices exits.
+ *
+ * Every way out of cfbp_launcher_run goes through stop_all and
+ * instance_release, so the temporary home (cfbp-instance-* under $TMPDIR) is
+ * removed whatever happened; a stop asked for while the droplet unpacks
+ * starts nothing.
  */
 #include "cfbp/launcher.h"
 
@@ -19,6 +24,7 @@
 #include "cfbp/process.h"
 #include "cfbp/strbuf.h"
 #include "cfbp/string_list.h"
+#include "cfbp/workdir.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -36,6 +42,8 @@
 #define LONGEST_LINE (64 * 1024)
 /* How long processes get to stop after SIGTERM before SIGKILL (Diego gives 10 s). */
 #define STOP_GRACE_MS 10000
+/* staging_info.yml is a line of JSON written by the builder; a big one is not a droplet's. */
+#define STAGING_INFO_MAX_BYTES (1 << 20)
 
 /*
  * The launcher's own script, given the app directory, the command and the
@@ -71,6 +79,7 @@ struct instance_process {
 
 struct instance {
     const struct cfbp_launcher_options *options;
+    struct cfbp_workdir temp; /* the home, in TMPDIR, held while the instance runs */
     struct cfbp_strbuf home, app_dir;
     char *entrypoint_prefix; /* staging_info.yml's config.entrypoint_prefix, or NULL */
     struct instance_process *processes;
@@ -84,9 +93,10 @@ struct instance {
 static int unpack(struct instance *instance)
 {
     const char *temp = getenv("TMPDIR");
-    if (cfbp_fs_make_temp_dir(temp && *temp ? temp : "/tmp", "cfbp-instance-", &instance->home,
-                              instance->err) < 0)
+    if (cfbp_workdir_create_temp(&instance->temp, temp && *temp ? temp : "/tmp", "cfbp-instance-",
+                                 instance->err) < 0)
         return -1;
+    cfbp_strbuf_set(&instance->home, instance->temp.path);
     cfbp_path_join(&instance->app_dir, instance->home.buf, "app");
     const char *droplet = instance->options->droplet;
     if (cfbp_fs_is_directory(droplet)) {
@@ -141,7 +151,7 @@ static int start_command(struct instance *instance, const struct cfbp_app_manife
     int result = 0;
     bool present = cfbp_fs_exists(path.buf); /* a missing file says nothing, as an empty one */
     if (present)
-        result = cfbp_fs_read_file(path.buf, 1 << 20, &text, instance->err);
+        result = cfbp_fs_read_file(path.buf, STAGING_INFO_MAX_BYTES, &text, instance->err);
     if (present && result == 0 && cfbp_json_parse(text.buf, text.len, &info, instance->err) < 0)
         result = cfbp_error_prefix(instance->err, "%s", path.buf);
     const char *prefix =
@@ -469,6 +479,13 @@ static void stop_all(struct instance *instance)
             kill(-instance->processes[i].pid, SIGKILL);
 }
 
+/* True when options->stop_fd is readable already. */
+static bool stop_requested(const struct cfbp_launcher_options *options)
+{
+    struct pollfd poller = {.fd = options->stop_fd, .events = POLLIN};
+    return poller.fd >= 0 && poll(&poller, 1, 0) > 0;
+}
+
 static void instance_release(struct instance *instance)
 {
     for (size_t i = 0; i < instance->count; i++) {
@@ -479,10 +496,12 @@ static void instance_release(struct instance *instance)
     }
     free(instance->processes);
     if (instance->home.len) {
-        struct cfbp_error ignored = CFBP_ERROR_INIT;
-        cfbp_fs_remove_tree(instance->home.buf, &ignored);
-        cfbp_error_clear(&ignored);
+        struct cfbp_error err = CFBP_ERROR_INIT;
+        if (cfbp_fs_remove_tree(instance->home.buf, &err) < 0)
+            fprintf(instance->options->output, "[cfbp] warning: %s\n", err.message);
+        cfbp_error_clear(&err);
     }
+    cfbp_workdir_release(&instance->temp);
     cfbp_environment_release(&instance->environment);
     free(instance->entrypoint_prefix);
     cfbp_strbuf_release(&instance->home);
@@ -504,7 +523,7 @@ static int load_app_manifest(struct instance *instance, struct cfbp_app_manifest
 int cfbp_launcher_run(const struct cfbp_launcher_options *options, int *exit_status,
                       struct cfbp_error *err)
 {
-    struct instance instance = {.options = options, .err = err};
+    struct instance instance = {.options = options, .err = err, .temp = CFBP_WORKDIR_INIT};
     cfbp_strbuf_init(&instance.home, 0);
     cfbp_strbuf_init(&instance.app_dir, 0);
     struct cfbp_app_manifest manifest = {0};
@@ -517,16 +536,19 @@ int cfbp_launcher_run(const struct cfbp_launcher_options *options, int *exit_sta
     if (result == 0)
         make_environment(&instance, &manifest);
     cfbp_app_manifest_release(&manifest);
-    for (size_t i = 0; result == 0 && i < instance.count; i++) {
+    bool stop = result == 0 && stop_requested(options);
+    if (stop)
+        fprintf(options->output, "[cfbp] stopping the instance\n");
+    for (size_t i = 0; result == 0 && !stop && i < instance.count; i++) {
         result = start_process(&instance, &instance.processes[i]);
         if (result == 0)
             fprintf(options->output, "[cfbp] started %s: %s\n", instance.processes[i].label,
                     instance.processes[i].command);
     }
-    if (result == 0) {
+    if (result == 0 && !stop) {
         fflush(options->output);
         for (;;) {
-            bool stop = pump(&instance, 200);
+            stop = pump(&instance, 200);
             struct instance_process *ended = reap(&instance);
             if (ended) {
                 *exit_status = ended->status;

@@ -16,6 +16,9 @@
 #define CONTINUATION   "\n       "
 
 static void write_line(struct cfbp_log *log, const char *header, const char *format, va_list args)
+    __attribute__((format(printf, 3, 0)));
+
+static void write_line(struct cfbp_log *log, const char *header, const char *format, va_list args)
 {
     if (!log || !log->out)
         return;

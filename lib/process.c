@@ -1,5 +1,12 @@
 /*
  * process.c - spawning programs without a shell (see process.h).
+ *
+ * cfbp_process_run_spec watches a running program with one poll loop over
+ * its output pipe, the caller's stop descriptor and a pidfd (a 50 ms tick
+ * where the kernel has none). Its exit is noticed with waitid(WNOWAIT), which
+ * leaves it a zombie: its process group id cannot be reused until it is
+ * reaped, so killing what is left of the group afterwards cannot hit a
+ * stranger.
  */
 #include "cfbp/process.h"
 
@@ -10,11 +17,21 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <spawn.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
+
+/* Without a pidfd, how often to look whether the program has exited. */
+#define EXIT_POLL_MS 50
+/* After the program (and its group) ended, how long to wait for its output to close. */
+#define DRAIN_MS 1000
 
 extern char **environ;
 
@@ -172,31 +189,182 @@ int cfbp_process_run(char *const *argv, const char *directory, int *status, stru
     return cfbp_process_wait(pid, argv[0], status, err);
 }
 
+static int64_t monotonic_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+/* A descriptor that becomes readable when pid exits, or -1 where the kernel has none. */
+static int open_pidfd(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+    return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+    (void)pid;
+    return -1;
+#endif
+}
+
+/* True once pid has exited; it stays a zombie until cfbp_process_wait reaps it. */
+static bool has_exited(pid_t pid)
+{
+    siginfo_t info;
+    memset(&info, 0, sizeof(info));
+    while (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) < 0)
+        if (errno != EINTR)
+            return true; /* not ours to wait for: cfbp_process_wait will say so */
+    return info.si_pid == pid;
+}
+
+/* One program being watched by cfbp_process_run_spec. */
+struct watch {
+    pid_t pid;
+    pid_t target; /* what signals go to: -pid for its process group */
+    bool group;
+    int output_fd, pidfd;
+    bool exited;
+    int64_t kill_at;     /* stopping: when SIGTERM turns into SIGKILL; 0: not stopping */
+    int64_t drain_until; /* after the exit: when to stop waiting for the output to close */
+};
+
+static void close_output(struct watch *watch)
+{
+    if (watch->output_fd >= 0)
+        close(watch->output_fd);
+    watch->output_fd = -1;
+}
+
+/* Reads what the pipe has, keeping at most run->output_limit bytes in all. */
+static void take_output(struct watch *watch, struct cfbp_process_run *run, size_t *taken)
+{
+    char buffer[16384];
+    ssize_t got = read(watch->output_fd, buffer, sizeof(buffer));
+    if (got < 0 && (errno == EINTR || errno == EAGAIN))
+        return;
+    if (got <= 0) {
+        close_output(watch);
+        return;
+    }
+    size_t length = (size_t)got;
+    if (run->output_limit && length > run->output_limit - *taken) {
+        length = run->output_limit - *taken;
+        run->output_exceeded = true;
+    }
+    cfbp_strbuf_append(run->output, buffer, length);
+    *taken += length;
+    if (run->output_exceeded) {
+        kill(watch->target, SIGKILL);
+        close_output(watch);
+    }
+}
+
+static int wait_timeout(const struct watch *watch, int64_t now)
+{
+    int64_t wake = INT64_MAX;
+    if (!watch->exited && watch->pidfd < 0)
+        wake = now + EXIT_POLL_MS;
+    if (!watch->exited && watch->kill_at && watch->kill_at < wake)
+        wake = watch->kill_at;
+    if (watch->exited && watch->drain_until < wake)
+        wake = watch->drain_until;
+    if (wake == INT64_MAX)
+        return -1;
+    return wake <= now ? 0 : (int)(wake - now);
+}
+
+/* Watches the program until it has exited and its output is read; it is not reaped yet. */
+static void watch_until_exit(struct watch *watch, struct cfbp_process_run *run)
+{
+    size_t taken = 0;
+    for (;;) {
+        int64_t now = monotonic_ms();
+        if (!watch->exited && has_exited(watch->pid)) {
+            watch->exited = true;
+            if (watch->group)
+                kill(-watch->pid, SIGKILL); /* what it left running goes with it */
+            watch->drain_until = now + DRAIN_MS;
+        }
+        if (watch->exited && (watch->output_fd < 0 || now >= watch->drain_until))
+            break;
+        if (!watch->exited && watch->kill_at && now >= watch->kill_at) {
+            kill(watch->target, SIGKILL);
+            watch->kill_at = 0;
+        }
+        struct pollfd fds[3];
+        nfds_t count = 0;
+        int output_slot = -1, stop_slot = -1;
+        if (watch->output_fd >= 0) {
+            output_slot = (int)count;
+            fds[count++] = (struct pollfd){.fd = watch->output_fd, .events = POLLIN};
+        }
+        if (run->stop_fd >= 0 && !run->stopped && !watch->exited) {
+            stop_slot = (int)count;
+            fds[count++] = (struct pollfd){.fd = run->stop_fd, .events = POLLIN};
+        }
+        if (watch->pidfd >= 0 && !watch->exited)
+            fds[count++] = (struct pollfd){.fd = watch->pidfd, .events = POLLIN};
+        if (poll(fds, count, wait_timeout(watch, now)) <= 0)
+            continue;
+        if (output_slot >= 0 && fds[output_slot].revents)
+            take_output(watch, run, &taken);
+        if (stop_slot >= 0 && fds[stop_slot].revents) {
+            run->stopped = true;
+            kill(watch->target, SIGTERM);
+            watch->kill_at = monotonic_ms() + CFBP_PROCESS_STOP_GRACE_MS;
+        }
+    }
+}
+
+int cfbp_process_run_spec(const struct cfbp_process_spec *spec, struct cfbp_process_run *run,
+                          int *status, struct cfbp_error *err)
+{
+    run->output_exceeded = run->stopped = false;
+    const char *program = spec->argv[0];
+    int pipe_fds[2] = {-1, -1};
+    struct cfbp_process_spec actual = *spec;
+    if (run->output) {
+        if (pipe2(pipe_fds, O_CLOEXEC) < 0)
+            return cfbp_error_set_errno(err, CFBP_ERROR_IO, errno, "cannot run %s", program);
+        actual.stdout_fd = pipe_fds[1];
+        if (run->merge_stderr)
+            actual.stderr_fd = pipe_fds[1];
+    }
+    struct watch watch = {.group = spec->new_process_group, .output_fd = pipe_fds[0]};
+    int result = cfbp_process_start(&actual, &watch.pid, err);
+    if (pipe_fds[1] >= 0)
+        close(pipe_fds[1]);
+    if (result < 0) {
+        close_output(&watch);
+        return -1;
+    }
+    watch.target = watch.group ? -watch.pid : watch.pid;
+    watch.pidfd = open_pidfd(watch.pid);
+    watch_until_exit(&watch, run);
+    close_output(&watch);
+    if (watch.pidfd >= 0)
+        close(watch.pidfd);
+    int exit_status;
+    if (cfbp_process_wait(watch.pid, program, &exit_status, err) < 0)
+        return -1;
+    *status = exit_status;
+    if (run->output_exceeded)
+        return cfbp_error_set(err, CFBP_ERROR_INVALID,
+                              "%s wrote more than %zu bytes of output and was stopped", program,
+                              run->output_limit);
+    if (run->stopped)
+        return cfbp_error_set(err, CFBP_ERROR_FAILED, "%s was stopped", program);
+    return 0;
+}
+
 int cfbp_process_run_capture_spec(const struct cfbp_process_spec *spec, bool merge_stderr,
                                   int *status, struct cfbp_strbuf *output, struct cfbp_error *err)
 {
-    int pipe_fds[2];
-    if (pipe2(pipe_fds, O_CLOEXEC) < 0)
-        return cfbp_error_set_errno(err, CFBP_ERROR_IO, errno, "cannot run %s", spec->argv[0]);
-    struct cfbp_process_spec capture = *spec;
-    capture.stdout_fd = pipe_fds[1];
-    if (merge_stderr)
-        capture.stderr_fd = pipe_fds[1];
-    pid_t pid;
-    int result = cfbp_process_start(&capture, &pid, err);
-    close(pipe_fds[1]);
-    if (result == 0) {
-        char buffer[8192];
-        for (;;) {
-            ssize_t got = cfbp_fs_read(pipe_fds[0], buffer, sizeof(buffer));
-            if (got <= 0)
-                break;
-            cfbp_strbuf_append(output, buffer, (size_t)got);
-        }
-        result = cfbp_process_wait(pid, spec->argv[0], status, err);
-    }
-    close(pipe_fds[0]);
-    return result;
+    struct cfbp_process_run run = CFBP_PROCESS_RUN_INIT;
+    run.output = output;
+    run.merge_stderr = merge_stderr;
+    return cfbp_process_run_spec(spec, &run, status, err);
 }
 
 int cfbp_process_run_capture(char *const *argv, const char *directory, int *status,

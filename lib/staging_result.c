@@ -10,6 +10,7 @@
 #include "cfbp/json.h"
 #include "cfbp/launch.h"
 #include "cfbp/strbuf.h"
+#include "cfbp/text_table.h"
 #include "cfbp/yaml.h"
 
 #include <errno.h>
@@ -38,13 +39,31 @@ void cfbp_staging_result_release(struct cfbp_staging_result *result)
     memset(result, 0, sizeof(*result));
 }
 
-/* The entry for type: the existing one (emptied, to be replaced in place) or a new one. */
-static struct cfbp_staged_process *slot_for(struct cfbp_staging_result *result, const char *type)
+static const char *process_type(const void *owner, size_t index, size_t *length)
+{
+    const struct cfbp_staging_result *result = owner;
+    *length = strlen(result->processes[index].type);
+    return result->processes[index].type;
+}
+
+/* Indexes the result's process types, so that merging n of them costs n lookups, not n scans. */
+static void index_processes(const struct cfbp_staging_result *result, struct cfbp_text_table *table)
 {
     for (size_t i = 0; i < result->process_count; i++) {
-        struct cfbp_staged_process *process = &result->processes[i];
-        if (strcmp(process->type, type) != 0)
-            continue;
+        const char *type = result->processes[i].type;
+        cfbp_text_table_add(table, cfbp_text_hash(type, strlen(type)), i);
+    }
+}
+
+/* The entry for type: the existing one (emptied, to be replaced in place) or a new one. */
+static struct cfbp_staged_process *slot_for(struct cfbp_staging_result *result,
+                                            struct cfbp_text_table *table, const char *type)
+{
+    size_t length = strlen(type);
+    uint64_t hash = cfbp_text_hash(type, length);
+    size_t found = cfbp_text_table_find(table, hash, type, length, process_type, result);
+    if (found) {
+        struct cfbp_staged_process *process = &result->processes[found - 1];
         free(process->command);
         cfbp_string_list_clear(&process->sidecar_for);
         process->command = NULL;
@@ -52,23 +71,34 @@ static struct cfbp_staged_process *slot_for(struct cfbp_staging_result *result, 
         return process;
     }
     CFBP_GROW(result->processes, result->process_alloc, result->process_count + 1);
-    struct cfbp_staged_process *process = &result->processes[result->process_count++];
+    struct cfbp_staged_process *process = &result->processes[result->process_count];
     memset(process, 0, sizeof(*process));
     process->type = cfbp_xstrdup(type);
+    cfbp_text_table_add(table, hash, result->process_count++);
     return process;
 }
 
 void cfbp_staging_result_merge_launch(struct cfbp_staging_result *result,
                                       const struct cfbp_launch *launch)
 {
+    struct cfbp_text_table table = CFBP_TEXT_TABLE_INIT;
+    index_processes(result, &table);
     for (size_t i = 0; i < launch->count; i++) {
         const struct cfbp_launch_process *from = &launch->processes[i];
-        struct cfbp_staged_process *process = slot_for(result, from->type);
+        struct cfbp_staged_process *process = slot_for(result, &table, from->type);
         process->command = cfbp_xstrdup(from->command);
         process->memory = from->memory;
         for (size_t j = 0; j < from->sidecar_for.count; j++)
             cfbp_string_list_append(&process->sidecar_for, from->sidecar_for.items[j]);
     }
+    cfbp_text_table_release(&table);
+}
+
+/* Orders entries of a mapping by their keys, as cfbp_string_list_sort would the keys. */
+static int compare_keys_at(const void *a, const void *b, void *data)
+{
+    const struct cfbp_yaml_node *map = data;
+    return strcmp(map->keys[*(const size_t *)a]->value, map->keys[*(const size_t *)b]->value);
 }
 
 int cfbp_staging_result_merge_map(struct cfbp_staging_result *result, const char *text,
@@ -93,16 +123,20 @@ int cfbp_staging_result_merge_map(struct cfbp_staging_result *result, const char
             status = cfbp_yaml_error_at(&doc, map->values[i], err,
                                         "the command for %s must be a string", map->keys[i]->value);
     /* Go ranges over the map in random order; sorted is the one stable choice. */
-    struct cfbp_string_list types = CFBP_STRING_LIST_INIT;
-    for (size_t i = 0; status == 0 && i < count; i++)
-        cfbp_string_list_append(&types, map->keys[i]->value);
-    cfbp_string_list_sort(&types);
-    for (size_t i = 0; i < types.count; i++) {
-        const struct cfbp_yaml_node *command = cfbp_yaml_get(map, types.items[i]);
-        struct cfbp_staged_process *process = slot_for(result, types.items[i]);
+    size_t *order = cfbp_xmalloc((count ? count : 1) * sizeof(*order));
+    for (size_t i = 0; i < count; i++)
+        order[i] = i;
+    if (status == 0)
+        qsort_r(order, count, sizeof(*order), compare_keys_at, (void *)map);
+    struct cfbp_text_table table = CFBP_TEXT_TABLE_INIT;
+    index_processes(result, &table);
+    for (size_t i = 0; status == 0 && i < count; i++) {
+        const struct cfbp_yaml_node *command = map->values[order[i]];
+        struct cfbp_staged_process *process = slot_for(result, &table, map->keys[order[i]]->value);
         process->command = cfbp_xstrdup(cfbp_yaml_is_null(command) ? "" : command->value);
     }
-    cfbp_string_list_clear(&types);
+    cfbp_text_table_release(&table);
+    free(order);
     cfbp_yaml_document_release(&doc);
     return status;
 }
@@ -120,7 +154,7 @@ struct cfbp_staged_buildpack *cfbp_staging_result_add_buildpack(struct cfbp_stag
     struct cfbp_error ignored = CFBP_ERROR_INIT;
     const struct cfbp_yaml_node *root = NULL;
     if (config_yml_path && cfbp_fs_is_file(config_yml_path) &&
-        cfbp_yaml_load_file(&doc, config_yml_path, 1 << 20, &ignored) == 0)
+        cfbp_yaml_load_file(&doc, config_yml_path, CFBP_CONFIG_YML_MAX_BYTES, &ignored) == 0)
         root = doc.root; /* a config.yml that does not parse is ignored, as the builder does */
     cfbp_error_clear(&ignored);
     const struct cfbp_yaml_node *name = cfbp_yaml_get(root, "name");

@@ -21,30 +21,97 @@ enum cfbp_uri_scheme cfbp_uri_scheme_of(const char *uri)
     return CFBP_URI_OTHER;
 }
 
+void cfbp_uri_append_printable(struct cfbp_strbuf *out, const char *text, size_t limit)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t length = strlen(text);
+    size_t shown = length < limit ? length : limit;
+    for (size_t i = 0; i < shown; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (c >= 0x20 && c < 0x7f) {
+            cfbp_strbuf_append_char(out, (char)c);
+        } else {
+            char escaped[4] = {'\\', 'x', hex[c >> 4], hex[c & 0xf]};
+            cfbp_strbuf_append(out, escaped, sizeof(escaped));
+        }
+    }
+    if (shown < length)
+        cfbp_strbuf_append_string(out, "...");
+}
+
+/*
+ * Where the authority (host, and user information if any) of uri starts. The
+ * scheme's slashes are skipped however many there are, as curl does
+ * ("http:/u:p@host" and "http:///u:p@host" reach host with user u). Without a
+ * scheme followed by a slash, a leading "word:" could as well be a user name
+ * ("user:pass@host/x"), so the authority starts at the beginning.
+ */
+static size_t authority_start(const char *uri)
+{
+    size_t scheme = 0;
+    if (isalpha((unsigned char)uri[0]))
+        while (uri[scheme] && (isalnum((unsigned char)uri[scheme]) || strchr("+-.", uri[scheme])))
+            scheme++;
+    if (scheme == 0 || uri[scheme] != ':')
+        return 0;
+    size_t at = scheme + 1;
+    if (scheme == 4 && strncasecmp(uri, "file", 4) == 0)
+        return strncmp(uri + at, "//", 2) == 0 ? at + 2 : at; /* file:///path: empty authority */
+    bool web = (scheme == 4 && strncasecmp(uri, "http", 4) == 0) ||
+               (scheme == 5 && strncasecmp(uri, "https", 5) == 0);
+    if (uri[at] != '/' && !web)
+        return 0;
+    while (uri[at] == '/')
+        at++;
+    return at;
+}
+
+/*
+ * Finds the end of the user information ('@') and where it starts. It is
+ * everything before the last '@' of the authority,
+ * taken to run up to the first '/'. That is wider than RFC 3986 (where '?'
+ * and '#' also end it) on purpose: a password holding '?', '#', '@' or ':'
+ * unescaped is then still hidden whole; a URI with an '@' in a query right
+ * after the host ("https://host?to=a@b") is hidden too much, never too little.
+ */
+static const char *find_user_info(const char *uri, size_t *start)
+{
+    *start = authority_start(uri);
+    size_t end = *start + strcspn(uri + *start, "/");
+    const char *at = NULL;
+    for (size_t i = *start; i < end; i++)
+        if (uri[i] == '@')
+            at = uri + i;
+    return at;
+}
+
+bool cfbp_uri_user_info(struct cfbp_strbuf *out, const char *uri)
+{
+    size_t start;
+    const char *at = find_user_info(uri, &start);
+    cfbp_strbuf_reset(out);
+    if (at)
+        cfbp_strbuf_append(out, uri + start, (size_t)(at - uri) - start);
+    return at != NULL;
+}
+
 void cfbp_uri_redact(struct cfbp_strbuf *out, const char *uri)
 {
     cfbp_strbuf_reset(out);
-    const char *authority = strstr(uri, "://");
-    if (!authority) {
-        cfbp_strbuf_append_string(out, uri);
-        return;
+    size_t start;
+    const char *at = find_user_info(uri, &start);
+    struct cfbp_strbuf shown = CFBP_STRBUF_INIT;
+    if (at) {
+        /* libbuildpack writes both parts even for a token-only user. */
+        cfbp_strbuf_append(&shown, uri, start);
+        cfbp_strbuf_append_string(&shown, "-redacted-:-redacted-");
+        cfbp_strbuf_append_string(&shown, at);
+    } else {
+        cfbp_strbuf_set(&shown, uri);
     }
-    authority += 3;
-    size_t authority_length = strcspn(authority, "/?#");
-    const char *at = NULL;
-    for (size_t i = 0; i < authority_length; i++)
-        if (authority[i] == '@')
-            at = authority + i;
-    if (!at) {
-        cfbp_strbuf_append_string(out, uri);
-        return;
-    }
-    /* libbuildpack writes both parts even for a token-only user. */
-    cfbp_strbuf_append(out, uri, (size_t)(authority - uri));
-    cfbp_strbuf_append_string(out, "-redacted-:-redacted-");
-    cfbp_strbuf_append_string(out, at);
+    cfbp_uri_append_printable(out, shown.buf, (size_t)-1);
+    cfbp_strbuf_release(&shown);
 }
-
 const char *cfbp_uri_file_name(struct cfbp_strbuf *out, const char *uri)
 {
     size_t end = strcspn(uri, "?#");
@@ -70,18 +137,27 @@ static int hex_value(char c)
     return -1;
 }
 
+/* Fails with "'<uri>' <problem>", the URI shown redacted. */
+static int refuse_file_uri(struct cfbp_error *err, const char *uri, const char *problem)
+{
+    struct cfbp_strbuf shown = CFBP_STRBUF_INIT;
+    cfbp_uri_redact(&shown, uri);
+    cfbp_error_set(err, CFBP_ERROR_INVALID, "'%s' %s", shown.buf, problem);
+    cfbp_strbuf_release(&shown);
+    return -1;
+}
+
 int cfbp_uri_file_path(struct cfbp_strbuf *out, const char *uri, struct cfbp_error *err)
 {
     if (cfbp_uri_scheme_of(uri) != CFBP_URI_FILE)
-        return cfbp_error_set(err, CFBP_ERROR_INVALID, "'%s' is not a file:// URI", uri);
+        return refuse_file_uri(err, uri, "is not a file:// URI");
     const char *host = uri + 7;
     const char *path = strchr(host, '/');
     size_t host_length = path ? (size_t)(path - host) : strlen(host);
     if (!path ||
         !(host_length == 0 || (host_length == 9 && strncasecmp(host, "localhost", 9) == 0)))
-        return cfbp_error_set(err, CFBP_ERROR_INVALID,
-                              "'%s' is not a local file URI; write it as file:///absolute/path",
-                              uri);
+        return refuse_file_uri(err, uri,
+                               "is not a local file URI; write it as file:///absolute/path");
     cfbp_strbuf_reset(out);
     size_t length = strcspn(path, "?#");
     for (size_t i = 0; i < length; i++) {
@@ -89,8 +165,7 @@ int cfbp_uri_file_path(struct cfbp_strbuf *out, const char *uri, struct cfbp_err
             int high = i + 2 < length ? hex_value(path[i + 1]) : -1;
             int low = high >= 0 ? hex_value(path[i + 2]) : -1;
             if (high < 0 || low < 0 || (high == 0 && low == 0))
-                return cfbp_error_set(err, CFBP_ERROR_INVALID,
-                                      "'%s' has a bad percent escape in its path", uri);
+                return refuse_file_uri(err, uri, "has a bad percent escape in its path");
             cfbp_strbuf_append_char(out, (char)(high * 16 + low));
             i += 2;
         } else {

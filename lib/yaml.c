@@ -4,7 +4,17 @@
  * Loading turns libyaml's event stream into nodes with a stack of open
  * collections. Anchors are remembered as they complete; an alias becomes a
  * deep copy, counted against a node budget so that "billion laughs" input
- * fails instead of eating memory. Merge keys are applied when a mapping ends.
+ * fails instead of eating memory. Merge keys are applied when a mapping ends,
+ * and their copies count against the same budget.
+ *
+ * Hostile input must cost time and memory in proportion to its size:
+ *   - nesting stops at CFBP_YAML_MAX_DEPTH while the events stream in, both
+ *     because deep trees would overflow any reader that recurses and because
+ *     libyaml's scanner does work per token in proportion to the flow depth;
+ *   - duplicate keys, merge keys and anchors are looked up in hash tables
+ *     keyed with a per-process secret, so crafted keys cannot all collide;
+ *   - nothing here recurses over a tree: freeing, copying and emitting walk
+ *     with explicit stacks on the heap, whatever depth the tree has.
  *
  * Emitting walks a tree and feeds libyaml's emitter, choosing each scalar's
  * style the way Go's yaml.v2 does (contract §5.2).
@@ -15,40 +25,78 @@
 #include "cfbp/error.h"
 #include "cfbp/fs.h"
 #include "cfbp/strbuf.h"
+#include "cfbp/text_table.h"
 
+#include <pthread.h>
 #include <regex.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <yaml.h>
 
-/* The most nodes one document may expand to, aliases included. */
+/* The most nodes one document may expand to, aliases and merge copies included. */
 #define NODE_BUDGET 500000
 
 #define STR_TAG "tag:yaml.org,2002:str"
 
-struct anchor {
-    char *name;
-    struct cfbp_yaml_node *node;
-};
+/* The plain scalars that mean null. */
+static const char *const null_words[] = {"", "~", "null", "Null", "NULL", NULL};
 
-struct builder {
-    const char *name;
-    struct cfbp_error *err;
-    struct cfbp_yaml_node **open;         /* collections being filled */
-    struct cfbp_yaml_node **pending_keys; /* per open mapping: key waiting for its value */
-    char **open_anchors;                  /* per open collection: its anchor, if any */
-    size_t depth, open_alloc, keys_alloc, anchors_alloc;
-    struct anchor *anchors;
-    size_t anchor_count, anchor_alloc;
-    struct cfbp_yaml_node *root;
-    bool have_root;
-    size_t nodes;
-    /* Merge sources taken out of their mapping; anchors may still point into
-     * them, so they live until the whole document is built. */
-    struct cfbp_yaml_node **spent;
-    size_t spent_count, spent_alloc;
-};
+static bool is_one_of(const char *text, const char *const *words)
+{
+    for (; *words; words++)
+        if (strcmp(text, *words) == 0)
+            return true;
+    return false;
+}
+
+/* Whether a key means null; cheaper than cfbp_yaml_meaning_of, which may run patterns. */
+static bool is_null_key(const struct cfbp_yaml_node *key)
+{
+    return !key->quoted && key->value_length <= 4 && strlen(key->value) == key->value_length &&
+           is_one_of(key->value, null_words);
+}
+
+/*
+ * What makes two keys the same key: their text, except that every spelling of
+ * null ("", "~", "null", ...) is the one null key, as for any YAML reader that
+ * resolves types (in Go, the nil key).
+ */
+static const char *key_identity(const struct cfbp_yaml_node *key, size_t *length)
+{
+    if (is_null_key(key)) {
+        *length = 0;
+        return "";
+    }
+    *length = key->value_length;
+    return key->value;
+}
+
+static uint64_t hash_key(const struct cfbp_yaml_node *key)
+{
+    size_t length;
+    const char *text = key_identity(key, &length);
+    return cfbp_text_hash(text, length);
+}
+
+/* A mapping's keys, for tables of keys. */
+static const char *mapping_key_text(const void *owner, size_t index, size_t *length)
+{
+    return key_identity(((const struct cfbp_yaml_node *)owner)->keys[index], length);
+}
+
+/* Where key is in mapping's table of keys: its index + 1, or 0 when it is not there. */
+static size_t find_key(const struct cfbp_text_table *table, const struct cfbp_yaml_node *mapping,
+                       const struct cfbp_yaml_node *key, uint64_t hash)
+{
+    size_t length;
+    const char *text = key_identity(key, &length);
+    return cfbp_text_table_find(table, hash, text, length, mapping_key_text, mapping);
+}
+
+/* --- nodes --- */
 
 static struct cfbp_yaml_node *new_node(enum cfbp_yaml_type type, size_t line, size_t column)
 {
@@ -59,77 +107,188 @@ static struct cfbp_yaml_node *new_node(enum cfbp_yaml_type type, size_t line, si
     return node;
 }
 
+/* A collection's children in order: items, or key, value, key, value, ... */
+static size_t child_count(const struct cfbp_yaml_node *node)
+{
+    if (node->type == CFBP_YAML_SEQUENCE)
+        return node->count;
+    return node->type == CFBP_YAML_MAPPING ? 2 * node->count : 0;
+}
+
+static struct cfbp_yaml_node **child_slot(const struct cfbp_yaml_node *node, size_t index)
+{
+    if (node->type == CFBP_YAML_SEQUENCE)
+        return &node->items[index];
+    return index % 2 ? &node->values[index / 2] : &node->keys[index / 2];
+}
+
+/* Frees a tree of any depth, children first pushed on a heap stack. Tolerates NULL children. */
 void cfbp_yaml_free(struct cfbp_yaml_node *node)
 {
-    if (!node)
-        return;
-    for (size_t i = 0; i < node->count; i++) {
-        if (node->type == CFBP_YAML_SEQUENCE) {
-            cfbp_yaml_free(node->items[i]);
-        } else if (node->type == CFBP_YAML_MAPPING) {
-            cfbp_yaml_free(node->keys[i]);
-            cfbp_yaml_free(node->values[i]);
+    struct cfbp_yaml_node **stack = NULL;
+    size_t count = 0, alloc = 0;
+    while (node) {
+        size_t children = child_count(node);
+        for (size_t i = 0; i < children; i++) {
+            struct cfbp_yaml_node *child = *child_slot(node, i);
+            if (!child)
+                continue;
+            CFBP_GROW(stack, alloc, count + 1);
+            stack[count++] = child;
         }
+        free(node->items);
+        free(node->keys);
+        free(node->values);
+        free(node->value);
+        free(node);
+        node = count ? stack[--count] : NULL;
     }
-    free(node->items);
-    free(node->keys);
-    free(node->values);
-    free(node->value);
-    free(node);
+    free(stack);
+}
+
+/*
+ * The slots a collection's arrays have for count children. Nodes do not store
+ * it: every array here is allocated to this size, which doubles, so appending
+ * n children reallocates log n times rather than n times.
+ */
+static size_t capacity_for(size_t count)
+{
+    size_t capacity = 8;
+    if (count == 0)
+        return 0;
+    while (capacity < count)
+        capacity *= 2;
+    return capacity;
 }
 
 static void mapping_add(struct cfbp_yaml_node *mapping, struct cfbp_yaml_node *key,
                         struct cfbp_yaml_node *value)
 {
-    size_t alloc = mapping->count;
+    size_t alloc = capacity_for(mapping->count);
     CFBP_GROW(mapping->keys, alloc, mapping->count + 1);
-    alloc = mapping->count;
+    alloc = capacity_for(mapping->count);
     CFBP_GROW(mapping->values, alloc, mapping->count + 1);
     mapping->keys[mapping->count] = key;
     mapping->values[mapping->count++] = value;
 }
 
-/* Deep copy; counts nodes when budget is given and stops (returning NULL) past it. */
-static struct cfbp_yaml_node *copy_node(const struct cfbp_yaml_node *node, size_t *budget)
+/* One node without its children: a collection gets room for as many, all NULL. */
+static struct cfbp_yaml_node *copy_shallow(const struct cfbp_yaml_node *node)
 {
-    if (budget) {
-        if (*budget == 0)
-            return NULL;
-        (*budget)--;
-    }
     struct cfbp_yaml_node *copy = new_node(node->type, node->line, node->column);
     copy->quoted = node->quoted;
-    if (node->type == CFBP_YAML_SCALAR) {
+    if (node->value) {
         copy->value = cfbp_xstrndup(node->value, node->value_length);
         copy->value_length = node->value_length;
-        return copy;
     }
-    for (size_t i = 0; i < node->count; i++) {
-        if (node->type == CFBP_YAML_SEQUENCE) {
-            struct cfbp_yaml_node *item = copy_node(node->items[i], budget);
-            if (!item) {
-                cfbp_yaml_free(copy);
-                return NULL;
-            }
-            cfbp_yaml_append(copy, item);
-        } else {
-            struct cfbp_yaml_node *key = copy_node(node->keys[i], budget);
-            struct cfbp_yaml_node *value = key ? copy_node(node->values[i], budget) : NULL;
-            if (!value) {
-                cfbp_yaml_free(key);
-                cfbp_yaml_free(copy);
-                return NULL;
-            }
-            mapping_add(copy, key, value);
-        }
+    if (node->type == CFBP_YAML_SEQUENCE && node->count) {
+        copy->items = cfbp_xcalloc(capacity_for(node->count), sizeof(*copy->items));
+        copy->count = node->count;
+    } else if (node->type == CFBP_YAML_MAPPING && node->count) {
+        copy->keys = cfbp_xcalloc(capacity_for(node->count), sizeof(*copy->keys));
+        copy->values = cfbp_xcalloc(capacity_for(node->count), sizeof(*copy->values));
+        copy->count = node->count;
     }
     return copy;
+}
+
+static bool spend(size_t *budget)
+{
+    if (!budget)
+        return true;
+    if (*budget == 0)
+        return false;
+    (*budget)--;
+    return true;
+}
+
+struct copy_frame {
+    const struct cfbp_yaml_node *from;
+    struct cfbp_yaml_node *to;
+    size_t next; /* the next child to copy */
+};
+
+/*
+ * Deep copy, depth first with a heap stack; counts nodes when budget is given
+ * and stops (returning NULL) past it.
+ */
+static struct cfbp_yaml_node *copy_node(const struct cfbp_yaml_node *node, size_t *budget)
+{
+    if (!spend(budget))
+        return NULL;
+    struct cfbp_yaml_node *root = copy_shallow(node);
+    struct copy_frame *stack = NULL;
+    size_t depth = 0, alloc = 0;
+    if (root->count) {
+        CFBP_GROW(stack, alloc, 1);
+        stack[depth++] = (struct copy_frame){node, root, 0};
+    }
+    while (depth > 0) {
+        struct copy_frame *frame = &stack[depth - 1];
+        if (frame->next == child_count(frame->from)) {
+            depth--;
+            continue;
+        }
+        size_t index = frame->next++;
+        const struct cfbp_yaml_node *child = *child_slot(frame->from, index);
+        if (!child)
+            continue;
+        if (!spend(budget)) {
+            free(stack);
+            cfbp_yaml_free(root);
+            return NULL;
+        }
+        struct cfbp_yaml_node *copy = copy_shallow(child);
+        *child_slot(frame->to, index) = copy;
+        if (copy->count) {
+            CFBP_GROW(stack, alloc, depth + 1);
+            stack[depth++] = (struct copy_frame){child, copy, 0};
+        }
+    }
+    free(stack);
+    return root;
 }
 
 struct cfbp_yaml_node *cfbp_yaml_copy(const struct cfbp_yaml_node *node)
 {
     return node ? copy_node(node, NULL) : NULL;
 }
+
+/* --- loading --- */
+
+struct anchor {
+    char *name;
+    size_t length;
+    struct cfbp_yaml_node *node; /* the latest complete node with this anchor, or NULL */
+    size_t height;               /* the nesting of lists and mappings node holds */
+    size_t open; /* open collections with this anchor: an alias to it would contain itself */
+};
+
+struct open_collection {
+    struct cfbp_yaml_node *node;
+    struct cfbp_yaml_node *pending_key; /* MAPPING: a key waiting for its value */
+    uint64_t pending_hash;
+    struct cfbp_text_table keys; /* MAPPING: the keys so far, to refuse duplicates */
+    size_t anchor;               /* its anchor's index + 1, or 0 */
+    size_t height;               /* the nesting its children have so far (0: none, or scalars) */
+};
+
+struct builder {
+    const char *name;
+    struct cfbp_error *err;
+    struct open_collection *open; /* collections being filled, outermost first */
+    size_t depth, open_alloc;
+    struct anchor *anchors;
+    size_t anchor_count, anchor_alloc;
+    struct cfbp_text_table anchor_table;
+    struct cfbp_yaml_node *root;
+    bool have_root;
+    size_t nodes;
+    /* Merge sources taken out of their mapping; anchors may still point into
+     * them, so they live until the whole document is built. */
+    struct cfbp_yaml_node **spent;
+    size_t spent_count, spent_alloc;
+};
 
 static int builder_error(struct builder *builder, size_t line, size_t column, const char *format,
                          ...) __attribute__((format(printf, 4, 5)));
@@ -148,6 +307,14 @@ static int builder_error(struct builder *builder, size_t line, size_t column, co
     return -1;
 }
 
+static int too_deep(struct builder *builder, size_t line, size_t column)
+{
+    return builder_error(builder, line, column,
+                         "lists and mappings nest more than %d levels deep here; flatten the "
+                         "document (no manifest needs that many levels)",
+                         CFBP_YAML_MAX_DEPTH);
+}
+
 static bool scalar_equals(const struct cfbp_yaml_node *node, const char *text, size_t length)
 {
     return node->type == CFBP_YAML_SCALAR && node->value_length == length &&
@@ -159,20 +326,55 @@ static bool is_merge_key(const struct cfbp_yaml_node *key)
     return !key->quoted && scalar_equals(key, "<<", 2);
 }
 
-static int add_node(struct builder *builder, struct cfbp_yaml_node *node)
+static const char *anchor_name(const void *owner, size_t index, size_t *length)
+{
+    const struct anchor *anchor = &((const struct builder *)owner)->anchors[index];
+    *length = anchor->length;
+    return anchor->name;
+}
+
+static struct anchor *find_anchor(const struct builder *builder, const char *name)
+{
+    size_t length = strlen(name);
+    size_t found = cfbp_text_table_find(&builder->anchor_table, cfbp_text_hash(name, length), name,
+                                        length, anchor_name, builder);
+    return found ? &builder->anchors[found - 1] : NULL;
+}
+
+/* The anchor called name, added when it is new. */
+static size_t anchor_index(struct builder *builder, const char *name)
+{
+    size_t length = strlen(name);
+    uint64_t hash = cfbp_text_hash(name, length);
+    size_t found =
+        cfbp_text_table_find(&builder->anchor_table, hash, name, length, anchor_name, builder);
+    if (found)
+        return found - 1;
+    CFBP_GROW(builder->anchors, builder->anchor_alloc, builder->anchor_count + 1);
+    struct anchor *anchor = &builder->anchors[builder->anchor_count];
+    memset(anchor, 0, sizeof(*anchor));
+    anchor->name = cfbp_xstrndup(name, length);
+    anchor->length = length;
+    cfbp_text_table_add(&builder->anchor_table, hash, builder->anchor_count);
+    return builder->anchor_count++;
+}
+
+/* Attaches node (whose lists and mappings nest height levels) to the innermost open collection. */
+static int add_node(struct builder *builder, struct cfbp_yaml_node *node, size_t height)
 {
     if (builder->depth == 0) {
         builder->root = node;
         builder->have_root = true;
         return 0;
     }
-    struct cfbp_yaml_node *parent = builder->open[builder->depth - 1];
-    if (parent->type == CFBP_YAML_SEQUENCE) {
-        cfbp_yaml_append(parent, node);
+    struct open_collection *parent = &builder->open[builder->depth - 1];
+    if (height > parent->height)
+        parent->height = height;
+    if (parent->node->type == CFBP_YAML_SEQUENCE) {
+        cfbp_yaml_append(parent->node, node);
         return 0;
     }
-    struct cfbp_yaml_node **pending = &builder->pending_keys[builder->depth - 1];
-    if (!*pending) {
+    if (!parent->pending_key) {
         if (node->type != CFBP_YAML_SCALAR) {
             int result = builder_error(builder, node->line, node->column,
                                        "a mapping key must be a plain value, not %s",
@@ -180,124 +382,168 @@ static int add_node(struct builder *builder, struct cfbp_yaml_node *node)
             cfbp_yaml_free(node);
             return result;
         }
-        for (size_t i = 0; i < parent->count; i++) {
-            if (scalar_equals(parent->keys[i], node->value, node->value_length)) {
-                int result = builder_error(builder, node->line, node->column,
-                                           "the key '%s' is already defined on line %zu",
-                                           node->value, parent->keys[i]->line);
-                cfbp_yaml_free(node);
-                return result;
-            }
+        uint64_t hash = hash_key(node);
+        size_t found = find_key(&parent->keys, parent->node, node, hash);
+        if (found) {
+            size_t first = parent->node->keys[found - 1]->line;
+            int result =
+                is_null_key(node)
+                    ? builder_error(builder, node->line, node->column,
+                                    "the key '%s' means null, and a null key is already defined "
+                                    "on line %zu",
+                                    node->value, first)
+                    : builder_error(builder, node->line, node->column,
+                                    "the key '%s' is already defined on line %zu", node->value,
+                                    first);
+            cfbp_yaml_free(node);
+            return result;
         }
-        *pending = node;
+        parent->pending_key = node;
+        parent->pending_hash = hash;
         return 0;
     }
-    mapping_add(parent, *pending, node);
-    *pending = NULL;
+    cfbp_text_table_add(&parent->keys, parent->pending_hash, parent->node->count);
+    mapping_add(parent->node, parent->pending_key, node);
+    parent->pending_key = NULL;
     return 0;
 }
 
-/* Applies "<<" merge keys of a finished mapping: merged keys never override explicit ones. */
+/*
+ * Applies the "<<" merge key of a finished mapping (duplicates are refused, so
+ * there is at most one): merged keys never override explicit ones, and the
+ * first source that has a key wins. The copies count against the node budget.
+ */
 static int apply_merges(struct builder *builder, struct cfbp_yaml_node *mapping)
 {
-    for (size_t i = 0; i < mapping->count;) {
-        if (!is_merge_key(mapping->keys[i])) {
-            i++;
-            continue;
+    size_t merge = 0;
+    while (merge < mapping->count && !is_merge_key(mapping->keys[merge]))
+        merge++;
+    if (merge == mapping->count)
+        return 0;
+    struct cfbp_yaml_node *key = mapping->keys[merge], *source = mapping->values[merge];
+    memmove(mapping->keys + merge, mapping->keys + merge + 1,
+            (mapping->count - merge - 1) * sizeof(*mapping->keys));
+    memmove(mapping->values + merge, mapping->values + merge + 1,
+            (mapping->count - merge - 1) * sizeof(*mapping->values));
+    mapping->count--;
+    struct cfbp_text_table present = {0};
+    for (size_t i = 0; i < mapping->count; i++)
+        cfbp_text_table_add(&present, hash_key(mapping->keys[i]), i);
+    size_t sources = source->type == CFBP_YAML_SEQUENCE ? source->count : 1;
+    size_t budget = NODE_BUDGET - builder->nodes;
+    int result = 0;
+    for (size_t s = 0; s < sources && result == 0; s++) {
+        const struct cfbp_yaml_node *from =
+            source->type == CFBP_YAML_SEQUENCE ? source->items[s] : source;
+        if (from->type != CFBP_YAML_MAPPING) {
+            result = builder_error(builder, from->line, from->column,
+                                   "a '<<' merge needs a mapping or a list of mappings");
+            break;
         }
-        struct cfbp_yaml_node *key = mapping->keys[i], *source = mapping->values[i];
-        memmove(mapping->keys + i, mapping->keys + i + 1,
-                (mapping->count - i - 1) * sizeof(*mapping->keys));
-        memmove(mapping->values + i, mapping->values + i + 1,
-                (mapping->count - i - 1) * sizeof(*mapping->values));
-        mapping->count--;
-        size_t sources = source->type == CFBP_YAML_SEQUENCE ? source->count : 1;
-        int result = 0;
-        for (size_t s = 0; s < sources && result == 0; s++) {
-            struct cfbp_yaml_node *from =
-                source->type == CFBP_YAML_SEQUENCE ? source->items[s] : source;
-            if (from->type != CFBP_YAML_MAPPING) {
-                result = builder_error(builder, from->line, from->column,
-                                       "a '<<' merge needs a mapping or a list of mappings");
+        for (size_t k = 0; k < from->count && result == 0; k++) {
+            const struct cfbp_yaml_node *from_key = from->keys[k];
+            uint64_t hash = hash_key(from_key);
+            if (find_key(&present, mapping, from_key, hash))
+                continue;
+            struct cfbp_yaml_node *key_copy = copy_node(from_key, &budget);
+            struct cfbp_yaml_node *value_copy =
+                key_copy ? copy_node(from->values[k], &budget) : NULL;
+            if (!value_copy) {
+                cfbp_yaml_free(key_copy);
+                result = builder_error(builder, key->line, key->column,
+                                       "merge keys and aliases expand to more than %d nodes; "
+                                       "refusing the document",
+                                       NODE_BUDGET);
                 break;
             }
-            for (size_t k = 0; k < from->count; k++) {
-                if (cfbp_yaml_get(mapping, from->keys[k]->value))
-                    continue;
-                mapping_add(mapping, cfbp_yaml_copy(from->keys[k]),
-                            cfbp_yaml_copy(from->values[k]));
-            }
+            cfbp_text_table_add(&present, hash, mapping->count);
+            mapping_add(mapping, key_copy, value_copy);
         }
-        cfbp_yaml_free(key);
-        CFBP_GROW(builder->spent, builder->spent_alloc, builder->spent_count + 1);
-        builder->spent[builder->spent_count++] = source;
-        if (result < 0)
-            return -1;
     }
-    return 0;
+    builder->nodes = NODE_BUDGET - budget;
+    cfbp_text_table_release(&present);
+    cfbp_yaml_free(key);
+    CFBP_GROW(builder->spent, builder->spent_alloc, builder->spent_count + 1);
+    builder->spent[builder->spent_count++] = source;
+    return result;
 }
 
-static void remember_anchor(struct builder *builder, const char *name, struct cfbp_yaml_node *node)
+static void remember_anchor(struct builder *builder, const char *name, struct cfbp_yaml_node *node,
+                            size_t height)
 {
-    CFBP_GROW(builder->anchors, builder->anchor_alloc, builder->anchor_count + 1);
-    builder->anchors[builder->anchor_count].name = cfbp_xstrdup(name);
-    builder->anchors[builder->anchor_count++].node = node;
+    size_t index = anchor_index(builder, name); /* may move builder->anchors */
+    struct anchor *anchor = &builder->anchors[index];
+    anchor->node = node;
+    anchor->height = height;
 }
 
 static int handle_alias(struct builder *builder, const yaml_event_t *event, size_t line,
                         size_t column)
 {
     const char *name = (const char *)event->data.alias.anchor;
-    for (size_t i = 0; i < builder->depth; i++)
-        if (builder->open_anchors[i] && strcmp(builder->open_anchors[i], name) == 0)
-            return builder_error(builder, line, column,
-                                 "the alias *%s refers to a node that contains it", name);
-    for (size_t i = builder->anchor_count; i > 0; i--) {
-        if (strcmp(builder->anchors[i - 1].name, name) != 0)
-            continue;
-        size_t budget = NODE_BUDGET - builder->nodes;
-        struct cfbp_yaml_node *copy = copy_node(builder->anchors[i - 1].node, &budget);
-        if (!copy)
-            return builder_error(builder, line, column,
-                                 "aliases expand to more than %d nodes; refusing the document",
-                                 NODE_BUDGET);
-        builder->nodes = NODE_BUDGET - budget;
-        copy->line = line;
-        copy->column = column;
-        return add_node(builder, copy);
-    }
-    return builder_error(builder, line, column, "the alias *%s has no anchor before it", name);
+    const struct anchor *anchor = find_anchor(builder, name);
+    if (anchor && anchor->open)
+        return builder_error(builder, line, column,
+                             "the alias *%s refers to a node that contains it", name);
+    if (!anchor || !anchor->node)
+        return builder_error(builder, line, column, "the alias *%s has no anchor before it", name);
+    if (builder->depth + anchor->height > CFBP_YAML_MAX_DEPTH)
+        return too_deep(builder, line, column);
+    size_t budget = NODE_BUDGET - builder->nodes;
+    struct cfbp_yaml_node *copy = copy_node(anchor->node, &budget);
+    if (!copy)
+        return builder_error(builder, line, column,
+                             "aliases expand to more than %d nodes; refusing the document",
+                             NODE_BUDGET);
+    builder->nodes = NODE_BUDGET - budget;
+    copy->line = line;
+    copy->column = column;
+    return add_node(builder, copy, anchor->height);
 }
 
 static int open_collection(struct builder *builder, struct cfbp_yaml_node *node,
                            const yaml_char_t *anchor)
 {
+    /* Refused as the events come: libyaml's scanner slows down with every flow level. */
+    if (builder->depth == CFBP_YAML_MAX_DEPTH) {
+        int result = too_deep(builder, node->line, node->column);
+        cfbp_yaml_free(node);
+        return result;
+    }
     CFBP_GROW(builder->open, builder->open_alloc, builder->depth + 1);
-    CFBP_GROW(builder->pending_keys, builder->keys_alloc, builder->depth + 1);
-    CFBP_GROW(builder->open_anchors, builder->anchors_alloc, builder->depth + 1);
-    builder->open[builder->depth] = node;
-    builder->pending_keys[builder->depth] = NULL;
-    builder->open_anchors[builder->depth] = anchor ? cfbp_xstrdup((const char *)anchor) : NULL;
-    builder->depth++;
+    struct open_collection *open = &builder->open[builder->depth++];
+    memset(open, 0, sizeof(*open));
+    open->node = node;
+    if (anchor) {
+        size_t index = anchor_index(builder, (const char *)anchor);
+        builder->anchors[index].open++;
+        open->anchor = index + 1;
+    }
     return 0;
 }
 
 static int close_collection(struct builder *builder)
 {
-    builder->depth--;
-    struct cfbp_yaml_node *node = builder->open[builder->depth];
-    char *anchor = builder->open_anchors[builder->depth];
+    struct open_collection open = builder->open[--builder->depth];
+    struct cfbp_yaml_node *node = open.node;
+    size_t height = open.height + 1;
+    cfbp_text_table_release(&open.keys);
     int result = 0;
     if (node->type == CFBP_YAML_MAPPING)
         result = apply_merges(builder, node);
-    if (result == 0 && anchor)
-        remember_anchor(builder, anchor, node);
-    free(anchor);
+    if (open.anchor) {
+        struct anchor *anchor = &builder->anchors[open.anchor - 1];
+        anchor->open--;
+        if (result == 0) {
+            anchor->node = node;
+            anchor->height = height;
+        }
+    }
     if (result < 0) {
         cfbp_yaml_free(node);
         return -1;
     }
-    return add_node(builder, node);
+    return add_node(builder, node, height);
 }
 
 static int handle_event(struct builder *builder, const yaml_event_t *event)
@@ -321,8 +567,8 @@ static int handle_event(struct builder *builder, const yaml_event_t *event)
         node->quoted = event->data.scalar.style != YAML_PLAIN_SCALAR_STYLE ||
                        (tag && (strcmp(tag, STR_TAG) == 0 || strcmp(tag, "!!str") == 0));
         if (event->data.scalar.anchor)
-            remember_anchor(builder, (const char *)event->data.scalar.anchor, node);
-        return add_node(builder, node);
+            remember_anchor(builder, (const char *)event->data.scalar.anchor, node, 0);
+        return add_node(builder, node, 0);
     }
     case YAML_SEQUENCE_START_EVENT:
         return open_collection(builder, new_node(CFBP_YAML_SEQUENCE, line, column),
@@ -348,20 +594,18 @@ static int handle_event(struct builder *builder, const yaml_event_t *event)
 
 static void builder_release(struct builder *builder)
 {
-    for (size_t i = 0; i < builder->depth; i++) {
-        /* Only reached on errors: open collections are not yet attached to a parent. */
-        cfbp_yaml_free(builder->pending_keys[i]);
-        free(builder->open_anchors[i]);
+    /* Only reached with open collections on errors; none is attached to its parent yet. */
+    for (size_t i = builder->depth; i > 0; i--) {
+        struct open_collection *open = &builder->open[i - 1];
+        cfbp_yaml_free(open->pending_key);
+        cfbp_text_table_release(&open->keys);
+        cfbp_yaml_free(open->node);
     }
-    /* Free open collections from the innermost out; each is detached. */
-    for (size_t i = builder->depth; i > 0; i--)
-        cfbp_yaml_free(builder->open[i - 1]);
     free(builder->open);
-    free(builder->pending_keys);
-    free(builder->open_anchors);
     for (size_t i = 0; i < builder->anchor_count; i++)
         free(builder->anchors[i].name);
     free(builder->anchors);
+    cfbp_text_table_release(&builder->anchor_table);
     for (size_t i = 0; i < builder->spent_count; i++)
         cfbp_yaml_free(builder->spent[i]);
     free(builder->spent);
@@ -463,22 +707,42 @@ bool cfbp_yaml_is_null(const struct cfbp_yaml_node *node)
            (node->type == CFBP_YAML_SCALAR && cfbp_yaml_meaning_of(node) == CFBP_YAML_NULL);
 }
 
-static bool matches(const char *pattern, const char *text)
+/*
+ * The patterns of yaml.v2's resolver, compiled once for the process
+ * (pthread_once: programs may read YAML from several threads; regexec on a
+ * compiled pattern is thread-safe).
+ */
+enum plain_pattern {
+    INT_PATTERN,
+    FLOAT_PATTERN,
+    TIMESTAMP_PATTERN,
+    BASE_60_PATTERN,
+    PATTERN_COUNT
+};
+
+static const char *const pattern_texts[PATTERN_COUNT] = {
+    [INT_PATTERN] = "^[-+]?(0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)$",
+    [FLOAT_PATTERN] = "^[-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?$",
+    [TIMESTAMP_PATTERN] = "^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}"
+                          "([Tt ][0-9]{1,2}:[0-9]{1,2}:[0-9]{1,2}(\\.[0-9]*)?"
+                          "(Z|[-+][0-9]{1,2}(:[0-9]{2})?)?)?$",
+    [BASE_60_PATTERN] = "^[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\\.[0-9_]*)?$",
+};
+static regex_t patterns[PATTERN_COUNT];
+static bool pattern_compiled[PATTERN_COUNT];
+static pthread_once_t patterns_once = PTHREAD_ONCE_INIT;
+
+static void compile_patterns(void)
 {
-    regex_t regex;
-    if (regcomp(&regex, pattern, REG_EXTENDED | REG_NOSUB) != 0)
-        return false;
-    bool result = regexec(&regex, text, 0, NULL, 0) == 0;
-    regfree(&regex);
-    return result;
+    for (int i = 0; i < PATTERN_COUNT; i++)
+        pattern_compiled[i] =
+            regcomp(&patterns[i], pattern_texts[i], REG_EXTENDED | REG_NOSUB) == 0;
 }
 
-static bool is_one_of(const char *text, const char *const *words)
+static bool matches(enum plain_pattern pattern, const char *text)
 {
-    for (; *words; words++)
-        if (strcmp(text, *words) == 0)
-            return true;
-    return false;
+    pthread_once(&patterns_once, compile_patterns);
+    return pattern_compiled[pattern] && regexec(&patterns[pattern], text, 0, NULL, 0) == 0;
 }
 
 /* yaml.v2 checks timestamps with time.Parse: 2000-02-30 is a string, not a date. */
@@ -509,14 +773,13 @@ static bool is_real_date(const char *text)
 /* What a plain scalar's text means to yaml.v2's resolver (YAML 1.1 with its quirks). */
 static enum cfbp_yaml_meaning resolve_plain(const char *text)
 {
-    static const char *const nulls[] = {"", "~", "null", "Null", "NULL", NULL};
     static const char *const bools[] = {
         "y",    "Y",     "yes",   "Yes",   "YES", "n",  "N",  "no",  "No",  "NO",  "true", "True",
         "TRUE", "false", "False", "FALSE", "on",  "On", "ON", "off", "Off", "OFF", NULL};
     static const char *const floats[] = {".inf",  ".Inf",  ".INF",  "+.inf", "+.Inf",
                                          "+.INF", "-.inf", "-.Inf", "-.INF", ".nan",
                                          ".NaN",  ".NAN",  NULL};
-    if (is_one_of(text, nulls))
+    if (is_one_of(text, null_words))
         return CFBP_YAML_NULL;
     if (strcmp(text, "<<") == 0)
         return CFBP_YAML_MERGE;
@@ -533,18 +796,14 @@ static enum cfbp_yaml_meaning resolve_plain(const char *text)
         if (*c != '_')
             cfbp_strbuf_append_char(&plain, *c);
     enum cfbp_yaml_meaning meaning = CFBP_YAML_STRING;
-    if (matches("^[-+]?(0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)$", plain.buf))
+    if (matches(INT_PATTERN, plain.buf))
         meaning = CFBP_YAML_INT;
-    else if (matches("^[-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?$", plain.buf))
+    else if (matches(FLOAT_PATTERN, plain.buf))
         meaning = CFBP_YAML_FLOAT;
-    else if (matches("^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}"
-                     "([Tt ][0-9]{1,2}:[0-9]{1,2}:[0-9]{1,2}(\\.[0-9]*)?"
-                     "(Z|[-+][0-9]{1,2}(:[0-9]{2})?)?)?$",
-                     text) &&
-             is_real_date(text))
+    else if (matches(TIMESTAMP_PATTERN, text) && is_real_date(text))
         meaning = CFBP_YAML_TIMESTAMP;
     /* Base-60 numbers ("1:20") are quoted by yaml.v2 for YAML 1.1 readers. */
-    else if (matches("^[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\\.[0-9_]*)?$", text))
+    else if (matches(BASE_60_PATTERN, text))
         meaning = CFBP_YAML_FLOAT;
     cfbp_strbuf_release(&plain);
     return meaning;
@@ -661,7 +920,7 @@ struct cfbp_yaml_node *cfbp_yaml_new_mapping(void)
 
 void cfbp_yaml_append(struct cfbp_yaml_node *sequence, struct cfbp_yaml_node *item)
 {
-    size_t alloc = sequence->count;
+    size_t alloc = capacity_for(sequence->count);
     CFBP_GROW(sequence->items, alloc, sequence->count + 1);
     sequence->items[sequence->count++] = item;
 }
@@ -709,14 +968,25 @@ static bool is_digit(unsigned char c)
 }
 
 /*
- * yaml.v2's key order: letters compare as characters, non-letters sort before
- * letters, and runs of digits compare as numbers ("a2" before "a10").
+ * yaml.v2's key order (keyList.Less): null keys come first (Go orders keys of
+ * different kinds by kind, and nil's is the lowest), letters compare as
+ * characters, non-letters sort before letters, and runs of digits compare as
+ * numbers ("a2" before "a10"). Go adds the digits up in an int64 that wraps
+ * around on long runs; uint64_t wraps the same way without undefined
+ * behaviour, and flipping the sign bit makes the unsigned comparison the
+ * signed one Go makes.
  */
-static int compare_keys(const char *a, const char *b)
+static int compare_keys(const struct cfbp_yaml_node *a_key, const struct cfbp_yaml_node *b_key)
 {
-    size_t a_length = strlen(a), b_length = strlen(b);
+    const unsigned char *a = (const unsigned char *)a_key->value;
+    const unsigned char *b = (const unsigned char *)b_key->value;
+    size_t a_length = a_key->value_length, b_length = b_key->value_length;
+    const uint64_t sign = UINT64_C(1) << 63;
+    bool a_null = is_null_key(a_key), b_null = is_null_key(b_key);
+    if (a_null || b_null)
+        return a_null == b_null ? 0 : a_null ? -1 : 1;
     for (size_t i = 0; i < a_length && i < b_length; i++) {
-        unsigned char ac = (unsigned char)a[i], bc = (unsigned char)b[i];
+        unsigned char ac = a[i], bc = b[i];
         if (ac == bc)
             continue;
         bool a_letter = is_letter(ac), b_letter = is_letter(bc);
@@ -724,9 +994,9 @@ static int compare_keys(const char *a, const char *b)
             return ac < bc ? -1 : 1;
         if (a_letter || b_letter)
             return b_letter ? -1 : 1;
-        long long a_number = 0, b_number = 0;
+        uint64_t a_number = 0, b_number = 0;
         if (ac == '0' || bc == '0') {
-            for (size_t j = i; j > 0 && is_digit((unsigned char)a[j - 1]); j--) {
+            for (size_t j = i; j > 0 && is_digit(a[j - 1]); j--) {
                 if (a[j - 1] != '0') {
                     a_number = b_number = 1;
                     break;
@@ -734,12 +1004,12 @@ static int compare_keys(const char *a, const char *b)
             }
         }
         size_t ai = i, bi = i;
-        for (; ai < a_length && is_digit((unsigned char)a[ai]); ai++)
-            a_number = a_number * 10 + (a[ai] - '0');
-        for (; bi < b_length && is_digit((unsigned char)b[bi]); bi++)
-            b_number = b_number * 10 + (b[bi] - '0');
+        for (; ai < a_length && is_digit(a[ai]); ai++)
+            a_number = a_number * 10 + (uint64_t)(a[ai] - '0');
+        for (; bi < b_length && is_digit(b[bi]); bi++)
+            b_number = b_number * 10 + (uint64_t)(b[bi] - '0');
         if (a_number != b_number)
-            return a_number < b_number ? -1 : 1;
+            return (a_number ^ sign) < (b_number ^ sign) ? -1 : 1;
         if (ai != bi)
             return ai < bi ? -1 : 1;
         return ac < bc ? -1 : 1;
@@ -749,21 +1019,96 @@ static int compare_keys(const char *a, const char *b)
     return a_length < b_length ? -1 : 1;
 }
 
+/* A total order: bytes, then length, of what identifies the keys (null is "", however spelled). */
+static int compare_bytes(const struct cfbp_yaml_node *a_key, const struct cfbp_yaml_node *b_key)
+{
+    size_t a_length, b_length;
+    const char *a = key_identity(a_key, &a_length), *b = key_identity(b_key, &b_length);
+    int result = memcmp(a, b, a_length < b_length ? a_length : b_length);
+    if (result)
+        return result;
+    return a_length < b_length ? -1 : a_length > b_length;
+}
+
+typedef int (*key_comparison)(const struct cfbp_yaml_node *, const struct cfbp_yaml_node *);
+
+/* Sorts a mapping's pair numbers by compare, stably, with a bottom-up merge sort in buffer. */
+static void merge_sort(const struct cfbp_yaml_node *mapping, size_t *order, key_comparison compare,
+                       size_t *buffer)
+{
+    size_t count = mapping->count;
+    size_t *from = order, *to = buffer;
+    for (size_t width = 1; width < count; width *= 2) {
+        for (size_t low = 0; low < count; low += 2 * width) {
+            size_t middle = low + width < count ? low + width : count;
+            size_t high = middle + width < count ? middle + width : count;
+            size_t left = low, right = middle, out = low;
+            while (left < middle && right < high) {
+                /* Equal keys keep their order: the right one goes first only when smaller. */
+                if (compare(mapping->keys[from[right]], mapping->keys[from[left]]) < 0)
+                    to[out++] = from[right++];
+                else
+                    to[out++] = from[left++];
+            }
+            while (left < middle)
+                to[out++] = from[left++];
+            while (right < high)
+                to[out++] = from[right++];
+        }
+        size_t *swap = from;
+        from = to;
+        to = swap;
+    }
+    if (from != order)
+        memcpy(order, from, count * sizeof(*order));
+}
+
+/*
+ * yaml.v2's order. Its comparison is not transitive on some keys (wrapped
+ * digit runs make cycles such as 0a < 11 < 0123... < 0a), where Go's result
+ * depends on map order; sorting by bytes first makes ours depend on the keys
+ * alone, so that writing what was read back gives the same bytes.
+ */
+static void sort_keys(const struct cfbp_yaml_node *mapping, size_t *order)
+{
+    if (mapping->count < 2)
+        return;
+    size_t *buffer = cfbp_xmalloc(mapping->count * sizeof(*buffer));
+    merge_sort(mapping, order, compare_bytes, buffer);
+    merge_sort(mapping, order, compare_keys, buffer);
+    free(buffer);
+}
+
 static yaml_scalar_style_t scalar_style(const struct cfbp_yaml_node *node)
 {
-    if (!node->quoted)
-        return YAML_PLAIN_SCALAR_STYLE;
+    /* Text with a line break is a string however it was read (a plain scalar
+     * can span lines too); yaml.v2 writes strings with line breaks as literal
+     * blocks. */
     if (memchr(node->value, '\n', node->value_length))
         return YAML_LITERAL_SCALAR_STYLE;
+    if (!node->quoted)
+        return YAML_PLAIN_SCALAR_STYLE;
     if (strlen(node->value) != node->value_length || resolve_plain(node->value) != CFBP_YAML_STRING)
         return YAML_DOUBLE_QUOTED_SCALAR_STYLE;
     /* libyaml falls back to single quotes when the text cannot be plain. */
     return YAML_PLAIN_SCALAR_STYLE;
 }
 
+/* A collection being written: its children go out one at a time. */
+struct emit_frame {
+    const struct cfbp_yaml_node *node;
+    size_t *order; /* MAPPING: the pairs in the order they are written */
+    size_t next;   /* the next child (for a mapping: 2 * position + 1 for a value) */
+};
+
 struct emit_context {
     yaml_emitter_t emitter;
     unsigned flags;
+    struct emit_frame *frames; /* the open collections, outermost first */
+    size_t depth, frames_alloc;
+    struct cfbp_strbuf *out;
+    size_t written;
+    bool too_deep, too_big;
 };
 
 static int emit_event(struct emit_context *context, yaml_event_t *event)
@@ -771,70 +1116,107 @@ static int emit_event(struct emit_context *context, yaml_event_t *event)
     return yaml_emitter_emit(&context->emitter, event) ? 0 : -1;
 }
 
-static int emit_node(struct emit_context *context, const struct cfbp_yaml_node *node)
+/*
+ * Writes a scalar, or opens a collection (its children and end follow from
+ * emit_tree). key: node is a mapping key; root: node is the root.
+ */
+static int emit_start(struct emit_context *context, const struct cfbp_yaml_node *node, bool key,
+                      bool root)
 {
     yaml_event_t event;
-    switch (node->type) {
-    case CFBP_YAML_SCALAR:
-        yaml_scalar_event_initialize(&event, NULL, NULL, (yaml_char_t *)node->value,
-                                     (int)node->value_length, 1, 1, scalar_style(node));
-        return emit_event(context, &event);
-    case CFBP_YAML_SEQUENCE:
-        yaml_sequence_start_event_initialize(&event, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE);
-        if (emit_event(context, &event) < 0)
-            return -1;
-        for (size_t i = 0; i < node->count; i++)
-            if (emit_node(context, node->items[i]) < 0)
-                return -1;
-        yaml_sequence_end_event_initialize(&event);
-        return emit_event(context, &event);
-    case CFBP_YAML_MAPPING:
-        break;
-    }
-    size_t *order = cfbp_xmalloc((node->count ? node->count : 1) * sizeof(*order));
-    for (size_t i = 0; i < node->count; i++)
-        order[i] = i;
-    if (context->flags & CFBP_YAML_EMIT_SORT_KEYS) {
-        /* Insertion sort keeps equal keys stable; mappings here are small. */
-        for (size_t i = 1; i < node->count; i++) {
-            size_t current = order[i], j = i;
-            while (j > 0 &&
-                   compare_keys(node->keys[order[j - 1]]->value, node->keys[current]->value) > 0) {
-                order[j] = order[j - 1];
-                j--;
-            }
-            order[j] = current;
+    if (node->type == CFBP_YAML_SCALAR) {
+        const char *text = node->value;
+        size_t length = node->value_length;
+        /* libyaml would write an empty plain key as '' (a string) and an empty
+         * plain root as nothing (no document). yaml.v2 writes null, which is
+         * free: the loader allows one null key in a mapping, and the API makes
+         * only quoted keys. */
+        if (length == 0 && !node->quoted && (key || root)) {
+            text = "null";
+            length = 4;
         }
+        yaml_scalar_event_initialize(&event, NULL, NULL, (yaml_char_t *)text, (int)length, 1, 1,
+                                     scalar_style(node));
+        return emit_event(context, &event);
     }
-    int result = 0;
-    yaml_mapping_start_event_initialize(&event, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE);
-    result = emit_event(context, &event);
-    for (size_t i = 0; result == 0 && i < node->count; i++) {
-        result = emit_node(context, node->keys[order[i]]);
-        if (result == 0)
-            result = emit_node(context, node->values[order[i]]);
-    }
-    free(order);
-    if (result < 0)
+    /* What the loader would refuse is not written either. */
+    if (context->depth == CFBP_YAML_MAX_DEPTH) {
+        context->too_deep = true;
         return -1;
-    yaml_mapping_end_event_initialize(&event);
-    return emit_event(context, &event);
+    }
+    if (node->type == CFBP_YAML_SEQUENCE)
+        yaml_sequence_start_event_initialize(&event, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE);
+    else
+        yaml_mapping_start_event_initialize(&event, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE);
+    if (emit_event(context, &event) < 0)
+        return -1;
+    size_t *order = NULL;
+    if (node->type == CFBP_YAML_MAPPING && node->count) {
+        order = cfbp_xmalloc(node->count * sizeof(*order));
+        for (size_t i = 0; i < node->count; i++)
+            order[i] = i;
+        if (context->flags & CFBP_YAML_EMIT_SORT_KEYS)
+            sort_keys(node, order);
+    }
+    CFBP_GROW(context->frames, context->frames_alloc, context->depth + 1);
+    context->frames[context->depth++] = (struct emit_frame){node, order, 0};
+    return 0;
 }
 
+/* Writes a tree of any shape without recursing: a heap stack of open collections. */
+static int emit_tree(struct emit_context *context, const struct cfbp_yaml_node *root)
+{
+    int result = emit_start(context, root, false, true);
+    while (result == 0 && context->depth > 0) {
+        struct emit_frame *frame = &context->frames[context->depth - 1];
+        const struct cfbp_yaml_node *node = frame->node;
+        if (frame->next == child_count(node)) {
+            yaml_event_t event;
+            if (node->type == CFBP_YAML_SEQUENCE)
+                yaml_sequence_end_event_initialize(&event);
+            else
+                yaml_mapping_end_event_initialize(&event);
+            free(frame->order);
+            context->depth--;
+            result = emit_event(context, &event);
+            continue;
+        }
+        size_t index = frame->next++;
+        if (node->type == CFBP_YAML_MAPPING)
+            index = 2 * frame->order[index / 2] + index % 2;
+        bool key = node->type == CFBP_YAML_MAPPING && index % 2 == 0;
+        result = emit_start(context, *child_slot(node, index), key, false);
+    }
+    for (; context->depth > 0; context->depth--)
+        free(context->frames[context->depth - 1].order);
+    return result;
+}
+
+/* libyaml's output callback; returning 0 makes the emitter stop with a writer error. */
 static int write_to_strbuf(void *data, unsigned char *buffer, size_t size)
 {
-    cfbp_strbuf_append(data, buffer, size);
+    struct emit_context *context = data;
+    /* Block style indents every line by its depth: a small tree full of aliases to
+     * deep nodes would otherwise come out hundreds of megabytes long. */
+    if (size > CFBP_YAML_MAX_EMIT_BYTES - context->written) {
+        context->too_big = true;
+        return 0;
+    }
+    context->written += size;
+    cfbp_strbuf_append(context->out, buffer, size);
     return 1;
 }
 
 int cfbp_yaml_emit(struct cfbp_strbuf *out, const struct cfbp_yaml_node *root, unsigned flags,
                    struct cfbp_error *err)
 {
-    struct emit_context context;
+    struct emit_context context = {0};
     context.flags = flags;
+    context.out = out;
+    size_t length_before = out->len;
     if (!yaml_emitter_initialize(&context.emitter))
         cfbp_alloc_failed(0);
-    yaml_emitter_set_output(&context.emitter, write_to_strbuf, out);
+    yaml_emitter_set_output(&context.emitter, write_to_strbuf, &context);
     yaml_emitter_set_unicode(&context.emitter, 1);
     yaml_emitter_set_width(&context.emitter, -1);
     yaml_emitter_set_indent(&context.emitter, 2);
@@ -847,7 +1229,7 @@ int cfbp_yaml_emit(struct cfbp_strbuf *out, const struct cfbp_yaml_node *root, u
         result = emit_event(&context, &event);
     }
     if (result == 0)
-        result = emit_node(&context, root);
+        result = emit_tree(&context, root);
     if (result == 0) {
         yaml_document_end_event_initialize(&event, 1);
         result = emit_event(&context, &event);
@@ -856,9 +1238,23 @@ int cfbp_yaml_emit(struct cfbp_strbuf *out, const struct cfbp_yaml_node *root, u
         yaml_stream_end_event_initialize(&event);
         result = emit_event(&context, &event);
     }
-    if (result < 0)
+    if (result < 0 && context.too_deep)
+        cfbp_error_set(err, CFBP_ERROR_INVALID,
+                       "cannot write YAML: lists and mappings nest more than %d levels deep, "
+                       "more than a YAML file may (cfbp_yaml_load would refuse it); flatten the "
+                       "tree",
+                       CFBP_YAML_MAX_DEPTH);
+    else if (result < 0 && context.too_big)
+        cfbp_error_set(err, CFBP_ERROR_INVALID,
+                       "cannot write YAML: the text would be longer than %d bytes (aliases "
+                       "copied into deep places multiply a document's size); simplify the tree",
+                       CFBP_YAML_MAX_EMIT_BYTES);
+    else if (result < 0)
         cfbp_error_set(err, CFBP_ERROR_INVALID, "cannot write YAML: %s",
                        context.emitter.problem ? context.emitter.problem : "emitter error");
+    if (result < 0)
+        cfbp_strbuf_set_length(out, length_before); /* no half-written document */
+    free(context.frames);
     yaml_emitter_delete(&context.emitter);
     return result;
 }

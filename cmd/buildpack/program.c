@@ -6,6 +6,7 @@
 
 #include "cfbp/alloc.h"
 #include "cfbp/buildpack.h"
+#include "cfbp/fs.h"
 #include "cfbp/strbuf.h"
 
 #include <stdio.h>
@@ -32,6 +33,7 @@ void program_init(struct program *program, const char *name)
     memset(program, 0, sizeof(*program));
     program->name = name;
     cfbp_alloc_set_failure_handler(out_of_memory);
+    cfbp_fs_catch_file_size_limit();
     const char *debug = getenv("BP_DEBUG");
     cfbp_log_init(&program->log, stdout, debug && *debug);
     program->stack = getenv("CF_STACK");

@@ -4,6 +4,7 @@
 #include "sidecar.h"
 
 #include "cfbp/app_manifest.h"
+#include "cfbp/beneath.h"
 #include "cfbp/error.h"
 #include "cfbp/fs.h"
 #include "cfbp/install.h"
@@ -152,9 +153,13 @@ static int write_app_launcher(const struct cfbp_stager *stager, struct cfbp_log 
                               "exec \"%s\" \"$@\"\n",
                               command.buf);
     cfbp_path_join(&path, stager->build_dir, SIDECAR_NAME);
-    if (cfbp_fs_exists(path.buf))
+    struct cfbp_beneath build = CFBP_BENEATH_INIT;
+    int result = cfbp_beneath_open(&build, stager->build_dir, err);
+    if (result == 0 && cfbp_beneath_type_of(&build, SIDECAR_NAME) != CFBP_FS_MISSING)
         cfbp_log_warning(log, "Replacing the app's own %s with the buildpack's", path.buf);
-    int result = cfbp_fs_write_file(path.buf, script.buf, script.len, 0755, err);
+    if (result == 0)
+        result = cfbp_beneath_write_file(&build, SIDECAR_NAME, script.buf, script.len, 0755, err);
+    cfbp_beneath_close(&build);
     cfbp_strbuf_release(&command);
     cfbp_strbuf_release(&script);
     cfbp_strbuf_release(&path);

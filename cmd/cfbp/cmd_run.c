@@ -91,6 +91,10 @@ int cmd_run(int argc, char **argv)
     sigemptyset(&action.sa_mask);
     sigaction(SIGINT, &action, NULL);
     sigaction(SIGTERM, &action, NULL);
+    /* A closed terminal or output pipe stops the instance too, rather than killing cfbp run
+     * and leaving its processes and temporary home behind. */
+    sigaction(SIGHUP, &action, NULL);
+    sigaction(SIGPIPE, &action, NULL);
     struct cfbp_launcher_options launcher = {
         .droplet = argv[optind],
         .port = port,

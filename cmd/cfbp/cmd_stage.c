@@ -1,6 +1,11 @@
 /*
  * cfbp stage - stages an app with buildpacks on this machine, as Cloud
  * Foundry's builder would (see builder.h): a droplet and a result.json.
+ *
+ * SIGINT, SIGTERM, SIGHUP and SIGPIPE do not kill it outright: the handler
+ * writes to a pipe the builder watches, the builder stops the running
+ * script's process group and removes its temporary directory, and cfbp stage
+ * exits with 128 + the signal.
  */
 #include "app_settings.h"
 #include "commands.h"
@@ -12,10 +17,14 @@
 #include "cfbp/path.h"
 #include "cfbp/strbuf.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char usage[] =
     "usage: cfbp stage APP_DIR [-b BUILDPACK]... [--stack S] [--droplet FILE] [--result FILE]\n"
@@ -37,6 +46,44 @@ static const char usage[] =
     "\n"
     "Exit status: 0, or the builder's: 222 no buildpack detected, 223 the final buildpack\n"
     "failed, 224 release failed, 225 a supply buildpack failed, 1 anything else.\n";
+
+static const int stop_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
+static int stop_pipe[2] = {-1, -1};
+static volatile sig_atomic_t stop_signal;
+
+static void request_stop(int signal_number)
+{
+    int saved = errno;
+    if (!stop_signal)
+        stop_signal = signal_number;
+    if (write(stop_pipe[1], "x", 1) < 0) {
+        /* the pipe is full: a stop is already pending */
+    }
+    errno = saved;
+}
+
+/* Routes the stop signals to the pipe the builder watches; false if there is no pipe. */
+static bool catch_stop_signals(void)
+{
+    if (pipe2(stop_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+        return false;
+    struct sigaction action = {.sa_handler = request_stop};
+    sigemptyset(&action.sa_mask);
+    for (size_t i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++)
+        sigaction(stop_signals[i], &action, NULL);
+    return true;
+}
+
+static void release_stop_signals(void)
+{
+    struct sigaction action = {.sa_handler = SIG_DFL};
+    sigemptyset(&action.sa_mask);
+    for (size_t i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++)
+        sigaction(stop_signals[i], &action, NULL);
+    close(stop_pipe[0]);
+    close(stop_pipe[1]);
+    stop_pipe[0] = stop_pipe[1] = -1;
+}
 
 /* The default cache: one per app directory, under the cfbp home. */
 static int default_cache(const char *app_dir, struct cfbp_strbuf *out, struct cfbp_error *err)
@@ -102,6 +149,9 @@ int cmd_stage(int argc, char **argv)
     if (argc - optind != 1)
         return command_usage_error("stage", "expected APP_DIR");
     const char *app_dir = argv[optind];
+    stop_signal = 0;
+    if (!catch_stop_signals())
+        return command_fail("stage", strerror(errno));
     struct app_settings settings;
     struct cfbp_registry registry = {0};
     struct cfbp_strbuf home = CFBP_STRBUF_INIT, cache_dir = CFBP_STRBUF_INIT,
@@ -146,14 +196,20 @@ int cmd_stage(int argc, char **argv)
         .memory = settings.memory,
         .app_environment = &settings.environment,
         .messages = stderr,
+        .stop_fd = stop_pipe[0],
     };
     status = cfbp_builder_stage(&builder, &err);
-    if (status != 0) {
+    if (stop_signal) {
+        const char *name = sigabbrev_np(stop_signal);
+        fprintf(stderr, "cfbp stage: stopped by SIG%s\n", name ? name : "?");
+        status = 128 + stop_signal;
+    } else if (status != 0) {
         fprintf(stderr, "%s\n", err.message ? err.message : "staging failed");
     } else {
         fprintf(stderr, "Staging complete: droplet %s, result %s\n", droplet, result_path);
     }
 out:
+    release_stop_signals();
     cfbp_error_clear(&err);
     app_settings_release(&settings);
     cfbp_registry_release(&registry);

@@ -8,6 +8,7 @@
 #include "commands.h"
 
 #include "cfbp/alloc.h"
+#include "cfbp/fs.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -67,6 +68,7 @@ int command_usage_error(const char *command, const char *message)
 int main(int argc, char **argv)
 {
     cfbp_alloc_set_failure_handler(out_of_memory);
+    cfbp_fs_catch_file_size_limit();
     if (argc < 2 || strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
         strcmp(argv[1], "-h") == 0) {
         usage(argc < 2 ? stderr : stdout);

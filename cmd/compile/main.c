@@ -11,6 +11,7 @@
  */
 #include "../buildpack/program.h"
 
+#include "cfbp/beneath.h"
 #include "cfbp/buildpack.h"
 #include "cfbp/fs.h"
 #include "cfbp/path.h"
@@ -37,13 +38,12 @@ static int run_phase(struct program *program, const char *root, const char *phas
 static int write_deps_dir_script(struct program *program, const char *build_dir)
 {
     static const char script[] = "export DEPS_DIR=$HOME/.cloudfoundry\n";
-    struct cfbp_strbuf path = CFBP_STRBUF_INIT;
-    cfbp_path_join(&path, build_dir, ".profile.d");
-    int result = cfbp_fs_mkdir_p(path.buf, 0755, &program->err);
-    cfbp_path_append(&path, "0000_set-deps-dir.sh");
+    struct cfbp_beneath build = CFBP_BENEATH_INIT;
+    int result = cfbp_beneath_open(&build, build_dir, &program->err);
     if (result == 0)
-        result = cfbp_fs_write_file(path.buf, script, sizeof(script) - 1, 0755, &program->err);
-    cfbp_strbuf_release(&path);
+        result = cfbp_beneath_write_file(&build, ".profile.d/0000_set-deps-dir.sh", script,
+                                         sizeof(script) - 1, 0755, &program->err);
+    cfbp_beneath_close(&build);
     return result < 0 ? program_fail(program) : 0;
 }
 
@@ -58,10 +58,13 @@ static int compile(struct program *program, const char *argv0, const char *build
         cfbp_path_absolute(&build, build_argument, err) < 0)
         status = program_fail(program);
     if (status == 0) {
+        /* The app's own files may hold links: make .cloudfoundry/0 without following any. */
+        struct cfbp_beneath app = CFBP_BENEATH_INIT;
         cfbp_path_join(&deps, build.buf, ".cloudfoundry");
-        cfbp_path_join(&path, deps.buf, "0");
-        if (cfbp_fs_mkdir_p(path.buf, 0755, err) < 0)
+        if (cfbp_beneath_open(&app, build.buf, err) < 0 ||
+            cfbp_beneath_mkdir_p(&app, ".cloudfoundry/0", 0755, err) < 0)
             status = program_fail(program);
+        cfbp_beneath_close(&app);
     }
     if (status == 0)
         status = write_deps_dir_script(program, build.buf);

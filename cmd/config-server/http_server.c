@@ -13,10 +13,16 @@
  * stops parsing and keeps its unparsed input aside; that is what bounds the
  * memory a pipelining client that never reads can cost.
  *
- * Every connection has one deadline, derived from its state (see
- * connection_deadline). Instead of a timer per connection the loop keeps the
- * earliest deadline it knows of and sweeps the connection list when it
- * passes; deadlines are seconds apart, so sweeps are rare.
+ * Every connection has one deadline, derived from what it is waiting for
+ * (see connection_deadline). The request timeout runs from accept, and on a
+ * kept-alive connection from the first byte of each later request, until the
+ * request is complete: a client that connects and says nothing, or trickles
+ * its head or body, loses its place after the request timeout, however
+ * many connections the cap allows. The idle timeout applies only between a
+ * response fully handed to the kernel and the next request's first byte.
+ * Instead of a timer per connection the loop keeps the earliest deadline it
+ * knows of and sweeps the connection list when it passes; deadlines are
+ * seconds apart, so sweeps are rare.
  */
 #include "http_server.h"
 
@@ -48,6 +54,7 @@
 #define ACCEPT_BACKOFF_MS 100
 #define MAX_EVENTS        128
 #define NO_DEADLINE       INT64_MAX
+#define NOT_WAITING       INT64_MIN
 
 enum connection_state { CONNECTION_OPEN, CONNECTION_CLOSING, CONNECTION_LINGERING };
 
@@ -61,7 +68,12 @@ struct connection {
     size_t output_sent;
     bool peer_closed; /* the client shut down its sending side */
     uint32_t events;  /* what epoll watches for */
-    int64_t request_started_ms, idle_since_ms, write_progress_ms, linger_until_ms;
+    /* When the request timeout started: at accept, then at each later request's first
+     * byte; NOT_WAITING between requests. */
+    int64_t request_started_ms;
+    int64_t idle_since_ms;     /* when the last response was fully sent */
+    int64_t output_waiting_ms; /* since when unsent output has been queued, or NOT_WAITING */
+    int64_t linger_until_ms;
 };
 
 struct http_server {
@@ -102,6 +114,18 @@ static size_t output_backlog(const struct connection *connection)
     return connection->output.len - connection->output_sent;
 }
 
+/*
+ * The one deadline of a connection, by what it waits for:
+ * - lingering: the end of the linger period;
+ * - unsent output (the write timeout): the request timeout from when output
+ *   started waiting, so a client that does not take in its response, or takes
+ *   it a byte at a time, cannot hold its place;
+ * - a request under way (the request timeout): fixed from accept or from the
+ *   request's first byte, so trickling bytes does not extend it;
+ * - otherwise, between requests (the idle timeout): from when the last response
+ *   was fully sent.
+ * The earliest that applies wins.
+ */
 static int64_t connection_deadline(const struct http_server *server,
                                    const struct connection *connection)
 {
@@ -109,10 +133,9 @@ static int64_t connection_deadline(const struct http_server *server,
     if (connection->state == CONNECTION_LINGERING)
         return connection->linger_until_ms;
     int64_t deadline = NO_DEADLINE;
-    if (output_backlog(connection))
-        deadline = connection->write_progress_ms + settings->request_timeout_ms;
-    /* Fixed from the request's first byte: trickling bytes does not extend it. */
-    if (connection->request_started_ms &&
+    if (connection->output_waiting_ms != NOT_WAITING)
+        deadline = connection->output_waiting_ms + settings->request_timeout_ms;
+    if (connection->request_started_ms != NOT_WAITING &&
         connection->request_started_ms + settings->request_timeout_ms < deadline)
         deadline = connection->request_started_ms + settings->request_timeout_ms;
     if (deadline == NO_DEADLINE)
@@ -180,7 +203,7 @@ static void answer(struct http_server *server, struct connection *connection)
     bool close_after = !request->keep_alive;
     http_response_write(&connection->output, &response, request, current_date(server), close_after);
     http_response_release(&response);
-    connection->request_started_ms = 0;
+    connection->request_started_ms = NOT_WAITING;
     if (close_after)
         connection->state = CONNECTION_CLOSING;
 }
@@ -206,10 +229,12 @@ static void process_input(struct http_server *server, struct connection *connect
         } else if (event == HTTP_REQUEST_FAILED) {
             http_response_write_error(&connection->output, reader->error_status,
                                       reader->error_detail);
+            connection->request_started_ms = NOT_WAITING;
             connection->state = CONNECTION_CLOSING;
         }
     }
-    if (reader->in_progress && !connection->request_started_ms)
+    /* The next request's first byte: from now on it has the request timeout, not the idle one. */
+    if (reader->in_progress && connection->request_started_ms == NOT_WAITING)
         connection->request_started_ms = server->now_ms;
 }
 
@@ -236,14 +261,20 @@ static bool flush_output(struct http_server *server, struct connection *connecti
         if (sent < 0 && errno == EINTR)
             continue;
         if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            return true;
+            break;
         if (sent < 0) {
             close_connection(server, connection);
             return false;
         }
         connection->output_sent += (size_t)sent;
-        connection->write_progress_ms = server->now_ms;
     }
+    if (output_backlog(connection)) {
+        /* The kernel's buffers are full: the client has the request timeout to take the rest. */
+        if (connection->output_waiting_ms == NOT_WAITING)
+            connection->output_waiting_ms = server->now_ms;
+        return true;
+    }
+    connection->output_waiting_ms = NOT_WAITING;
     if (connection->output_sent) {
         /* Keep idle connections small: a burst's buffer is not kept around. */
         if (connection->output.alloc > 16 * 1024)
@@ -319,7 +350,10 @@ static void open_connection(struct http_server *server, int client)
     http_request_reader_init(&connection->reader);
     cfbp_strbuf_init(&connection->input, 0);
     cfbp_strbuf_init(&connection->output, 0);
+    /* The request timeout runs from accept: a client that never sends a byte goes after it. */
+    connection->request_started_ms = server->now_ms;
     connection->idle_since_ms = server->now_ms;
+    connection->output_waiting_ms = NOT_WAITING;
     connection->next = server->connections;
     if (server->connections)
         server->connections->previous = connection;

@@ -22,9 +22,11 @@ struct routes;
 struct http_server_settings {
     const char *bind_address; /* an IPv4 or IPv6 literal */
     uint16_t port;            /* 0 picks a free port */
-    int request_timeout_ms;   /* to send a whole request, or to take in a response */
-    int idle_timeout_ms;      /* between requests on a kept-alive connection */
-    size_t max_connections;   /* beyond this, new clients wait in the listen backlog */
+    /* From accept (or a later request's first byte) to the request's end; also how long
+     * queued output may wait for the client to take it in. */
+    int request_timeout_ms;
+    int idle_timeout_ms;    /* from a response fully sent to the next request's first byte */
+    size_t max_connections; /* beyond this, new clients wait in the listen backlog */
 };
 
 struct http_server;

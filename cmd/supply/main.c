@@ -4,9 +4,10 @@
  *   supply BUILD_DIR CACHE_DIR DEPS_DIR DEPS_IDX
  *
  * The recipe: check the stack, install the default config-server, agree on
- * a port through profile.d, declare the sidecar, and record config.yml.
+ * a port through profile.d, record config.yml, and declare the sidecar.
  * Everything that can be refused (bad settings, no default version) is
- * checked before anything is written.
+ * checked before anything is written, and a failure after that (a full
+ * disk, say) takes back what this run added to DEPS_DIR/DEPS_IDX.
  */
 #include "../buildpack/program.h"
 #include "../buildpack/sidecar.h"
@@ -14,7 +15,7 @@
 #include "cfbp/buildpack.h"
 #include "cfbp/install.h"
 
-static int supply(struct program *program)
+static int supply_steps(struct program *program)
 {
     struct cfbp_stager *stager = &program->stager;
     struct cfbp_manifest *manifest = &program->manifest;
@@ -36,14 +37,26 @@ static int supply(struct program *program)
     if (result == 0)
         result = cfbp_installer_clean_app_cache(&installer, err);
     cfbp_installer_release(&installer);
+    /* The write outside DEPS_DIR/DEPS_IDX (./config-server in the app) comes last. */
     if (result < 0 || sidecar_write_profile(stager, err) < 0 ||
-        sidecar_declare(&plan, stager, log, err) < 0 ||
         cfbp_stager_write_config_yml(stager, manifest->language, manifest->version, NULL, err) <
             0 ||
         cfbp_stager_write_buildpack_metadata(stager, manifest->language, manifest->version, err) <
-            0)
+            0 ||
+        sidecar_declare(&plan, stager, log, err) < 0)
         return -1;
     return 0;
+}
+
+/* All or nothing: a supply that fails part way takes back what it added to DEPS_DIR/DEPS_IDX. */
+static int supply(struct program *program)
+{
+    if (cfbp_stager_remember_dep_dir(&program->stager, &program->err) < 0)
+        return -1;
+    if (supply_steps(program) == 0)
+        return 0;
+    cfbp_stager_rollback_dep_dir(&program->stager);
+    return -1;
 }
 
 int main(int argc, char **argv)

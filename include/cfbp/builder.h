@@ -12,9 +12,20 @@
  * Failures return the builder's exit status (§8) with its message:
  *   222 None of the buildpacks detected a compatible application
  *   223 Failed to compile droplet: ...      (the final buildpack failed)
- *   224 Failed to build droplet release: ...
+ *   224 Failed to build droplet release: ... (also: release printed more than 1 MiB)
  *   225 Failed to run all supply scripts: ... (a supply buildpack failed)
  *   1   anything else (a bad Procfile, a buildpack without bin/, ...)
+ *
+ * What staging reads from buildpacks and the app is bounded, where the real
+ * builder reads whatever it gets: release output 1 MiB, detect output 64 KiB,
+ * the Procfile, launch.yml and each config.yml 1 MiB; more fails the staging
+ * with a message naming the buildpack (or the Procfile) and the limit, and a
+ * script that prints too much is killed rather than read to its end.
+ *
+ * Each script runs with stdin from /dev/null in a process group of its own;
+ * when it ends, whatever it left running in the group is killed (the
+ * container would end it). The temporary directory (under $TMPDIR) is
+ * removed whatever happens, including a stop through options->stop_fd.
  */
 #ifndef CFBP_BUILDER_H
 #define CFBP_BUILDER_H
@@ -32,6 +43,8 @@ enum {
     CFBP_BUILDER_COMPILE_FAILED = 223,
     CFBP_BUILDER_RELEASE_FAILED = 224,
     CFBP_BUILDER_SUPPLY_FAILED = 225,
+    /* stop_fd became readable: staging was abandoned (cfbp stage exits 128 + the signal) */
+    CFBP_BUILDER_STOPPED = 130,
 };
 
 struct cfbp_builder_options {
@@ -49,9 +62,19 @@ struct cfbp_builder_options {
     /* The app's own variables (its manifest's env: and more); they also reach the scripts. */
     const struct cfbp_environment *app_environment;
     FILE *messages; /* where the builder's own lines go (stderr) */
+    /*
+     * Readable when staging must stop (cfbp stage's signal handlers write to a
+     * pipe): the running script's process group gets SIGTERM (SIGKILL after
+     * CFBP_PROCESS_STOP_GRACE_MS), nothing more runs or is written, and
+     * CFBP_BUILDER_STOPPED is returned. -1: never.
+     */
+    int stop_fd;
 };
 
-/* Stages the app. Returns 0, or the builder's exit status with err set to its message. */
+/*
+ * Stages the app. Returns 0, or the builder's exit status (or
+ * CFBP_BUILDER_STOPPED) with err set to its message.
+ */
 int cfbp_builder_stage(const struct cfbp_builder_options *options, struct cfbp_error *err);
 
 /* Where the builder keeps a supply buildpack's cache: the 16-hex-digit XXH64 of its key (§4.1). */

@@ -19,16 +19,17 @@
 
 enum cfbp_error_kind {
     CFBP_ERROR_NONE = 0,
-    CFBP_ERROR_FAILED,        /* anything not covered below */
-    CFBP_ERROR_USAGE,         /* wrong arguments or environment variables */
-    CFBP_ERROR_IO,            /* reading or writing files */
-    CFBP_ERROR_INVALID,       /* malformed input: YAML, JSON, manifest values */
-    CFBP_ERROR_NOT_FOUND,     /* a file, dependency or version that is not there */
-    CFBP_ERROR_STACK,         /* the stack is not supported */
-    CFBP_ERROR_NETWORK,       /* connection failures, timeouts, 5xx after retries */
-    CFBP_ERROR_HTTP,          /* an HTTP status that is not retried (404, 403, ...) */
-    CFBP_ERROR_CHECKSUM,      /* a digest did not match */
-    CFBP_ERROR_UNSAFE_ARCHIVE /* an archive member that would escape or is not allowed */
+    CFBP_ERROR_FAILED,         /* anything not covered below */
+    CFBP_ERROR_USAGE,          /* wrong arguments or environment variables */
+    CFBP_ERROR_IO,             /* reading or writing files */
+    CFBP_ERROR_INVALID,        /* malformed input: YAML, JSON, manifest values */
+    CFBP_ERROR_NOT_FOUND,      /* a file, dependency or version that is not there */
+    CFBP_ERROR_STACK,          /* the stack is not supported */
+    CFBP_ERROR_NETWORK,        /* connection failures, timeouts, 5xx after retries */
+    CFBP_ERROR_HTTP,           /* an HTTP status that is not retried (404, 403, ...) */
+    CFBP_ERROR_CHECKSUM,       /* a digest did not match */
+    CFBP_ERROR_UNSAFE_ARCHIVE, /* an archive member that would escape or is not allowed */
+    CFBP_ERROR_UNSAFE_PATH     /* a write or read that would pass through a link (beneath.h) */
 };
 
 struct cfbp_error {

@@ -5,16 +5,39 @@
  * SHA-256 of the bytes written is computed in the same pass, so nobody reads
  * the file twice and nothing is held in memory.
  *
- * Failures worth retrying (no connection, timeouts, truncated bodies, HTTP
- * 5xx, 408 and 429) are retried with exponential backoff and jitter within a
- * time budget, honouring Retry-After; each retry is logged as libbuildpack
- * does ("error: <why>, retrying in <t>..."). Any other 4xx fails at once:
- * retrying a 404 for a minute, as libbuildpack does, helps nobody.
+ * Failures worth retrying (no connection, timeouts, stalls, truncated bodies,
+ * HTTP 5xx, 408 and 429) are retried with exponential backoff and jitter
+ * within a time budget, honouring Retry-After; each retry is logged as
+ * libbuildpack does ("error: <why>, retrying in <t>..."). Any other 4xx fails
+ * at once: retrying a 404 for a minute, as libbuildpack does, helps nobody.
+ *
+ * Time limits. A whole download, every attempt and every wait between
+ * attempts included, ends within a deadline: CFBP_DOWNLOAD_TIMEOUT seconds
+ * when that environment variable is set (a number greater than 0 and at most
+ * 86400; an empty value counts as unset; anything else fails the download
+ * with an error naming the variable), else options->timeout (default 900,
+ * Cloud Foundry's default staging timeout). Each attempt is given what is left
+ * of it, so a server that trickles bytes cannot hold a download past it, and
+ * a retry whose wait would end past it is not waited for. The error then says
+ * "could not download <uri>: it did not finish within 900 s
+ * (CFBP_DOWNLOAD_TIMEOUT)...; check the network or raise CFBP_DOWNLOAD_TIMEOUT".
+ * Within the deadline, an attempt that moves fewer than low_speed_limit bytes
+ * a second for low_speed_time seconds is a stall, and retried.
+ *
+ * Redirects are followed (up to 10) but never from https to http: a download
+ * that starts on https stays on https, and one that starts on http may move
+ * to https, never back.
  *
  * TLS peers are always verified (SSL_CERT_FILE / SSL_CERT_DIR may add trust,
  * as they do for Go programs). http_proxy, https_proxy, HTTP_PROXY,
- * HTTPS_PROXY, no_proxy and NO_PROXY are honoured. Messages show URIs with
- * their credentials redacted.
+ * HTTPS_PROXY, no_proxy and NO_PROXY are honoured.
+ *
+ * Messages show URIs with their credentials redacted (cfbp_uri_redact).
+ * Nothing a server sends reaches them as sent: an HTTP failure is named by
+ * its status code and our own phrase for it ("HTTP 503 Service Unavailable",
+ * "HTTP 599" for a code we do not know), never the server's reason phrase,
+ * and any other text from the network (curl's description of a failure, which
+ * can quote a redirect target) is made printable and cut to a few hundred bytes.
  */
 #ifndef CFBP_FETCH_H
 #define CFBP_FETCH_H
@@ -30,10 +53,15 @@ struct cfbp_error;
 typedef void (*cfbp_fetch_progress_fn)(void *data, unsigned long long received,
                                        unsigned long long total);
 
+/* The environment variable that sets the deadline of a whole download, in seconds. */
+#define CFBP_FETCH_TIMEOUT_VARIABLE "CFBP_DOWNLOAD_TIMEOUT"
+
 struct cfbp_fetch_options {
+    double timeout;         /* seconds for the whole download, unless CFBP_DOWNLOAD_TIMEOUT says
+                               otherwise (default 900; 0 or less means 900, at most 86400) */
     long connect_timeout;   /* seconds to connect (default 30) */
-    long low_speed_limit;   /* bytes per second counted as a stall (default 1) */
-    long low_speed_time;    /* seconds of stall before giving up an attempt (default 30) */
+    long low_speed_limit;   /* an attempt slower than this many bytes a second ... (default 1024) */
+    long low_speed_time;    /* ... for this many seconds is a stall (default 30) */
     double retry_delay;     /* first wait before retrying, seconds (default 1.0, ±50%) */
     double retry_factor;    /* each wait is this much longer (default 1.5) */
     double retry_max_delay; /* no single wait is longer (default 15) */
@@ -48,7 +76,9 @@ void cfbp_fetch_options_init(struct cfbp_fetch_options *options);
 /*
  * Downloads uri into path (created or truncated, mode 0644) and puts the
  * SHA-256 of its bytes in sha256_hex. On failure path is removed. Retries are
- * logged to log (which may be NULL).
+ * logged to log (which may be NULL). Fails with CFBP_ERROR_USAGE when
+ * CFBP_DOWNLOAD_TIMEOUT is not a valid number of seconds, CFBP_ERROR_NETWORK
+ * when the deadline passes, attempts run out, or a redirect is refused.
  */
 int cfbp_fetch_to_file(const char *uri, const char *path, const struct cfbp_fetch_options *options,
                        struct cfbp_log *log, char sha256_hex[CFBP_DIGEST_HEX_SIZE],

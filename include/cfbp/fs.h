@@ -26,6 +26,8 @@ enum cfbp_fs_type {
 
 /* What is at path, without following a final symlink. */
 enum cfbp_fs_type cfbp_fs_type_of(const char *path);
+/* What is at name in the directory directory_fd, without following a final symlink. */
+enum cfbp_fs_type cfbp_fs_type_at(int directory_fd, const char *name);
 /* True when path is a directory, following symlinks. */
 bool cfbp_fs_is_directory(const char *path);
 /* True when path is a regular file, following symlinks. */
@@ -35,8 +37,15 @@ bool cfbp_fs_exists(const char *path);
 
 /* Creates path and missing parents with mode (before umask). Existing directories are fine. */
 int cfbp_fs_mkdir_p(const char *path, mode_t mode, struct cfbp_error *err);
-/* Removes path and everything under it; a missing path is not an error. */
+/*
+ * Removes path and everything under it; a missing path is not an error.
+ * Links are removed, never followed, and any depth works with a couple of
+ * file descriptors.
+ */
 int cfbp_fs_remove_tree(const char *path, struct cfbp_error *err);
+/* cfbp_fs_remove_tree for the entry name of the directory directory_fd; display names it. */
+int cfbp_fs_remove_at(int directory_fd, const char *name, const char *display,
+                      struct cfbp_error *err);
 /* Creates a new directory "<parent>/<prefix>XXXXXX" (mode 0700) and puts its path in out. */
 int cfbp_fs_make_temp_dir(const char *parent, const char *prefix, struct cfbp_strbuf *out,
                           struct cfbp_error *err);
@@ -44,9 +53,33 @@ int cfbp_fs_make_temp_dir(const char *parent, const char *prefix, struct cfbp_st
 int cfbp_fs_list_directory(const char *path, struct cfbp_string_list *names,
                            struct cfbp_error *err);
 
-/* Reads the whole file into out (replacing it); files over max_bytes are an error. */
+/* Like cfbp_fs_list_directory for the directory fd, which it takes over and closes. */
+int cfbp_fs_list_fd(int fd, const char *display, struct cfbp_string_list *names,
+                    struct cfbp_error *err);
+
+/*
+ * Reads the whole file into out (replacing it); files over max_bytes are an
+ * error, and so is anything but a regular file (a fifo would hang the read).
+ * Never reads more than max_bytes + 1 bytes.
+ */
 int cfbp_fs_read_file(const char *path, size_t max_bytes, struct cfbp_strbuf *out,
                       struct cfbp_error *err);
+/* Reads what is left of fd into out, as cfbp_fs_read_file does; display names it. */
+int cfbp_fs_read_fd(int fd, const char *display, size_t max_bytes, struct cfbp_strbuf *out,
+                    struct cfbp_error *err);
+/*
+ * Opens the regular file name of the directory directory_fd for reading: a
+ * symlink there is refused (CFBP_ERROR_UNSAFE_PATH), and so is a fifo or a
+ * device. Returns the descriptor or -1.
+ */
+int cfbp_fs_open_regular_at(int directory_fd, const char *name, const char *display,
+                            struct cfbp_error *err);
+
+/*
+ * Sets err to "cannot write <path>: <reason>" with what to do about a full
+ * disk, a disk quota or a file size limit. Returns -1.
+ */
+int cfbp_fs_write_error(struct cfbp_error *err, int errnum, const char *path);
 /* Atomically replaces path with data, then sets mode (exactly, umask not applied). */
 int cfbp_fs_write_file(const char *path, const void *data, size_t length, mode_t mode,
                        struct cfbp_error *err);
@@ -55,7 +88,8 @@ int cfbp_fs_copy_file(const char *src, const char *dst, mode_t mode, struct cfbp
 /*
  * Moves every entry of src_dir into dest_dir: missing entries are renamed in,
  * directories present on both sides are merged, anything else in dest_dir is
- * replaced. src_dir is removed. Both must be on one file system.
+ * replaced. src_dir is removed. Both must be on one file system. Links inside
+ * either tree are never followed (cfbp_beneath_merge_move).
  */
 int cfbp_fs_merge_move(const char *src_dir, const char *dest_dir, struct cfbp_error *err);
 
@@ -69,6 +103,14 @@ typedef bool (*cfbp_fs_skip_fn)(const char *relative, void *data);
  */
 int cfbp_fs_copy_tree(const char *from, const char *to, cfbp_fs_skip_fn skip, void *skip_data,
                       struct cfbp_error *err);
+
+/*
+ * Makes a file size limit (ulimit -f) fail writes with EFBIG, which the
+ * calls here report, instead of raising SIGXFSZ, which would kill the
+ * program without a word. A handler, not SIG_IGN, so that programs started
+ * later get the default back at exec. Programs call it once at start.
+ */
+void cfbp_fs_catch_file_size_limit(void);
 
 /* read(2), retried when a signal interrupts it: the byte count, 0 at the end, -1 (errno). */
 ssize_t cfbp_fs_read(int fd, void *buffer, size_t size);

@@ -12,6 +12,7 @@
 #include "cfbp/string_list.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 struct cfbp_error;
@@ -60,9 +61,47 @@ int cfbp_process_start(const struct cfbp_process_spec *spec, pid_t *pid, struct 
 /* Waits for pid; *status gets its exit status, or 128 + the signal that killed it. */
 int cfbp_process_wait(pid_t pid, const char *name, int *status, struct cfbp_error *err);
 
+/* How long a program that is being stopped gets between SIGTERM and SIGKILL. */
+#define CFBP_PROCESS_STOP_GRACE_MS 5000
+
+/* How cfbp_process_run_spec watches a program, and (the last two) what happened. */
+struct cfbp_process_run {
+    struct cfbp_strbuf *output; /* NULL: stdout stays as the spec says; else appended here */
+    bool merge_stderr;          /* with output: stderr is collected into it too */
+    size_t output_limit;        /* with output: the most bytes it takes; 0: no limit */
+    int stop_fd;                /* once readable, the program is stopped; -1: never */
+    bool output_exceeded;       /* set when the program wrote more than output_limit */
+    bool stopped;               /* set when stop_fd became readable while it ran */
+};
+
+#define CFBP_PROCESS_RUN_INIT                                                                      \
+    {                                                                                              \
+        NULL, false, 0, -1, false, false                                                           \
+    }
+
+/*
+ * Runs spec and waits for it; *status gets its exit status (128 + signal).
+ *
+ * The program is "the group" when spec->new_process_group is set, else the
+ * program alone. Output past output_limit is not stored: the group is killed
+ * (SIGKILL) at once and output keeps the first output_limit bytes. When
+ * stop_fd becomes readable (say, a signal handler wrote to a pipe), the group
+ * gets SIGTERM, then SIGKILL after CFBP_PROCESS_STOP_GRACE_MS. A program that
+ * leads its own group takes the group with it when it ends (SIGKILL to what is
+ * left), so nothing it started outlives it or keeps its output open. Once the
+ * program has ended, its output is read until it closes, for a second at most.
+ *
+ * Returns 0 when the program ran to its end; -1 with err set when it could
+ * not be started or waited for, wrote more than output_limit
+ * (run->output_exceeded) or was stopped (run->stopped).
+ */
+int cfbp_process_run_spec(const struct cfbp_process_spec *spec, struct cfbp_process_run *run,
+                          int *status, struct cfbp_error *err);
+
 /* Runs argv in directory (NULL: current) with this environment and waits. */
 int cfbp_process_run(char *const *argv, const char *directory, int *status, struct cfbp_error *err);
-/* Runs spec and waits, collecting its stdout (and stderr when merge_stderr) into output. */
+/* Runs spec and waits, collecting its stdout (and stderr when merge_stderr) into output
+ * (cfbp_process_run_spec without a limit or a stop). */
 int cfbp_process_run_capture_spec(const struct cfbp_process_spec *spec, bool merge_stderr,
                                   int *status, struct cfbp_strbuf *output, struct cfbp_error *err);
 /* Like cfbp_process_run, with stdout and stderr collected (interleaved) into output. */

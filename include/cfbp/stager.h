@@ -5,9 +5,18 @@
  * DEPS_IDX is kept as the string the builder passed ("03" is not "3", §4.2);
  * it is only checked to be one safe path component. All directory arguments
  * are made absolute, so nothing depends on the working directory.
+ *
+ * The directories the platform gives are trusted; nothing inside them is.
+ * Every file written here is written beneath one of them without following
+ * a link (beneath.h): a dependency that planted deps/<idx>/profile.d as a
+ * link, or an app whose .profile.d is one, gets an error, not a write
+ * somewhere else. Files of other buildpacks that are links are skipped.
  */
 #ifndef CFBP_STAGER_H
 #define CFBP_STAGER_H
+
+#include "cfbp/string_list.h"
+#include "cfbp/workdir.h"
 
 #include <stdbool.h>
 
@@ -27,6 +36,14 @@ struct cfbp_stager {
     char *deps_idx;    /* opaque */
     char *dep_dir;     /* <deps_dir>/<deps_idx> */
     char *profile_dir; /* finalize's 5th argument, or <build_dir>/.profile.d */
+    /* profile_dir as the directory our writes stay beneath and the path below it:
+     * (<build_dir>, ".profile.d"), or (<PROFILE_DIR>, "") when the builder gave one. */
+    char *profile_root;
+    char *profile_relative;
+    /* What <dep_dir> held before this run, for cfbp_stager_rollback_dep_dir. */
+    struct cfbp_string_list dep_dir_entries;
+    struct cfbp_saved_times dep_dir_times;
+    bool dep_dir_remembered;
 };
 
 /*
@@ -38,6 +55,18 @@ struct cfbp_stager {
 int cfbp_stager_init(struct cfbp_stager *stager, enum cfbp_stager_phase phase, int argc,
                      char *const *argv, struct cfbp_error *err);
 void cfbp_stager_release(struct cfbp_stager *stager);
+
+/*
+ * Remembers which entries <dep_dir> holds now, and its times, so that a
+ * supply that fails part way can take back everything it added.
+ */
+int cfbp_stager_remember_dep_dir(struct cfbp_stager *stager, struct cfbp_error *err);
+/*
+ * Removes every entry of <dep_dir> that was not there when it was
+ * remembered (never following links) and puts its times back: a failed
+ * supply leaves no half-installed state. Does nothing unless remembered.
+ */
+void cfbp_stager_rollback_dep_dir(struct cfbp_stager *stager);
 
 /* Fails when a V3 (cloud native) buildpack ran before us (§6.2); sentinel_path is its marker. */
 int cfbp_stager_check_not_after_v3(const char *sentinel_path, struct cfbp_error *err);

@@ -64,6 +64,9 @@ int cfbp_staging_result_merge_map(struct cfbp_staging_result *result, const char
                                   size_t length, const char *name, const char *key,
                                   struct cfbp_error *err);
 
+/* The largest config.yml that is read; a larger one is ignored here (the builder refuses it). */
+#define CFBP_CONFIG_YML_MAX_BYTES (1 << 20)
+
 /*
  * Adds a buildpack's metadata from its deps/<idx>/config.yml (which may be
  * missing; a file that does not parse is ignored, as the builder ignores it).

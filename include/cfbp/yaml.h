@@ -9,11 +9,19 @@
  * remembers where every node starts so errors can name line and column.
  *
  * Loading resolves aliases (within a node budget, so alias bombs fail) and
- * merge keys ("<<"), and rejects duplicate keys and multi-document streams.
+ * merge keys ("<<"), and rejects duplicate keys (every spelling of null, such
+ * as "~" and "null", being the one null key) and multi-document streams.
+ * It is built for hostile input: it takes time in proportion to the text
+ * (about a second at most for a 1 MiB file), refuses documents that nest
+ * deeper than CFBP_YAML_MAX_DEPTH, and no call here recurses over a tree, so
+ * trees of any depth built through this API are freed and copied safely.
  *
  * The emitter writes block style without a "---" header. Strings that would
- * read back as another type are double-quoted, the way Go's yaml.v2 does it
- * (contract §5.2), and keys can be sorted, which the packager needs.
+ * read back as another type are double-quoted and text with line breaks is a
+ * literal block, the way Go's yaml.v2 does it (contract §5.2); an empty plain
+ * key or document is written as null. Keys can be sorted, which the packager
+ * needs. What the emitter writes loads back to the same values, each meaning
+ * the same.
  */
 #ifndef CFBP_YAML_H
 #define CFBP_YAML_H
@@ -23,6 +31,22 @@
 
 struct cfbp_strbuf;
 struct cfbp_error;
+
+/*
+ * The deepest that lists and mappings may nest (a top-level mapping is level
+ * 1). Loading refuses deeper documents, also when an alias would copy a node
+ * deeper, and the emitter refuses to write deeper trees, so code that walks
+ * a loaded tree recursively needs no more than this many stack frames.
+ */
+#define CFBP_YAML_MAX_DEPTH 1000
+
+/*
+ * The longest text one cfbp_yaml_emit call writes (16 MiB, sixteen times the
+ * largest file any loader here reads). Block style indents each line by its
+ * depth, so a few kilobytes of aliases to a deep node would otherwise come
+ * out as hundreds of megabytes.
+ */
+#define CFBP_YAML_MAX_EMIT_BYTES (16 * 1024 * 1024)
 
 enum cfbp_yaml_type { CFBP_YAML_SCALAR, CFBP_YAML_SEQUENCE, CFBP_YAML_MAPPING };
 
@@ -106,12 +130,18 @@ void cfbp_yaml_append(struct cfbp_yaml_node *sequence, struct cfbp_yaml_node *it
 void cfbp_yaml_set(struct cfbp_yaml_node *mapping, const char *key, struct cfbp_yaml_node *value);
 /* Removes key from mapping (if there). */
 void cfbp_yaml_remove(struct cfbp_yaml_node *mapping, const char *key);
+/* A deep copy (NULL for NULL). Walks with a heap stack: any depth is fine. */
 struct cfbp_yaml_node *cfbp_yaml_copy(const struct cfbp_yaml_node *node);
+/* Frees node and everything under it (NULL is fine). Any depth is fine. */
 void cfbp_yaml_free(struct cfbp_yaml_node *node);
 
 #define CFBP_YAML_EMIT_SORT_KEYS 1u
 
-/* Appends root as YAML to out. */
+/*
+ * Appends root as YAML to out. A tree nested deeper than CFBP_YAML_MAX_DEPTH
+ * (loading could not read it back) or whose text would be longer than
+ * CFBP_YAML_MAX_EMIT_BYTES is refused: err says so and out is left as it was.
+ */
 int cfbp_yaml_emit(struct cfbp_strbuf *out, const struct cfbp_yaml_node *root, unsigned flags,
                    struct cfbp_error *err);
 

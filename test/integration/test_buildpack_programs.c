@@ -302,7 +302,7 @@ static void supply_retries_a_flaky_download(void **state)
     char download_line[256];
     snprintf(download_line, sizeof(download_line), "       Download [%s]\n", url);
     assert_contains(run.out, download_line);
-    assert_contains(run.out, "       error: 503 Service Unavailable, retrying in ");
+    assert_contains(run.out, "       error: HTTP 503 Service Unavailable, retrying in ");
     assert_null(
         strstr(strstr(strstr(run.out, "retrying in") + 1, "retrying in") + 1, "retrying in"));
     char *binary = dep_file(fixture, "bin/config-server");

@@ -19,13 +19,18 @@
 #include "http_server.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define ARTIFACT_NAME "config-server-" CONFIG_SERVER_VERSION "-linux-x64.tgz"
@@ -557,6 +562,263 @@ static void detection_without_a_match_gives_222(void **state)
     free(program);
 }
 
+/* --- hostile buildpacks: bounded output, nothing left behind --- */
+
+/* A fresh directory for TMPDIR, and "TMPDIR=<it>" for the environment. */
+static char *fresh_tmpdir(struct trial *trial, char *variable, size_t size)
+{
+    char *tmp = test_path(trial->dir, "tmp");
+    mkdir(tmp, 0755);
+    snprintf(variable, size, "TMPDIR=%s", tmp);
+    return tmp;
+}
+
+/* A final buildpack in <trial>/<name> whose finalize succeeds and whose release is given. */
+static char *final_buildpack(struct trial *trial, const char *name, const char *release)
+{
+    char *root = test_path(trial->dir, name);
+    char *finalize = test_path(root, "bin/finalize");
+    char *release_path = test_path(root, "bin/release");
+    test_write_file(finalize, "#!/bin/sh\nexit 0\n", 0755);
+    test_write_file(release_path, release, 0755);
+    free(finalize);
+    free(release_path);
+    return root;
+}
+
+static char *plain_app(struct trial *trial)
+{
+    char *app = test_path(trial->dir, "plain-app");
+    char *index = test_path(app, "index.html");
+    test_write_file(index, "hello\n", 0644);
+    free(index);
+    return app;
+}
+
+struct measured_run {
+    int status;
+    char *log;       /* stdout and stderr */
+    long max_rss_kb; /* the peak RSS of cfbp and of the children it waited for */
+};
+
+/* cfbp stage APP -b BUILDPACK with env added, measured with wait4. */
+static struct measured_run stage_measured(struct trial *trial, const char *app,
+                                          const char *buildpack, char *const *env)
+{
+    char *program = cfbp();
+    char *log_path = test_path(trial->dir, "stage.log");
+    char droplet_flag[1024], cache_flag[1024];
+    snprintf(droplet_flag, sizeof(droplet_flag), "--droplet=%s", trial->droplet);
+    snprintf(cache_flag, sizeof(cache_flag), "--cache=%s", trial->cache);
+    char *argv[] = {program,    "stage", (char *)app,       droplet_flag,
+                    cache_flag, "-b",    (char *)buildpack, NULL};
+    extern char **environ;
+    struct cfbp_string_list environment = CFBP_STRING_LIST_INIT;
+    for (char **entry = environ; *entry; entry++) {
+        bool replaced = false;
+        for (char *const *extra = env; *extra; extra++)
+            replaced |= strncmp(*entry, *extra, strcspn(*extra, "=") + 1) == 0;
+        if (!replaced)
+            cfbp_string_list_append(&environment, *entry);
+    }
+    for (char *const *extra = env; *extra; extra++)
+        cfbp_string_list_append(&environment, *extra);
+    char **envp = calloc(environment.count + 1, sizeof(*envp));
+    memcpy(envp, environment.items, environment.count * sizeof(*envp));
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    pid_t pid;
+    assert_int_equal(posix_spawn(&pid, program, &actions, NULL, argv, envp), 0);
+    posix_spawn_file_actions_destroy(&actions);
+    int wait_status;
+    struct rusage usage;
+    assert_int_equal(wait4(pid, &wait_status, 0, &usage), pid);
+    struct measured_run run = {
+        .status = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : 128 + WTERMSIG(wait_status),
+        .log = test_read_file(log_path),
+        .max_rss_kb = usage.ru_maxrss,
+    };
+    free(envp);
+    cfbp_string_list_clear(&environment);
+    free(log_path);
+    free(program);
+    return run;
+}
+
+/*
+ * Issue "hostile inputs": release output was read whole, so 100 MB of it
+ * took cfbp stage to a peak of 346 MB. It is cut at 1 MiB now: refused with
+ * 224, the script killed, memory small.
+ */
+static void a_release_printing_100_mb_is_refused_in_little_memory(void **state)
+{
+    struct trial *trial = *state;
+    char tmp_variable[1100];
+    char *tmp = fresh_tmpdir(trial, tmp_variable, sizeof(tmp_variable));
+    char *buildpack = final_buildpack(trial, "flood",
+                                      "#!/bin/sh\nprintf 'default_process_types:\\n  web: '\n"
+                                      "head -c 104857600 /dev/zero | tr '\\0' a\necho\n");
+    char *app = plain_app(trial);
+    char *env[] = {trial->home_env, tmp_variable, NULL};
+    struct measured_run run = stage_measured(trial, app, buildpack, env);
+    print_message("cfbp stage with 100 MB of release output: exit %d, peak RSS %ld KB\n",
+                  run.status, run.max_rss_kb);
+    assert_int_equal(run.status, 224);
+    char expected[2048];
+    snprintf(expected, sizeof(expected),
+             "Failed to build droplet release: buildpack %s printed more than 1 MiB (1048576 "
+             "bytes) on stdout from bin/release, the most that is read; the script was stopped\n",
+             buildpack);
+    assert_contains(run.log, expected);
+    /* Sanitizers keep shadow memory and quarantine; the plain build stays far lower. */
+    long limit_kb =
+        getenv("ASAN_OPTIONS") || strstr(test_program_dir(), "asan") ? 192 * 1024 : 64 * 1024;
+    assert_true(run.max_rss_kb < limit_kb);
+    assert_int_equal(test_count_entries(tmp), 0);
+    assert_false(test_exists(trial->droplet));
+    free(run.log);
+    free(app);
+    free(buildpack);
+    free(tmp);
+}
+
+/* Every way cfbp stage can fail leaves TMPDIR as it found it. */
+static void failed_stagings_leave_tmpdir_empty(void **state)
+{
+    struct trial *trial = *state;
+    char tmp_variable[1100];
+    char *tmp = fresh_tmpdir(trial, tmp_variable, sizeof(tmp_variable));
+    char *app = plain_app(trial);
+    char *env[] = {trial->home_env, tmp_variable, NULL};
+    char *good =
+        final_buildpack(trial, "good", "#!/bin/sh\necho 'default_process_types: {web: ./run}'\n");
+    char *failing = final_buildpack(trial, "failing", "#!/bin/sh\nexit 9\n");
+    char *config =
+        final_buildpack(trial, "config", "#!/bin/sh\necho 'default_process_types: {web: ./run}'\n");
+    char *finalize = test_path(config, "bin/finalize");
+    test_write_file(finalize,
+                    "#!/bin/sh\nhead -c 3000000 /dev/zero | tr '\\0' '[' > \"$3/$4/config.yml\"\n",
+                    0755);
+    char *missing = test_path(trial->dir, "no-such-buildpack");
+    char *no_app = test_path(trial->dir, "no-such-app");
+    struct {
+        const char *app, *buildpack;
+        int status;
+        const char *message;
+    } cases[] = {
+        {no_app, good, 1, "the app directory"},
+        {app, missing, 1, "is not a registered buildpack, a directory or a zip"},
+        {app, failing, 224, "Failed to build droplet release: exit status 9"},
+        {app, config, 1, "wrote a config.yml of 3000000 bytes"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct measured_run run = stage_measured(trial, cases[i].app, cases[i].buildpack, env);
+        if (run.status != cases[i].status || !strstr(run.log, cases[i].message))
+            fail_msg("case %zu: exit %d, expected %d and '%s':\n%s", i, run.status, cases[i].status,
+                     cases[i].message, run.log);
+        assert_int_equal(test_count_entries(tmp), 0);
+        free(run.log);
+    }
+    /* An oversized Procfile, and a droplet that cannot be written. */
+    char *procfile = test_path(app, "Procfile");
+    struct cfbp_strbuf big = CFBP_STRBUF_INIT;
+    while (big.len <= (1 << 20))
+        cfbp_strbuf_append_string(&big, "web: ./run\n");
+    test_write_file(procfile, big.buf, 0644);
+    struct measured_run run = stage_measured(trial, app, good, env);
+    assert_int_equal(run.status, 1);
+    assert_contains(run.log, "Failed to read command from Procfile: the Procfile is ");
+    assert_int_equal(test_count_entries(tmp), 0);
+    free(run.log);
+    unlink(procfile);
+    char *blocker = test_path(trial->dir, "blocker");
+    test_write_file(blocker, "not a directory\n", 0644);
+    free(trial->droplet);
+    trial->droplet = test_path(blocker, "droplet.tgz");
+    run = stage_measured(trial, app, good, env);
+    assert_int_equal(run.status, 1);
+    assert_contains(run.log, "/blocker: Not a directory"); /* result.json goes there first */
+    assert_int_equal(test_count_entries(tmp), 0);
+    free(run.log);
+    cfbp_strbuf_release(&big);
+    free(blocker);
+    free(procfile);
+    free(finalize);
+    free(missing);
+    free(no_app);
+    free(good);
+    free(failing);
+    free(config);
+    free(app);
+    free(tmp);
+}
+
+/* Stops cfbp stage with signal_number while a supply script sleeps; checks what is left. */
+static void assert_signal_stops_staging_cleanly(struct trial *trial, int signal_number)
+{
+    char tmp_variable[1100];
+    char *tmp = fresh_tmpdir(trial, tmp_variable, sizeof(tmp_variable));
+    char *app = plain_app(trial);
+    char *good =
+        final_buildpack(trial, "good", "#!/bin/sh\necho 'default_process_types: {web: ./run}'\n");
+    char *slow = test_path(trial->dir, "slow");
+    char *supply = test_path(slow, "bin/supply");
+    char *pids = test_path(trial->dir, "slow.pids");
+    unlink(pids);
+    char script[2048];
+    snprintf(script, sizeof(script),
+             "#!/bin/sh\necho 'slow supply running'\nsleep 60 &\n"
+             "echo \"$$ $!\" > '%s.part' && mv '%s.part' '%s'\nwait\n",
+             pids, pids, pids);
+    test_write_file(supply, script, 0755);
+    char *program = cfbp(), *log = test_path(trial->dir, "signal.log");
+    char droplet_flag[1024], cache_flag[1024];
+    snprintf(droplet_flag, sizeof(droplet_flag), "--droplet=%s", trial->droplet);
+    snprintf(cache_flag, sizeof(cache_flag), "--cache=%s", trial->cache);
+    char *argv[] = {program, "stage", app, droplet_flag, cache_flag, "-b", slow, "-b", good, NULL};
+    char *env[] = {trial->home_env, tmp_variable, NULL};
+    pid_t stager = test_start_program(argv, NULL, env, log);
+    char *text = NULL;
+    for (int i = 0; i < 3000 && !(text = test_read_file(pids)); i++)
+        usleep(10 * 1000);
+    assert_non_null(text);
+    int script_pid = 0, sleep_pid = 0;
+    assert_int_equal(sscanf(text, "%d %d", &script_pid, &sleep_pid), 2);
+    assert_true(test_count_entries(tmp) > 0); /* staging is under way in TMPDIR */
+    time_t sent = time(NULL);
+    int status = test_stop_program(stager, signal_number);
+    assert_int_equal(status, 128 + signal_number);
+    assert_true(time(NULL) - sent < 5);
+    char *output = test_read_file(log);
+    char expected[64];
+    snprintf(expected, sizeof(expected), "cfbp stage: stopped by SIG%s\n",
+             sigabbrev_np(signal_number));
+    assert_contains(output, expected);
+    assert_int_equal(test_count_entries(tmp), 0);
+    assert_false(test_process_alive(script_pid));
+    assert_false(test_process_alive(sleep_pid));
+    assert_false(test_exists(trial->droplet));
+    free(output);
+    free(text);
+    free(log);
+    free(program);
+    free(pids);
+    free(supply);
+    free(slow);
+    free(good);
+    free(app);
+    free(tmp);
+}
+
+static void sigterm_or_sigint_during_a_slow_supply_leaves_nothing(void **state)
+{
+    struct trial *trial = *state;
+    assert_signal_stops_staging_cleanly(trial, SIGTERM);
+    assert_signal_stops_staging_cleanly(trial, SIGINT);
+}
+
 int main(void)
 {
 #define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -572,6 +834,9 @@ int main(void)
         TEST(restage_reuses_the_cache),
         TEST(registered_buildpacks_by_name),
         TEST(detection_without_a_match_gives_222),
+        TEST(a_release_printing_100_mb_is_refused_in_little_memory),
+        TEST(failed_stagings_leave_tmpdir_empty),
+        TEST(sigterm_or_sigint_during_a_slow_supply_leaves_nothing),
     };
     return cmocka_run_group_tests(tests, setup_world, teardown_world);
 }

@@ -8,7 +8,9 @@
  */
 #include "sidecar_support.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -36,6 +38,8 @@ struct server {
     struct process process;
     int port;
 };
+
+static void write_temporary(struct cfbp_strbuf *path, const char *content);
 
 static void start_server(struct server *server, const char *const *environment)
 {
@@ -354,6 +358,230 @@ static void test_slow_and_idle_clients_are_dropped(void **state)
     cfbp_strbuf_release(&pending);
     cfbp_strbuf_release(&response);
     stop_server(&server);
+}
+
+/*
+ * Issue "hostile inputs": a connection that never sends a byte kept its place
+ * for the idle timeout (60 s), so with 20 places 40 silent clients locked
+ * everyone else out. The request timeout runs from accept: the first 20 go
+ * after 1 s, the 20 waiting in the backlog take their places for 1 s more,
+ * and the real client behind them is answered at about 2 s.
+ */
+static void test_silent_connections_cannot_lock_others_out(void **state)
+{
+    (void)state;
+    enum { SILENT = 40 };
+    struct server server;
+    const char *const environment[] = {"CONFIG_SERVER_REQUEST_TIMEOUT=1",
+                                       "CONFIG_SERVER_IDLE_TIMEOUT=60",
+                                       "CONFIG_SERVER_MAX_CONNECTIONS=20", NULL};
+    start_server(&server, environment);
+    int silent[SILENT];
+    struct pollfd pollers[SILENT];
+    int64_t start = monotonic_ms();
+    for (int i = 0; i < SILENT; i++) {
+        silent[i] = client_connect("127.0.0.1", server.port);
+        assert_true(silent[i] >= 0);
+        pollers[i] = (struct pollfd){.fd = silent[i], .events = POLLIN};
+    }
+    /* Not cut at once: none is closed well before the request timeout. */
+    assert_int_equal(poll(pollers, SILENT, 600), 0);
+
+    struct cfbp_strbuf response = CFBP_STRBUF_INIT, pending = CFBP_STRBUF_INIT;
+    int client = client_connect("127.0.0.1", server.port);
+    assert_true(client >= 0);
+    assert_true(client_send_string(client, GET_CONFIG));
+    /* Before the fix this waited for the idle timeout: the 10 s receive timeout fails it. */
+    assert_true(client_read_response(client, &pending, false, &response));
+    int64_t answered = monotonic_ms() - start;
+    assert_true(cfbp_string_ends_with(response.buf, "\r\n\r\n" DEFAULT_BODY));
+    print_message("real client behind %d silent ones answered after %lld ms\n", SILENT,
+                  (long long)answered);
+    assert_in_range(answered, 1500, 2 * 1000 + 1500);
+    close(client);
+    /* Every silent connection was closed by the server (they are all gone by now). */
+    for (int i = 0; i < SILENT; i++) {
+        assert_true(client_sees_close(silent[i], 1000));
+        close(silent[i]);
+    }
+    cfbp_strbuf_release(&pending);
+    cfbp_strbuf_release(&response);
+    stop_server(&server);
+}
+
+/* Sends text and returns how long until the server closes (or -1 if it did not within 5 s). */
+static int64_t sent_until_closed(int client, const char *text)
+{
+    int64_t start = monotonic_ms();
+    assert_true(client_send_string(client, text));
+    if (!client_sees_close(client, 5000))
+        return -1;
+    return monotonic_ms() - start;
+}
+
+static void test_idle_timeout_applies_only_between_requests(void **state)
+{
+    (void)state;
+    struct server server;
+    const char *const environment[] = {"CONFIG_SERVER_REQUEST_TIMEOUT=1",
+                                       "CONFIG_SERVER_IDLE_TIMEOUT=3", NULL};
+    start_server(&server, environment);
+    struct cfbp_strbuf response = CFBP_STRBUF_INIT, pending = CFBP_STRBUF_INIT;
+    /* After a response the connection is kept for the idle timeout, not the request one. */
+    int client = client_connect("127.0.0.1", server.port);
+    assert_true(client_send_string(client, GET_CONFIG));
+    assert_true(client_read_response(client, &pending, false, &response));
+    int64_t start = monotonic_ms();
+    assert_false(client_sees_close(client, 2000));
+    assert_true(client_sees_close(client, 3000));
+    assert_in_range(monotonic_ms() - start, 2800, 4000);
+    close(client);
+
+    /* Once the next request's first byte is in, the request timeout runs from it: a request
+     * begun just before the idle timeout is not cut by it, nor allowed more than 1 s. */
+    client = client_connect("127.0.0.1", server.port);
+    assert_true(client_send_string(client, GET_CONFIG));
+    assert_true(client_read_response(client, &pending, false, &response));
+    usleep(2500 * 1000);
+    assert_in_range(sent_until_closed(client, "GET /con"), 800, 2000);
+    close(client);
+
+    /* A request body trickled slower than that goes the same way. */
+    client = client_connect("127.0.0.1", server.port);
+    start = monotonic_ms();
+    assert_true(client_send_string(client, "POST /config/ HTTP/1.1\r\nHost: a\r\n"
+                                           "Content-Length: 20\r\n\r\n"));
+    bool closed = false;
+    for (int i = 0; i < 20 && !closed; i++)
+        closed = !client_send(client, "x", 1) || client_sees_close(client, 300);
+    assert_true(closed);
+    assert_in_range(monotonic_ms() - start, 800, 2000);
+    close(client);
+
+    /* A client that shuts its sending side mid-request is closed at once... */
+    client = client_connect("127.0.0.1", server.port);
+    assert_true(client_send_string(client, "GET /config/ HTTP/1.1\r\nHo"));
+    start = monotonic_ms();
+    shutdown(client, SHUT_WR);
+    assert_true(client_sees_close(client, 2000));
+    assert_true(monotonic_ms() - start < 500);
+    close(client);
+    /* ...and one that shuts it after a whole request still gets the answer. */
+    client = client_connect("127.0.0.1", server.port);
+    assert_true(client_send_string(client, GET_CONFIG));
+    shutdown(client, SHUT_WR);
+    assert_true(client_read_response(client, &pending, false, &response));
+    assert_true(cfbp_string_ends_with(response.buf, "\r\n\r\n" DEFAULT_BODY));
+    assert_true(client_sees_close(client, 2000));
+    close(client);
+    cfbp_strbuf_release(&pending);
+    cfbp_strbuf_release(&response);
+    stop_server(&server);
+}
+
+/*
+ * Whether the server still holds its end of client's connection open, read
+ * from /proc/net/tcp: its socket is ESTABLISHED until the server closes it.
+ * (The client cannot tell sooner: what the kernels buffered arrives first.)
+ */
+static bool server_end_established(int server_port, int client)
+{
+    struct sockaddr_in local;
+    socklen_t length = sizeof(local);
+    assert_int_equal(getsockname(client, (struct sockaddr *)&local, &length), 0);
+    unsigned client_port = ntohs(local.sin_port);
+    FILE *table = fopen("/proc/net/tcp", "r");
+    assert_non_null(table);
+    char line[512];
+    bool established = false;
+    while (fgets(line, sizeof(line), table)) {
+        unsigned local_address, local_port, remote_address, remote_port, state;
+        if (sscanf(line, " %*u: %8X:%4X %8X:%4X %2X", &local_address, &local_port, &remote_address,
+                   &remote_port, &state) == 5 &&
+            local_port == (unsigned)server_port && remote_port == client_port)
+            established = state == 0x01;
+    }
+    fclose(table);
+    return established;
+}
+
+/* Milliseconds until the server closes its end (reading at most read_bytes every 50 ms). */
+static int64_t until_server_closes(const struct server *server, int client, size_t read_bytes,
+                                   int64_t since, size_t *total)
+{
+    char chunk[65536];
+    while (monotonic_ms() - since < 8000) {
+        if (!server_end_established(server->port, client))
+            return monotonic_ms() - since;
+        ssize_t got = read_bytes ? recv(client, chunk, read_bytes, MSG_DONTWAIT) : 0;
+        if (got > 0)
+            *total += (size_t)got;
+        usleep(50 * 1000);
+    }
+    return -1;
+}
+
+/*
+ * The write timeout: output the client does not take in (the kernel's buffers
+ * full) may wait for the request timeout, counted from when it started
+ * waiting, so neither a client that never reads nor one that reads a trickle
+ * keeps its place.
+ */
+static void test_clients_that_do_not_read_are_dropped(void **state)
+{
+    (void)state;
+    enum { REQUESTS = 32, BODY = 1000 * 1000 };
+    struct cfbp_strbuf path = CFBP_STRBUF_INIT, variable = CFBP_STRBUF_INIT;
+    struct cfbp_strbuf content = CFBP_STRBUF_INIT, burst = CFBP_STRBUF_INIT;
+    cfbp_strbuf_append_string(&content, "{\"pad\":\"");
+    for (size_t i = content.len; i < BODY - 3; i++)
+        cfbp_strbuf_append_char(&content, 'a');
+    cfbp_strbuf_append_string(&content, "\"}\n");
+    write_temporary(&path, content.buf);
+    cfbp_strbuf_append_format(&variable, "CONFIG_SERVER_CONFIG_FILE=%s", path.buf);
+    const char *const environment[] = {variable.buf, "CONFIG_SERVER_REQUEST_TIMEOUT=1",
+                                       "CONFIG_SERVER_IDLE_TIMEOUT=60", NULL};
+    struct server server;
+    start_server(&server, environment);
+    for (int i = 0; i < REQUESTS; i++)
+        cfbp_strbuf_append_string(&burst, GET_CONFIG);
+
+    /* 32 pipelined requests for 1 MB each, never read: closed after about 1 s. */
+    int client = client_connect("127.0.0.1", server.port);
+    int64_t start = monotonic_ms();
+    assert_true(client_send(client, burst.buf, burst.len));
+    size_t total = 0;
+    int64_t closed = until_server_closes(&server, client, 0, start, &total);
+    print_message("client that never reads cut after %lld ms\n", (long long)closed);
+    assert_in_range(closed, 800, 3000);
+    close(client);
+
+    /* Reading 16 kB every 50 ms through a small receive buffer keeps the output moving, but a
+     * 1 MB response still waits for seconds: cut as well. */
+    client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int small = 16384;
+    setsockopt(client, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    struct sockaddr_in address = {.sin_family = AF_INET,
+                                  .sin_port = htons((uint16_t)server.port),
+                                  .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(connect(client, (struct sockaddr *)&address, sizeof(address)), 0);
+    start = monotonic_ms();
+    assert_true(client_send(client, burst.buf, burst.len));
+    closed = until_server_closes(&server, client, 16384, start, &total);
+    print_message("trickling reader cut after %lld ms, %zu bytes read\n", (long long)closed, total);
+    assert_in_range(closed, 800, 3000);
+    close(client);
+
+    struct cfbp_strbuf response = CFBP_STRBUF_INIT;
+    exchange(&server, GET_CONFIG, &response); /* everyone else is served meanwhile */
+    assert_true(cfbp_string_starts_with(response.buf, "HTTP/1.1 200 OK\r\n"));
+    stop_server(&server);
+    unlink(path.buf);
+    cfbp_strbuf_release(&response);
+    cfbp_strbuf_release(&burst);
+    cfbp_strbuf_release(&content);
+    cfbp_strbuf_release(&variable);
+    cfbp_strbuf_release(&path);
 }
 
 /* Sends request on a new connection; asserts the exact answer and that the server hangs up. */
@@ -778,6 +1006,9 @@ int main(void)
         cmocka_unit_test(test_pipelined_requests_are_answered_in_order),
         cmocka_unit_test(test_two_hundred_parallel_keep_alive_clients),
         cmocka_unit_test(test_slow_and_idle_clients_are_dropped),
+        cmocka_unit_test(test_silent_connections_cannot_lock_others_out),
+        cmocka_unit_test(test_idle_timeout_applies_only_between_requests),
+        cmocka_unit_test(test_clients_that_do_not_read_are_dropped),
         cmocka_unit_test(test_bad_requests_are_refused_and_others_served),
         cmocka_unit_test(test_oversized_requests_are_refused),
         cmocka_unit_test(test_expect_continue),

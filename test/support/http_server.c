@@ -5,6 +5,9 @@
  * response does not hold up the next client. Every connection is closed
  * after one response, which keeps the server simple and the tests honest
  * (clients must not depend on keep-alive).
+ *
+ * The https server is openssl s_server -HTTP (the real thing, not a TLS
+ * layer of our own) run in a directory of response files.
  */
 #include "http_server.h"
 
@@ -14,15 +17,20 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 struct route_state {
     struct test_http_route route;
+    struct test_http_hostility hostility;
     unsigned hits;
 };
 
@@ -63,6 +71,12 @@ static const char *reason(int status)
     switch (status) {
     case 200:
         return "OK";
+    case 301:
+        return "Moved Permanently";
+    case 302:
+        return "Found";
+    case 307:
+        return "Temporary Redirect";
     case 404:
         return "Not Found";
     case 403:
@@ -80,15 +94,20 @@ static const char *reason(int status)
     }
 }
 
-/* Reads the request head; returns the request target (malloc'd) or NULL. */
-static char *read_request_target(int fd)
+struct request {
+    char *target;        /* malloc'd */
+    char *authorization; /* the Authorization header's value, malloc'd, or NULL */
+};
+
+/* Reads the request head; false when there is none. */
+static bool read_request(int fd, struct request *request)
 {
     char head[16384];
     size_t used = 0;
     while (used < sizeof(head) - 1) {
         ssize_t got = recv(fd, head + used, sizeof(head) - 1 - used, 0);
         if (got <= 0)
-            return NULL;
+            return false;
         used += (size_t)got;
         head[used] = '\0';
         if (strstr(head, "\r\n\r\n"))
@@ -96,15 +115,25 @@ static char *read_request_target(int fd)
     }
     char *space = strchr(head, ' ');
     if (!space)
-        return NULL;
+        return false;
     char *end = strchr(space + 1, ' ');
     if (!end)
-        return NULL;
-    return strndup(space + 1, (size_t)(end - space - 1));
+        return false;
+    request->target = strndup(space + 1, (size_t)(end - space - 1));
+    request->authorization = NULL;
+    for (char *line = strstr(head, "\r\n"); line; line = strstr(line + 2, "\r\n")) {
+        if (strncasecmp(line + 2, "Authorization:", 14) == 0) {
+            const char *value = line + 2 + 14 + strspn(line + 2 + 14, " ");
+            request->authorization = strndup(value, strcspn(value, "\r\n"));
+            break;
+        }
+    }
+    return true;
 }
 
 static const struct test_http_response *next_response(struct test_http_server *server,
-                                                      const char *path)
+                                                      const char *path,
+                                                      struct test_http_hostility *hostility)
 {
     const struct test_http_response *response = NULL;
     pthread_mutex_lock(&server->lock);
@@ -114,6 +143,7 @@ static const struct test_http_response *next_response(struct test_http_server *s
             continue;
         size_t step = state->hits < state->route.steps ? state->hits : state->route.steps - 1;
         response = &state->route.script[step];
+        *hostility = state->hostility;
         state->hits++;
         break;
     }
@@ -140,27 +170,41 @@ static void send_body(int fd, const struct test_http_response *response, size_t 
         close(file);
 }
 
+/* Sends body one byte every interval_ms, round and round, until the client or the server stops. */
+static void drip(struct test_http_server *server, int fd, const char *body, unsigned interval_ms)
+{
+    size_t length = strlen(body);
+    for (size_t i = 0; length > 0; i = (i + 1) % length) {
+        if (send(fd, body + i, 1, MSG_NOSIGNAL) != 1)
+            return;
+        struct pollfd fds[2] = {{fd, POLLIN | POLLRDHUP, 0}, {server->stop_pipe[0], POLLIN, 0}};
+        int ready = poll(fds, 2, (int)interval_ms);
+        if (ready != 0 && !(ready < 0 && errno == EINTR))
+            return; /* the client hung up (or sent more), or the server is stopping */
+    }
+}
+
 static void answer(struct test_http_server *server, int fd)
 {
-    char *target = read_request_target(fd);
-    if (!target)
+    struct request request;
+    if (!read_request(fd, &request))
         return;
-    const char *path = target;
-    if (strncmp(target, "http://", 7) == 0 || strncmp(target, "https://", 8) == 0) {
+    const char *path = request.target;
+    if (strncmp(path, "http://", 7) == 0 || strncmp(path, "https://", 8) == 0) {
         pthread_mutex_lock(&server->lock);
         server->proxy_hits++;
         pthread_mutex_unlock(&server->lock);
-        const char *slash = strchr(strstr(target, "://") + 3, '/');
+        const char *slash = strchr(strstr(path, "://") + 3, '/');
         path = slash ? slash : "/";
     }
-    const struct test_http_response *response = next_response(server, path);
+    struct test_http_hostility hostility = {0};
+    const struct test_http_response *response = next_response(server, path, &hostility);
     static const struct test_http_response not_found = {404, "not found\n", NULL, 0,
                                                         0,   false,         NULL};
     if (!response)
         response = &not_found;
-    free(target);
     if (response->hang_up)
-        return;
+        goto out;
     size_t length = 0;
     if (response->body) {
         length = strlen(response->body);
@@ -169,18 +213,31 @@ static void answer(struct test_http_server *server, int fd)
         if (stat(response->body_file, &st) == 0)
             length = (size_t)st.st_size;
     }
+    if (hostility.drip_ms)
+        length = (size_t)1 << 30;
     int status = response->status ? response->status : 200;
-    char head[1024];
-    int head_length = snprintf(
-        head, sizeof(head), "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\nConnection: close\r\n%s\r\n",
-        status, reason(status), length, response->headers ? response->headers : "");
-    send_all(fd, head, (size_t)head_length);
+    char *head;
+    if (asprintf(&head, "HTTP/1.1 %d %s%s%s\r\nContent-Length: %zu\r\nConnection: close\r\n%s\r\n",
+                 status, hostility.reason ? hostility.reason : reason(status),
+                 hostility.echo_authorization ? " " : "",
+                 hostility.echo_authorization && request.authorization ? request.authorization : "",
+                 length, response->headers ? response->headers : "") < 0)
+        abort();
+    send_all(fd, head, strlen(head));
+    free(head);
     if (response->stall_ms)
         usleep(response->stall_ms * 1000u);
+    if (hostility.drip_ms) {
+        drip(server, fd, response->body ? response->body : "drip", hostility.drip_ms);
+        goto out;
+    }
     size_t to_send = response->truncate_after && response->truncate_after < length
                          ? response->truncate_after
                          : length;
     send_body(fd, response, to_send);
+out:
+    free(request.target);
+    free(request.authorization);
 }
 
 static void *serve_connection(void *data)
@@ -291,6 +348,16 @@ unsigned test_http_server_proxy_hits(struct test_http_server *server)
     return hits;
 }
 
+void test_http_server_set_hostility(struct test_http_server *server, const char *path,
+                                    const struct test_http_hostility *hostility)
+{
+    pthread_mutex_lock(&server->lock);
+    for (size_t i = 0; i < server->route_count; i++)
+        if (strcmp(server->routes[i].route.path, path) == 0)
+            server->routes[i].hostility = *hostility;
+    pthread_mutex_unlock(&server->lock);
+}
+
 void test_http_server_stop(struct test_http_server *server)
 {
     if (write(server->stop_pipe[1], "x", 1) < 0) {
@@ -307,5 +374,156 @@ void test_http_server_stop(struct test_http_server *server)
     pthread_mutex_destroy(&server->lock);
     pthread_cond_destroy(&server->idle);
     free(server->routes);
+    free(server);
+}
+
+/* --- https: openssl s_server --- */
+
+#define OPENSSL "/usr/bin/openssl"
+
+struct test_tls_server {
+    pid_t pid;
+    unsigned short port;
+    char *certificate;
+    char *key;
+    char *www; /* the directory of response files s_server runs in */
+    char *log; /* its stdout and stderr, where it says which port it took */
+};
+
+static char *joined(const char *dir, const char *name)
+{
+    char *path;
+    if (asprintf(&path, "%s/%s", dir, name) < 0)
+        abort();
+    return path;
+}
+
+/* Runs argv in directory (NULL: here) with stdout and stderr to output; returns its pid. */
+static pid_t spawn(char *const *argv, const char *directory, const char *output)
+{
+    pid_t pid = fork();
+    if (pid < 0) {
+        perror("fork");
+        abort();
+    }
+    if (pid == 0) {
+        int out = open(output, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (out < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0 || (directory && chdir(directory) < 0))
+            _exit(126);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* The port in s_server's "ACCEPT 127.0.0.1:<port>" line, waiting up to ten seconds for it. */
+static unsigned short accepted_port(const char *log, pid_t pid)
+{
+    for (int tries = 0; tries < 1000; tries++) {
+        FILE *file = fopen(log, "r");
+        char line[256];
+        while (file && fgets(line, sizeof(line), file)) {
+            unsigned port;
+            if (sscanf(line, "ACCEPT 127.0.0.1:%u", &port) == 1) {
+                fclose(file);
+                return (unsigned short)port;
+            }
+        }
+        if (file)
+            fclose(file);
+        if (waitpid(pid, NULL, WNOHANG) == pid)
+            break;
+        usleep(10000);
+    }
+    fprintf(stderr, "openssl s_server did not start; see %s\n", log);
+    abort();
+}
+
+struct test_tls_server *test_tls_server_start(const char *dir)
+{
+    struct test_tls_server *server = calloc(1, sizeof(*server));
+    server->certificate = joined(dir, "tls-cert.pem");
+    server->key = joined(dir, "tls-key.pem");
+    server->www = joined(dir, "tls-www");
+    server->log = joined(dir, "tls-server.log");
+    if (mkdir(server->www, 0755) < 0 && errno != EEXIST) {
+        perror(server->www);
+        abort();
+    }
+    /* An EC key: as good a peer as RSA for the tests, and made in milliseconds. */
+    char *request[] = {OPENSSL,
+                       "req",
+                       "-x509",
+                       "-newkey",
+                       "ec",
+                       "-pkeyopt",
+                       "ec_paramgen_curve:prime256v1",
+                       "-nodes",
+                       "-keyout",
+                       server->key,
+                       "-out",
+                       server->certificate,
+                       "-days",
+                       "1",
+                       "-subj",
+                       "/CN=127.0.0.1",
+                       "-addext",
+                       "subjectAltName=IP:127.0.0.1",
+                       NULL};
+    int status;
+    if (waitpid(spawn(request, NULL, server->log), &status, 0) < 0 || !WIFEXITED(status) ||
+        WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "openssl req failed; see %s\n", server->log);
+        abort();
+    }
+    /* -HTTP: each request names a file holding the whole response. Not -quiet, which would
+     * hide the ACCEPT line that tells the port (0 lets the kernel pick a free one). */
+    char *serve[] = {OPENSSL, "s_server",          "-HTTP",   "-key",        server->key,
+                     "-cert", server->certificate, "-accept", "127.0.0.1:0", NULL};
+    server->pid = spawn(serve, server->www, server->log);
+    server->port = accepted_port(server->log, server->pid);
+    return server;
+}
+
+const char *test_tls_server_certificate(const struct test_tls_server *server)
+{
+    return server->certificate;
+}
+
+char *test_tls_server_url(const struct test_tls_server *server, const char *path)
+{
+    char *url;
+    if (asprintf(&url, "https://127.0.0.1:%u%s", server->port, path) < 0)
+        abort();
+    return url;
+}
+
+void test_tls_server_respond(struct test_tls_server *server, const char *path, int status,
+                             const char *headers, const char *body)
+{
+    if (path[0] != '/' || strchr(path + 1, '/')) {
+        fprintf(stderr, "test_tls_server_respond: '%s' is not \"/name\"\n", path);
+        abort();
+    }
+    char *file = joined(server->www, path + 1);
+    FILE *out = fopen(file, "w");
+    if (!out) {
+        perror(file);
+        abort();
+    }
+    fprintf(out, "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\nConnection: close\r\n%s\r\n%s", status,
+            reason(status), strlen(body), headers ? headers : "", body);
+    fclose(out);
+    free(file);
+}
+
+void test_tls_server_stop(struct test_tls_server *server)
+{
+    kill(server->pid, SIGTERM);
+    waitpid(server->pid, NULL, 0);
+    free(server->certificate);
+    free(server->key);
+    free(server->www);
+    free(server->log);
     free(server);
 }

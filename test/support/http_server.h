@@ -1,12 +1,17 @@
 /*
- * http_server.h - a scripted HTTP/1.1 server on 127.0.0.1 for tests.
+ * http_server.h - a scripted HTTP/1.1 server on 127.0.0.1 for tests, and an
+ * https one.
  *
  * Each route answers its requests from a script of responses, in order, the
  * last one repeating: "503, 503, then 200" is three entries. A response can
  * misbehave on purpose: cut its body short, stall before the body, or hang up
- * without answering. The server also acts as a forward proxy: a request for
- * an absolute URL ("GET http://host/path") is served by the route for its
- * path and remembered, so tests can prove a proxy was used.
+ * without answering; a route can be made hostile (test_http_server_set_hostility).
+ * The server also acts as a forward proxy: a request for an absolute URL
+ * ("GET http://host/path") is served by the route for its path and
+ * remembered, so tests can prove a proxy was used.
+ *
+ * The https server (test_tls_server_*) is a real TLS peer, openssl s_server,
+ * serving whole responses written by the test from files.
  */
 #ifndef TEST_HTTP_SERVER_H
 #define TEST_HTTP_SERVER_H
@@ -41,5 +46,44 @@ unsigned test_http_server_hits(struct test_http_server *server, const char *path
 /* Requests that came in proxy form (absolute URL). */
 unsigned test_http_server_proxy_hits(struct test_http_server *server);
 void test_http_server_stop(struct test_http_server *server);
+
+/*
+ * What a hostile server does on every response of a route. A struct of its
+ * own, set with designated initializers, so that test_http_response (written
+ * positionally all over the tests) does not grow.
+ */
+struct test_http_hostility {
+    const char *reason;      /* the status line's reason phrase, sent as is (NULL: the usual one) */
+    bool echo_authorization; /* append the request's Authorization header to the reason phrase */
+    unsigned drip_ms;        /* send body (or "drip" for a body_file) one byte every drip_ms,
+                                over and over, never finishing (Content-Length claims 1 GiB),
+                                until the client leaves or the server stops */
+};
+
+/* Makes the route for path hostile; call it before the requests it should affect. */
+void test_http_server_set_hostility(struct test_http_server *server, const char *path,
+                                    const struct test_http_hostility *hostility);
+
+/* --- https --- */
+
+struct test_tls_server;
+
+/*
+ * Starts openssl s_server on 127.0.0.1 (a free port), with a new self-signed
+ * certificate for 127.0.0.1 written into dir (which must exist), and waits
+ * until it listens. Trust it with SSL_CERT_FILE=test_tls_server_certificate().
+ */
+struct test_tls_server *test_tls_server_start(const char *dir);
+/* The PEM file of the server's certificate. */
+const char *test_tls_server_certificate(const struct test_tls_server *server);
+/* "https://127.0.0.1:<port><path>" as a new string. */
+char *test_tls_server_url(const struct test_tls_server *server, const char *path);
+/*
+ * Answers GET <path> (one segment, "/name") with status, extra header lines
+ * (each ending in "\r\n", or NULL) and body; every request gets this answer.
+ */
+void test_tls_server_respond(struct test_tls_server *server, const char *path, int status,
+                             const char *headers, const char *body);
+void test_tls_server_stop(struct test_tls_server *server);
 
 #endif

@@ -111,6 +111,63 @@ size_t test_count_entries(const char *path)
     return count;
 }
 
+static void snapshot_entry(const char *path, const char *relative, bool with_times,
+                           struct cfbp_strbuf *out)
+{
+    struct stat st;
+    if (lstat(path, &st) < 0) {
+        cfbp_strbuf_append_format(out, "%s missing\n", relative);
+        return;
+    }
+    char type = S_ISDIR(st.st_mode)   ? 'd'
+                : S_ISLNK(st.st_mode) ? 'l'
+                : S_ISREG(st.st_mode) ? 'f'
+                                      : 'o';
+    cfbp_strbuf_append_format(out, "%s %c %04o", relative, type, (unsigned)(st.st_mode & 07777));
+    if (type == 'f')
+        cfbp_strbuf_append_format(out, " %lld %s", (long long)st.st_size,
+                                  test_sha256_of_file(path));
+    if (type == 'l') {
+        char target[4096];
+        ssize_t length = readlink(path, target, sizeof(target) - 1);
+        target[length < 0 ? 0 : length] = '\0';
+        cfbp_strbuf_append_format(out, " -> %s", target);
+    }
+    if (with_times && type != 'l')
+        cfbp_strbuf_append_format(out, " %lld.%09ld", (long long)st.st_mtim.tv_sec,
+                                  st.st_mtim.tv_nsec);
+    cfbp_strbuf_append_char(out, '\n');
+    if (type != 'd')
+        return;
+    struct cfbp_string_list names = CFBP_STRING_LIST_INIT;
+    struct cfbp_error err = CFBP_ERROR_INIT;
+    if (cfbp_fs_list_directory(path, &names, &err) < 0)
+        fail_msg("%s", err.message);
+    for (size_t i = 0; i < names.count; i++) {
+        char *child = test_path(path, names.items[i]);
+        char *child_relative = strcmp(relative, ".") == 0 ? strdup(names.items[i])
+                                                          : test_path(relative, names.items[i]);
+        snapshot_entry(child, child_relative, with_times, out);
+        free(child);
+        free(child_relative);
+    }
+    cfbp_string_list_clear(&names);
+}
+
+char *test_snapshot(const char *root, bool with_times)
+{
+    struct cfbp_strbuf out = CFBP_STRBUF_INIT;
+    snapshot_entry(root, ".", with_times, &out);
+    return cfbp_strbuf_detach(&out, NULL);
+}
+
+void test_assert_same_snapshot(const char *before, const char *after, const char *what)
+{
+    if (strcmp(before, after) == 0)
+        return;
+    fail_msg("%s changed.\n--- before\n%s--- after\n%s", what, before, after);
+}
+
 /* --- archives --- */
 
 static void check(struct archive *archive, int status)
@@ -180,12 +237,24 @@ void test_make_archive(const char *path, enum test_archive_format format,
         if (size && spec->data) {
             archive_write_data(archive, spec->data, size);
         } else if (size) {
-            char block[4096];
+            static char block[65536];
+            unsigned long long state = 0x9e3779b97f4a7c15ull;
             for (size_t at = 0; at < size;) {
                 size_t chunk = size - at < sizeof(block) ? size - at : sizeof(block);
-                for (size_t j = 0; j < chunk; j++)
-                    block[j] = (char)('a' + (at + j) % 26);
-                archive_write_data(archive, block, chunk);
+                for (size_t j = 0; j < chunk; j++) {
+                    if (spec->type == 'z') {
+                        block[j] = 0;
+                    } else if (spec->type == 'r') {
+                        state ^= state << 13;
+                        state ^= state >> 7;
+                        state ^= state << 17;
+                        block[j] = (char)(state >> 24);
+                    } else {
+                        block[j] = (char)('a' + (at + j) % 26);
+                    }
+                }
+                if (archive_write_data(archive, block, chunk) < 0)
+                    fail_msg("libarchive: %s", archive_error_string(archive));
                 at += chunk;
             }
         }

@@ -33,13 +33,24 @@ const char *test_sha256_of_file(const char *path);
 /* Counts entries below a directory (recursively, not counting itself). */
 size_t test_count_entries(const char *path);
 
+/*
+ * Describes the tree at root, one line per entry in sorted order: path,
+ * type, mode, size and SHA-256 of files, link targets and, with with_times,
+ * modification times. Equal snapshots mean equal trees. Free the result.
+ */
+char *test_snapshot(const char *root, bool with_times);
+/* Fails the test, showing both, when two snapshots differ; what names the tree. */
+void test_assert_same_snapshot(const char *before, const char *after, const char *what);
+
 /* --- archives --- */
 
 enum test_archive_format { TEST_TGZ, TEST_TXZ, TEST_TAR, TEST_ZIP };
 
 struct test_entry {
     const char *name;
-    char type; /* 'f' file, 'd' directory, 'l' symlink, 'h' hard link, 'c' char device, 'p' fifo */
+    /* 'f' file, 'r' file of random bytes, 'z' file of zeros, 'd' directory, 'l' symlink,
+     * 'h' hard link, 'c' char device, 'p' fifo */
+    char type;
     mode_t mode;      /* permission bits; 0 means 0644 for files, 0755 for directories */
     const char *data; /* file contents (files), or the link target (links) */
     size_t size;      /* when data is NULL for a file: this many pattern bytes */

@@ -26,6 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 struct fixture {
@@ -76,6 +78,7 @@ static int setup(void **state)
         .memory = 256,
         .app_environment = &fixture->app_environment,
         .messages = fixture->messages,
+        .stop_fd = -1,
     };
     char *home = test_path(fixture->dir, "registry");
     cfbp_registry_load(&fixture->registry, home, &fixture->err);
@@ -1009,6 +1012,190 @@ static void nothing_detected_fails_with_222(void **state)
     free(not_executable);
 }
 
+/* --- hostile buildpacks: bounded reads, cleanup, stops --- */
+
+/* The pid a script wrote into <dir>/<name>, or 0 when it never did. */
+static pid_t pid_from(struct fixture *fixture, const char *name)
+{
+    char *path = test_path(fixture->dir, name);
+    char *text = test_read_file(path);
+    pid_t pid = text ? (pid_t)atoi(text) : 0;
+    free(text);
+    free(path);
+    return pid;
+}
+
+static bool gone_within(pid_t pid, int milliseconds)
+{
+    for (int waited = 0; waited < milliseconds && test_process_alive(pid); waited += 10)
+        usleep(10 * 1000);
+    return !test_process_alive(pid);
+}
+
+static void endless_release_output_is_cut_at_1_mib_with_224(void **state)
+{
+    struct fixture *fixture = *state;
+    char *final = make_recording_buildpack(fixture, "final");
+    struct cfbp_strbuf body = CFBP_STRBUF_INIT, expected = CFBP_STRBUF_INIT;
+    /* A helper left running in the background and endless output: both are killed. */
+    cfbp_strbuf_append_format(&body,
+                              "sleep 30 & echo $! > '%s/helper.pid'\n"
+                              "echo 'default_process_types:'\nexec yes '  web: x'\n",
+                              fixture->dir);
+    add_script(fixture, final, "release", body.buf);
+    fixture->buildpacks[0] = final;
+    assert_int_equal(stage(fixture, 1), CFBP_BUILDER_RELEASE_FAILED);
+    cfbp_strbuf_append_format(&expected,
+                              "Failed to build droplet release: buildpack %s printed more than "
+                              "1 MiB (1048576 bytes) on stdout from bin/release, the most that is "
+                              "read; the script was stopped",
+                              final);
+    assert_string_equal(fixture->err.message, expected.buf);
+    assert_false(test_exists(fixture->droplet));
+    assert_true(test_exists(fixture->result)); /* the minimal one, as for any 224 */
+    assert_true(gone_within(pid_from(fixture, "helper.pid"), 2000));
+    cfbp_strbuf_release(&body);
+    cfbp_strbuf_release(&expected);
+    free(final);
+}
+
+static void endless_detect_output_is_cut_at_64_kib_with_1(void **state)
+{
+    struct fixture *fixture = *state;
+    char *chatty = make_recording_buildpack(fixture, "chatty");
+    add_script(fixture, chatty, "detect", "exec yes Chatty\n");
+    register_directory(fixture, "chatty", chatty);
+    fixture->options.registry = &fixture->registry;
+    assert_int_equal(stage(fixture, 0), CFBP_BUILDER_FAILED);
+    assert_string_equal(fixture->err.message,
+                        "Failed to detect: buildpack chatty printed more than 64 KiB (65536 "
+                        "bytes) on stdout from bin/detect, the most that is read; the script was "
+                        "stopped");
+    assert_false(test_exists(fixture->droplet));
+    free(chatty);
+}
+
+static void an_oversized_procfile_launch_yml_or_config_yml_is_refused(void **state)
+{
+    struct fixture *fixture = *state;
+    char *final = make_recording_buildpack(fixture, "final");
+    fixture->buildpacks[0] = final;
+    /* A Procfile one byte over the limit. */
+    struct cfbp_strbuf big = CFBP_STRBUF_INIT;
+    cfbp_strbuf_append_string(&big, "web: ./run\n");
+    while (big.len < (1 << 20))
+        cfbp_strbuf_append_string(&big, "# padding\n");
+    cfbp_strbuf_set_length(&big, (1 << 20) + 1);
+    char *procfile = test_path(fixture->app, "Procfile");
+    test_write_file(procfile, big.buf, 0644);
+    assert_int_equal(stage(fixture, 1), CFBP_BUILDER_FAILED);
+    assert_string_equal(fixture->err.message,
+                        "Failed to read command from Procfile: the Procfile is 1048577 bytes, more "
+                        "than the 1 MiB (1048576 bytes) that is read");
+    assert_false(test_exists(fixture->droplet));
+    unlink(procfile);
+
+    /* A config.yml of 2 MiB fails a staging that went well... */
+    add_script(fixture, final, "finalize",
+               "head -c 2097152 /dev/zero | tr '\\0' '#' > \"$3/$4/config.yml\"\n");
+    assert_int_equal(stage(fixture, 1), CFBP_BUILDER_FAILED);
+    struct cfbp_strbuf expected = CFBP_STRBUF_INIT;
+    cfbp_strbuf_append_format(&expected,
+                              "buildpack %s wrote a config.yml of 2097152 bytes "
+                              "(deps/0/config.yml), more than the 1 MiB (1048576 bytes) that is "
+                              "read",
+                              final);
+    assert_string_equal(fixture->err.message, expected.buf);
+    assert_false(test_exists(fixture->droplet));
+    /* ...and is only warned about in one that failed anyway. */
+    add_script(fixture, final, "release", "exit 3\n");
+    assert_int_equal(stage(fixture, 1), CFBP_BUILDER_RELEASE_FAILED);
+    assert_string_equal(fixture->err.message, "Failed to build droplet release: exit status 3");
+    cfbp_strbuf_reset(&expected);
+    cfbp_strbuf_append_format(&expected,
+                              "Warning: buildpack %s wrote a config.yml of 2097152 bytes, more "
+                              "than the 1 MiB (1048576 bytes) that is read; it is ignored\n",
+                              final);
+    assert_non_null(strstr(messages(fixture), expected.buf));
+
+    /* A launch.yml over its limit. */
+    add_script(fixture, final, "finalize",
+               "head -c 2097152 /dev/zero | tr '\\0' '#' > \"$3/$4/launch.yml\"\n");
+    assert_int_equal(stage(fixture, 1), CFBP_BUILDER_FAILED);
+    assert_true(cfbp_string_starts_with(fixture->err.message,
+                                        "cannot read the launch.yml at deps index 0: "));
+    assert_non_null(strstr(fixture->err.message, "is larger than 1048576 bytes"));
+    cfbp_strbuf_release(&expected);
+    cfbp_strbuf_release(&big);
+    free(procfile);
+    free(final);
+}
+
+static void a_droplet_that_cannot_be_written_leaves_no_temporary_files(void **state)
+{
+    struct fixture *fixture = *state;
+    char *final = make_recording_buildpack(fixture, "final");
+    fixture->buildpacks[0] = final;
+    char *blocker = test_path(fixture->dir, "blocker");
+    test_write_file(blocker, "a file, not a directory\n", 0644);
+    char *droplet = test_path(blocker, "droplet.tgz");
+    fixture->options.droplet = droplet;
+    assert_int_equal(stage(fixture, 1), CFBP_BUILDER_FAILED); /* stage() checks TMPDIR */
+    assert_true(
+        cfbp_string_starts_with(fixture->err.message, "Failed to compress droplet filesystem: "));
+    /* A config.yml that is not YAML is ignored, as the builder ignores it. */
+    fixture->options.droplet = fixture->droplet;
+    add_script(fixture, final, "finalize", "printf 'name: [[[\\n' > \"$3/$4/config.yml\"\n");
+    must_stage(fixture, 1);
+    free(droplet);
+    free(blocker);
+    free(final);
+}
+
+static void a_stop_request_ends_staging_and_its_scripts(void **state)
+{
+    struct fixture *fixture = *state;
+    int stop[2];
+    assert_int_equal(pipe(stop), 0);
+    fixture->options.stop_fd = stop[0];
+    char *slow = make_recording_buildpack(fixture, "slow");
+    struct cfbp_strbuf body = CFBP_STRBUF_INIT;
+    cfbp_strbuf_append_format(&body, "sleep 30 & echo $! > '%s/sleep.pid'\nwait\n", fixture->dir);
+    add_script(fixture, slow, "supply", body.buf);
+    char *final = make_recording_buildpack(fixture, "final");
+    fixture->buildpacks[0] = slow;
+    fixture->buildpacks[1] = final;
+    /* The stop comes from another process once the supply script is running. */
+    pid_t requester = fork();
+    assert_true(requester >= 0);
+    if (requester == 0) {
+        for (int i = 0; i < 1000 && !pid_from(fixture, "sleep.pid"); i++)
+            usleep(10 * 1000);
+        _exit(write(stop[1], "x", 1) == 1 ? 0 : 1);
+    }
+    time_t started = time(NULL);
+    assert_int_equal(stage(fixture, 2), CFBP_BUILDER_STOPPED); /* stage() checks TMPDIR */
+    assert_true(time(NULL) - started < 5);
+    struct cfbp_strbuf expected = CFBP_STRBUF_INIT;
+    cfbp_strbuf_append_format(&expected, "Staging stopped while buildpack %s ran bin/supply", slow);
+    assert_string_equal(fixture->err.message, expected.buf);
+    assert_true(gone_within(pid_from(fixture, "sleep.pid"), 2000));
+    assert_false(test_exists(fixture->droplet));
+    assert_false(test_exists(fixture->result)); /* a stopped staging writes nothing */
+    waitpid(requester, NULL, 0);
+
+    /* Asked before it starts: nothing runs at all. */
+    assert_int_equal(stage(fixture, 2), CFBP_BUILDER_STOPPED);
+    assert_string_equal(fixture->err.message, "Staging stopped");
+    assert_record(fixture, "");
+    close(stop[0]);
+    close(stop[1]);
+    cfbp_strbuf_release(&expected);
+    cfbp_strbuf_release(&body);
+    free(slow);
+    free(final);
+}
+
 /* --- the droplet (§4.5, §10.7) --- */
 
 static void the_droplet_is_laid_out_like_the_builders(void **state)
@@ -1125,6 +1312,11 @@ int main(void)
         TEST(a_failing_final_buildpack_fails_with_223),
         TEST(a_failing_supply_buildpack_fails_with_225),
         TEST(a_missing_buildpack_fails_with_1_and_one_without_bin_with_225),
+        TEST(endless_release_output_is_cut_at_1_mib_with_224),
+        TEST(endless_detect_output_is_cut_at_64_kib_with_1),
+        TEST(an_oversized_procfile_launch_yml_or_config_yml_is_refused),
+        TEST(a_droplet_that_cannot_be_written_leaves_no_temporary_files),
+        TEST(a_stop_request_ends_staging_and_its_scripts),
         TEST(the_compile_path_drops_the_final_deps_directory),
         TEST(detection_picks_the_first_buildpack_that_detects),
         TEST(config_yml_names_the_detected_buildpack),

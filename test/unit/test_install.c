@@ -6,6 +6,7 @@
 #include "support.h"
 
 #include "cfbp/error.h"
+#include "cfbp/fs.h"
 #include "cfbp/install.h"
 #include "cfbp/log.h"
 #include "cfbp/manifest.h"
@@ -16,7 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 struct fixture {
     char *dir, *root, *cache, *dest, *archive;
@@ -385,6 +388,87 @@ static void cleans_unused_app_cache_files(void **state)
     free(url);
 }
 
+/* A victim tree beside the cache that links planted in the cache point at. */
+static char *make_victim(struct fixture *fixture)
+{
+    char *victim = test_path(fixture->dir, "victim");
+    char *file = test_path(victim, "h1/important.txt");
+    test_write_file(file, "precious\n", 0644);
+    free(file);
+    file = test_path(victim, "tool-1.2.3.tgz");
+    test_write_file(file, "not the tool\n", 0644);
+    free(file);
+    return victim;
+}
+
+static void never_cleans_the_app_cache_through_a_link(void **state)
+{
+    struct fixture *fixture = *state;
+    char *url = serve_archive(fixture);
+    load_manifest(fixture, NULL, url, NULL, NULL);
+    cfbp_installer_set_app_cache_dir(&fixture->installer, fixture->cache);
+    char *victim = make_victim(fixture);
+    char *before = test_snapshot(victim, true);
+    char *dependencies = test_path(fixture->cache, "dependencies");
+    test_write_file(dependencies, "x", 0644); /* makes the cache directory */
+    unlink(dependencies);
+    assert_int_equal(symlink(victim, dependencies), 0);
+    /* The install refuses the linked cache, and cleaning never follows the link. */
+    assert_int_equal(install(fixture, "1.2.3"), -1);
+    assert_int_equal(fixture->err.kind, CFBP_ERROR_UNSAFE_PATH);
+    assert_non_null(strstr(fixture->err.message, "dependencies is a symbolic link"));
+    cfbp_error_clear(&fixture->err);
+    assert_int_equal(cfbp_installer_clean_app_cache(&fixture->installer, &fixture->err), 0);
+    char *after = test_snapshot(victim, true);
+    test_assert_same_snapshot(before, after, "the tree the cache's link points at");
+    free(before);
+    free(after);
+    free(dependencies);
+    free(victim);
+    free(url);
+}
+
+static void never_reads_or_removes_a_cached_copy_through_a_link(void **state)
+{
+    struct fixture *fixture = *state;
+    char *url = serve_archive(fixture);
+    load_manifest(fixture, NULL, url, NULL, NULL);
+    cfbp_installer_set_app_cache_dir(&fixture->installer, fixture->cache);
+    char *victim = make_victim(fixture);
+    char *before = test_snapshot(victim, true);
+    char hash[CFBP_DIGEST_HEX_SIZE];
+    cfbp_digest_of_bytes(CFBP_DIGEST_SHA256, url, strlen(url), hash);
+    char linked[1024];
+    /* The hash directory is a link: refused. */
+    snprintf(linked, sizeof(linked), "%s/dependencies/%s", fixture->cache, hash);
+    char *dependencies = test_path(fixture->cache, "dependencies/keep");
+    test_write_file(dependencies, "x", 0644);
+    assert_int_equal(symlink(victim, linked), 0);
+    assert_int_equal(install(fixture, "1.2.3"), -1);
+    assert_int_equal(fixture->err.kind, CFBP_ERROR_UNSAFE_PATH);
+    cfbp_error_clear(&fixture->err);
+    unlink(linked);
+    /* The cached file itself is a link: it is removed (the link, not what it points at),
+     * and the dependency downloaded. */
+    char cached[1200];
+    snprintf(cached, sizeof(cached), "%s/tool-1.2.3.tgz", linked);
+    char *victim_file = test_path(victim, "tool-1.2.3.tgz");
+    mkdir(linked, 0755);
+    assert_int_equal(symlink(victim_file, cached), 0);
+    if (install(fixture, "1.2.3") < 0)
+        fail_msg("%s", fixture->err.message);
+    assert_installed(fixture);
+    assert_int_equal(cfbp_fs_type_of(cached), CFBP_FS_FILE);
+    char *after = test_snapshot(victim, true);
+    test_assert_same_snapshot(before, after, "the tree the cache's links point at");
+    free(before);
+    free(after);
+    free(victim_file);
+    free(dependencies);
+    free(victim);
+    free(url);
+}
+
 int main(void)
 {
 #define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -403,6 +487,8 @@ int main(void)
         TEST(installs_the_only_version),
         TEST(refuses_to_guess_between_versions),
         TEST(cleans_unused_app_cache_files),
+        TEST(never_cleans_the_app_cache_through_a_link),
+        TEST(never_reads_or_removes_a_cached_copy_through_a_link),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

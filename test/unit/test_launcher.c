@@ -677,6 +677,36 @@ static void the_stop_fd_stops_everything(void **state)
     free(side);
 }
 
+static void a_stop_asked_for_before_start_starts_nothing(void **state)
+{
+    struct fixture *fixture = *state;
+    staging_info(fixture, "echo should-not-run; exit 3", NULL);
+    int pipe_fds[2];
+    assert_int_equal(pipe(pipe_fds), 0);
+    assert_int_equal(write(pipe_fds[1], "x", 1), 1);
+    fixture->options.stop_fd = pipe_fds[0];
+    assert_int_equal(launch(fixture), 0); /* launch() checks the home is gone */
+    assert_int_equal(fixture->exit_status, 0);
+    assert_string_equal(output(fixture), "[cfbp] stopping the instance\n");
+    close(pipe_fds[0]);
+    close(pipe_fds[1]);
+}
+
+static void an_oversized_staging_info_is_refused(void **state)
+{
+    struct fixture *fixture = *state;
+    struct cfbp_strbuf big = CFBP_STRBUF_INIT;
+    cfbp_strbuf_append_string(&big, "{\"start_command\":\"");
+    while (big.len < (1 << 20) + 10)
+        cfbp_strbuf_append_string(&big, "echo hello; ");
+    cfbp_strbuf_append_string(&big, "\"}\n");
+    droplet_file(fixture, "staging_info.yml", big.buf, 0644);
+    assert_int_equal(launch(fixture), -1);
+    assert_non_null(strstr(fixture->err.message, "staging_info.yml is larger than 1048576 bytes"));
+    assert_string_equal(output(fixture), "");
+    cfbp_strbuf_release(&big);
+}
+
 /* --- a packed droplet --- */
 
 static void a_droplet_tgz_runs_like_a_directory(void **state)
@@ -726,6 +756,8 @@ int main(void)
         TEST(a_droplet_without_a_start_command_is_refused),
         TEST(the_stop_fd_stops_everything),
         TEST(a_droplet_tgz_runs_like_a_directory),
+        TEST(a_stop_asked_for_before_start_starts_nothing),
+        TEST(an_oversized_staging_info_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

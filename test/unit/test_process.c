@@ -562,6 +562,145 @@ static void a_new_process_group_takes_the_childs_children_along(void **state)
     free(pid_file);
 }
 
+/* Writes to fd once path holds a line (from a child process, so the caller can block). */
+static pid_t write_when_file_appears(const char *path, int fd)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        for (int i = 0; i < 1000 && !test_exists(path); i++)
+            usleep(10 * 1000);
+        usleep(100 * 1000);
+        _exit(write(fd, "x", 1) == 1 ? 0 : 1);
+    }
+    return pid;
+}
+
+static void bounded_output_kills_a_program_that_prints_too_much(void **state)
+{
+    struct fixture *fixture = *state;
+    char *pid_file = test_path(fixture->dir, "yes.pid");
+    struct cfbp_strbuf script = CFBP_STRBUF_INIT, output = CFBP_STRBUF_INIT;
+    /* Endless output from two processes: only the kill can end it. */
+    cfbp_strbuf_append_format(&script, "yes & echo $! > '%s'; exec yes", pid_file);
+    char *argv[] = {"/bin/sh", "-c", script.buf, NULL};
+    struct cfbp_process_spec spec = CFBP_PROCESS_SPEC_INIT;
+    spec.argv = argv;
+    spec.new_process_group = true;
+    struct cfbp_process_run run = CFBP_PROCESS_RUN_INIT;
+    run.output = &output;
+    run.output_limit = 100000;
+    int status = 77;
+    assert_int_equal(cfbp_process_run_spec(&spec, &run, &status, &fixture->err), -1);
+    assert_true(run.output_exceeded);
+    assert_false(run.stopped);
+    assert_int_equal(status, 128 + SIGKILL);
+    assert_int_equal(output.len, 100000);
+    assert_true(cfbp_string_starts_with(output.buf, "y\ny\ny\n"));
+    assert_int_equal(fixture->err.kind, CFBP_ERROR_INVALID);
+    assert_string_equal(fixture->err.message,
+                        "/bin/sh wrote more than 100000 bytes of output and was stopped");
+    cfbp_error_clear(&fixture->err);
+    assert_true(wait_until_gone(wait_for_pid_file(pid_file), 5)); /* the whole group went */
+
+    /* Within the limit it is an ordinary capture, appended to what output held. */
+    char *small_argv[] = {"/bin/sh", "-c", "printf 12345", NULL};
+    spec.argv = small_argv;
+    cfbp_strbuf_set(&output, "kept:");
+    run.output_limit = 5;
+    assert_int_equal(cfbp_process_run_spec(&spec, &run, &status, &fixture->err), 0);
+    assert_false(run.output_exceeded);
+    assert_int_equal(status, 0);
+    assert_string_equal(output.buf, "kept:12345");
+    cfbp_strbuf_release(&script);
+    cfbp_strbuf_release(&output);
+    free(pid_file);
+}
+
+static void a_stop_request_stops_the_whole_group(void **state)
+{
+    struct fixture *fixture = *state;
+    char *pid_file = test_path(fixture->dir, "sleep.pid");
+    struct cfbp_strbuf script = CFBP_STRBUF_INIT;
+    cfbp_strbuf_append_format(&script, "sleep 30 & echo $! > '%s'; wait", pid_file);
+    char *argv[] = {"/bin/sh", "-c", script.buf, NULL};
+    struct cfbp_process_spec spec = CFBP_PROCESS_SPEC_INIT;
+    spec.argv = argv;
+    spec.new_process_group = true;
+    int stop[2];
+    assert_int_equal(pipe(stop), 0);
+    pid_t writer = write_when_file_appears(pid_file, stop[1]);
+    struct cfbp_process_run run = CFBP_PROCESS_RUN_INIT;
+    run.stop_fd = stop[0];
+    int status = 77;
+    struct timespec before, after;
+    clock_gettime(CLOCK_MONOTONIC, &before);
+    assert_int_equal(cfbp_process_run_spec(&spec, &run, &status, &fixture->err), -1);
+    clock_gettime(CLOCK_MONOTONIC, &after);
+    assert_true(run.stopped);
+    assert_int_equal(status, 128 + SIGTERM);
+    assert_string_equal(fixture->err.message, "/bin/sh was stopped");
+    assert_true(after.tv_sec - before.tv_sec < 5); /* SIGTERM was enough */
+    pid_t sleeper = wait_for_pid_file(pid_file);
+    assert_true(wait_until_gone(sleeper, 5));
+    waitpid(writer, NULL, 0);
+    cfbp_error_clear(&fixture->err);
+    char byte;
+    assert_int_equal(read(stop[0], &byte, 1), 1); /* a stop request stays until it is taken */
+
+    /* A group that ignores SIGTERM gets SIGKILL after the grace period. */
+    unlink(pid_file);
+    cfbp_strbuf_reset(&script);
+    cfbp_strbuf_append_format(&script, "trap '' TERM; sleep 30 & echo $! > '%s'; wait", pid_file);
+    argv[2] = script.buf;
+    writer = write_when_file_appears(pid_file, stop[1]);
+    clock_gettime(CLOCK_MONOTONIC, &before);
+    assert_int_equal(cfbp_process_run_spec(&spec, &run, &status, &fixture->err), -1);
+    clock_gettime(CLOCK_MONOTONIC, &after);
+    assert_true(run.stopped);
+    assert_int_equal(status, 128 + SIGKILL);
+    double seconds =
+        (double)(after.tv_sec - before.tv_sec) + (double)(after.tv_nsec - before.tv_nsec) / 1e9;
+    assert_true(seconds >= CFBP_PROCESS_STOP_GRACE_MS / 1000.0 &&
+                seconds < CFBP_PROCESS_STOP_GRACE_MS / 1000.0 + 3);
+    sleeper = wait_for_pid_file(pid_file);
+    assert_true(wait_until_gone(sleeper, 5));
+    waitpid(writer, NULL, 0);
+    close(stop[0]);
+    close(stop[1]);
+    cfbp_strbuf_release(&script);
+    free(pid_file);
+}
+
+static void what_a_group_leader_leaves_running_goes_with_it(void **state)
+{
+    struct fixture *fixture = *state;
+    char *pid_file = test_path(fixture->dir, "left.pid");
+    struct cfbp_strbuf script = CFBP_STRBUF_INIT, output = CFBP_STRBUF_INIT;
+    /* The sleep keeps stdout open: without the group kill, reading would wait 30 s. */
+    cfbp_strbuf_append_format(&script, "sleep 30 & echo $! > '%s'; echo done", pid_file);
+    char *argv[] = {"/bin/sh", "-c", script.buf, NULL};
+    struct cfbp_process_spec spec = CFBP_PROCESS_SPEC_INIT;
+    spec.argv = argv;
+    spec.new_process_group = true;
+    struct cfbp_process_run run = CFBP_PROCESS_RUN_INIT;
+    run.output = &output;
+    size_t before = open_descriptors();
+    int status = 77;
+    struct timespec start, end;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    assert_int_equal(cfbp_process_run_spec(&spec, &run, &status, &fixture->err), 0);
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    assert_int_equal(status, 0);
+    assert_string_equal(output.buf, "done\n");
+    assert_true(end.tv_sec - start.tv_sec < 3);
+    assert_true(wait_until_gone(wait_for_pid_file(pid_file), 5));
+    assert_int_equal(open_descriptors(), before);
+    cfbp_strbuf_release(&script);
+    cfbp_strbuf_release(&output);
+    free(pid_file);
+}
+
 static void waiting_for_a_stranger_is_an_error(void **state)
 {
     struct fixture *fixture = *state;
@@ -597,6 +736,9 @@ int main(void)
         TEST(capture_failures_leak_nothing),
         TEST(a_new_process_group_takes_the_childs_children_along),
         TEST(waiting_for_a_stranger_is_an_error),
+        TEST(bounded_output_kills_a_program_that_prints_too_much),
+        TEST(a_stop_request_stops_the_whole_group),
+        TEST(what_a_group_leader_leaves_running_goes_with_it),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct fixture {
     char *dir;
@@ -604,10 +605,39 @@ static void numbers_are_written_as_valid_json(void **state)
 
 #define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
+#if defined(__SANITIZE_ADDRESS__)
+#define HOSTILE_SECONDS 5.0
+#else
+#define HOSTILE_SECONDS 1.0
+#endif
+
+/* A 1 MiB Procfile of 60000 process types, merged over itself: linear, not quadratic. */
+static void many_process_types_merge_in_linear_time(void **state)
+{
+    struct fixture *fixture = *state;
+    struct cfbp_strbuf text = CFBP_STRBUF_INIT;
+    for (int i = 0; i < 60000; i++)
+        cfbp_strbuf_append_format(&text, "type%d: run %d\n", 60000 - i, i);
+    clock_t start = clock();
+    for (int round = 0; round < 2; round++)
+        assert_int_equal(cfbp_staging_result_merge_map(&fixture->result, text.buf, text.len,
+                                                       "Procfile", NULL, &fixture->err),
+                         0);
+    double seconds = (double)(clock() - start) / CLOCKS_PER_SEC;
+    assert_int_equal(fixture->result.process_count, 60000);
+    /* Sorted by type, as before. */
+    assert_string_equal(fixture->result.processes[0].type, "type1");
+    assert_string_equal(fixture->result.processes[0].command, "run 59999");
+    if (seconds > HOSTILE_SECONDS)
+        fail_msg("merging 60000 process types twice took %.2f s of CPU", seconds);
+    cfbp_strbuf_release(&text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         TEST(a_known_type_is_replaced_in_place_and_a_new_one_appended),
+        TEST(many_process_types_merge_in_linear_time),
         TEST(a_launch_sidecar_then_a_procfile_web),
         TEST(a_sidecar_called_web_is_not_the_start_command),
         TEST(release_output_merges_default_process_types_in_key_order),

@@ -11,6 +11,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* --- helpers --- */
 
@@ -913,6 +914,605 @@ static void round_trips_loaded_documents(void **state)
                      "zeta: 1\n");
 }
 
+/* --- hostile input: nesting, size and time --- */
+
+/*
+ * The most CPU time a pathological 1 MiB document may take to load (or be
+ * refused) and emit. Process CPU time, not wall time, so that a busy machine
+ * does not fail the test; the sanitizers make everything several times slower.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define HOSTILE_SECONDS 5.0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HOSTILE_SECONDS 5.0
+#endif
+#endif
+#ifndef HOSTILE_SECONDS
+#define HOSTILE_SECONDS 1.0
+#endif
+
+#define MIB (1024 * 1024)
+
+static double cpu_seconds(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+    return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+}
+
+static void check_cpu_time(const char *what, double started)
+{
+    double spent = cpu_seconds() - started;
+    if (spent >= HOSTILE_SECONDS)
+        fail_msg("%s took %.2f s of CPU time, over %.1f s", what, spent, HOSTILE_SECONDS);
+}
+
+/* Appends text count times. */
+static void repeat(struct cfbp_strbuf *out, const char *text, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        cfbp_strbuf_append_string(out, text);
+}
+
+/* Loads text (at most 1 MiB, the manifest cap) and returns the result; *err is filled on failure.
+ */
+static int load_timed(const char *what, const struct cfbp_strbuf *text,
+                      struct cfbp_yaml_document *doc, struct cfbp_error *err)
+{
+    if (text->len > MIB)
+        fail_msg("%s is %zu bytes, over 1 MiB", what, text->len);
+    double started = cpu_seconds();
+    int result = cfbp_yaml_load_string(doc, "m.yml", text->buf, text->len, err);
+    if (result == 0 && doc->root) {
+        struct cfbp_strbuf out = CFBP_STRBUF_INIT;
+        struct cfbp_error ignored = CFBP_ERROR_INIT;
+        cfbp_yaml_emit(&out, doc->root, CFBP_YAML_EMIT_SORT_KEYS, &ignored);
+        cfbp_error_clear(&ignored);
+        cfbp_strbuf_release(&out);
+    }
+    check_cpu_time(what, started);
+    return result;
+}
+
+static void check_hostile_error(const char *what, const struct cfbp_strbuf *text,
+                                const char *expected)
+{
+    struct cfbp_yaml_document doc = CFBP_YAML_DOCUMENT_INIT;
+    struct cfbp_error err = CFBP_ERROR_INIT;
+    if (load_timed(what, text, &doc, &err) == 0)
+        fail_msg("%s was accepted", what);
+    assert_null(doc.root);
+    assert_int_equal(err.kind, CFBP_ERROR_INVALID);
+    if (strcmp(err.message, expected) != 0)
+        fail_msg("%s: error \"%s\", expected \"%s\"", what, err.message, expected);
+    cfbp_error_clear(&err);
+}
+
+/* How deep lists and mappings nest under node (0 for a scalar), following first children. */
+static size_t depth_along_first_children(const struct cfbp_yaml_node *node)
+{
+    size_t depth = 0;
+    while (node && node->type != CFBP_YAML_SCALAR && node->count) {
+        depth++;
+        node = node->type == CFBP_YAML_SEQUENCE ? node->items[0] : node->values[0];
+    }
+    return depth + (node && node->type != CFBP_YAML_SCALAR ? 1 : 0);
+}
+
+static const char too_deep_message[] = "lists and mappings nest more than 1000 levels deep here; "
+                                       "flatten the document (no manifest needs that many levels)";
+
+static void refuses_deep_block_nesting(void **state)
+{
+    (void)state;
+    /* The review's crash: 300000 nested block sequences overflowed the stack when freed. */
+    struct cfbp_strbuf text = CFBP_STRBUF_INIT;
+    cfbp_strbuf_append_string(&text, "applications:\n- name: a\nx:\n");
+    repeat(&text, "- ", 300000);
+    cfbp_strbuf_append_string(&text, "x\n");
+    struct cfbp_strbuf expected = CFBP_STRBUF_INIT;
+    /* Level 1 is the top mapping; level 1001 is the 1000th "- ", at column 2 * 999 + 1. */
+    cfbp_strbuf_append_format(&expected, "m.yml:4:1999: %s", too_deep_message);
+    check_hostile_error("300000 nested block lists", &text, expected.buf);
+
+    cfbp_strbuf_reset(&text);
+    for (size_t level = 0; text.len < MIB - 4096; level++) {
+        repeat(&text, " ", level);
+        cfbp_strbuf_append_string(&text, "a:\n");
+    }
+    cfbp_strbuf_reset(&expected);
+    cfbp_strbuf_append_format(&expected, "m.yml:1001:1001: %s", too_deep_message);
+    check_hostile_error("indented block mappings", &text, expected.buf);
+    cfbp_strbuf_release(&expected);
+    cfbp_strbuf_release(&text);
+}
+
+static void refuses_deep_flow_nesting(void **state)
+{
+    (void)state;
+    /* libyaml's scanner works in proportion to the flow depth for every token:
+     * this took 26 s (and 1 MiB of it over 8 minutes) before loading stopped at the limit. */
+    struct cfbp_strbuf text = CFBP_STRBUF_INIT, expected = CFBP_STRBUF_INIT;
+    cfbp_strbuf_append_string(&text, "x: ");
+    repeat(&text, "[", 100000);
+    repeat(&text, "]", 100000);
+    cfbp_strbuf_append_format(&expected, "m.yml:1:1003: %s", too_deep_message);
+    check_hostile_error("100000 nested flow lists", &text, expected.buf);
+
+    cfbp_strbuf_reset(&text);
+    cfbp_strbuf_append_string(&text, "x: ");
+    repeat(&text, "[", MIB / 2 - 8);
+    repeat(&text, "]", MIB / 2 - 8);
+    check_hostile_error("1 MiB of nested flow lists", &text, expected.buf);
+
+    cfbp_strbuf_reset(&text);
+    cfbp_strbuf_append_string(&text, "x: ");
+    repeat(&text, "{a: [", MIB / 8);
+    cfbp_strbuf_reset(&expected);
+    cfbp_strbuf_append_format(&expected, "m.yml:1:2503: %s", too_deep_message);
+    check_hostile_error("1 MiB of nested flow mappings and lists", &text, expected.buf);
+    cfbp_strbuf_release(&expected);
+    cfbp_strbuf_release(&text);
+}
+
+static void nesting_up_to_the_limit_loads_and_emits(void **state)
+{
+    (void)state;
+    /* Exactly CFBP_YAML_MAX_DEPTH levels, in flow and in block style. */
+    struct cfbp_strbuf text = CFBP_STRBUF_INIT;
+    repeat(&text, "[", CFBP_YAML_MAX_DEPTH);
+    repeat(&text, "]", CFBP_YAML_MAX_DEPTH);
+    struct cfbp_yaml_document doc = CFBP_YAML_DOCUMENT_INIT;
+    load_ok(&doc, text.buf);
+    assert_int_equal(depth_along_first_children(doc.root), CFBP_YAML_MAX_DEPTH);
+    cfbp_yaml_document_release(&doc);
+
+    cfbp_strbuf_reset(&text);
+    for (size_t level = 0; level < CFBP_YAML_MAX_DEPTH; level++) {
+        repeat(&text, "  ", level);
+        cfbp_strbuf_append_string(&text, level + 1 < CFBP_YAML_MAX_DEPTH ? "a:\n" : "a: x\n");
+    }
+    load_ok(&doc, text.buf);
+    assert_int_equal(depth_along_first_children(doc.root), CFBP_YAML_MAX_DEPTH);
+    /* What loads can be written and read back. */
+    struct cfbp_strbuf out = CFBP_STRBUF_INIT;
+    struct cfbp_error err = CFBP_ERROR_INIT;
+    assert_int_equal(cfbp_yaml_emit(&out, doc.root, CFBP_YAML_EMIT_SORT_KEYS, &err), 0);
+    assert_string_equal(out.buf, text.buf);
+    cfbp_yaml_document_release(&doc);
+    load_ok(&doc, out.buf);
+    assert_int_equal(depth_along_first_children(doc.root), CFBP_YAML_MAX_DEPTH);
+    cfbp_yaml_document_release(&doc);
+    cfbp_strbuf_release(&out);
+    cfbp_strbuf_release(&text);
+}
+
+static void nesting_one_past_the_limit_names_the_place(void **state)
+{
+    (void)state;
+    struct cfbp_strbuf text = CFBP_STRBUF_INIT, expected = CFBP_STRBUF_INIT;
+    repeat(&text, "[", CFBP_YAML_MAX_DEPTH + 1);
+    repeat(&text, "]", CFBP_YAML_MAX_DEPTH + 1);
+    cfbp_strbuf_append_format(&expected, "m.yml:1:1001: %s", too_deep_message);
+    check_load_error(text.buf, expected.buf);
+
+    cfbp_strbuf_reset(&text);
+    repeat(&text, "- ", CFBP_YAML_MAX_DEPTH + 1);
+    cfbp_strbuf_append_string(&text, "x\n");
+    cfbp_strbuf_reset(&expected);
+    cfbp_strbuf_append_format(&expected, "m.yml:1:2001: %s", too_deep_message);
+    check_load_error(text.buf, expected.buf);
+    cfbp_strbuf_release(&expected);
+    cfbp_strbuf_release(&text);
+}
+
+static void aliases_cannot_copy_a_node_past_the_limit(void **state)
+{
+    (void)state;
+    /* a's value nests 998 levels; under the top mapping that is 999. */
+    struct cfbp_strbuf anchor = CFBP_STRBUF_INIT;
+    cfbp_strbuf_append_string(&anchor, "a: &a ");
+    repeat(&anchor, "[", CFBP_YAML_MAX_DEPTH - 2);
+    repeat(&anchor, "]", CFBP_YAML_MAX_DEPTH - 2);
+    cfbp_strbuf_append_string(&anchor, "\n");
+
+    struct cfbp_strbuf text = CFBP_STRBUF_INIT;
+    struct cfbp_yaml_document doc = CFBP_YAML_DOCUMENT_INIT;
+    cfbp_strbuf_append_format(&text, "%sb: *a\nc: [*a]\n", anchor.buf);
+    load_ok(&doc, text.buf);
+    assert_int_equal(depth_along_first_children(cfbp_yaml_get(doc.root, "c")),
+                     CFBP_YAML_MAX_DEPTH - 1);
+    cfbp_yaml_document_release(&doc);
+
+    cfbp_strbuf_reset(&text);
+    cfbp_strbuf_append_format(&text, "%sb: [[*a]]\n", anchor.buf);
+    struct cfbp_strbuf expected = CFBP_STRBUF_INIT;
+    cfbp_strbuf_append_format(&expected, "m.yml:2:6: %s", too_deep_message);
+    check_load_error(text.buf, expected.buf);
+
+    /* A chain of aliases, each a hundred levels deeper, stops at the limit too: l9 nests
+     * 900 levels, and its alias under l10's hundred lists inside the top list makes 1001. */
+    cfbp_strbuf_reset(&text);
+    cfbp_strbuf_append_string(&text, "- &l0 x\n");
+    for (int level = 1; level <= 10; level++) {
+        cfbp_strbuf_append_format(&text, "- &l%d ", level);
+        repeat(&text, "[", 100);
+        cfbp_strbuf_append_format(&text, "*l%d", level - 1);
+        repeat(&text, "]", 100);
+        cfbp_strbuf_append_char(&text, '\n');
+    }
+    cfbp_strbuf_reset(&expected);
+    cfbp_strbuf_append_format(&expected, "m.yml:11:108: %s", too_deep_message);
+    check_load_error(text.buf, expected.buf);
+    cfbp_strbuf_release(&expected);
+    cfbp_strbuf_release(&text);
+    cfbp_strbuf_release(&anchor);
+}
+
+/* A list nested depth levels deep, built through the API, with a mapping at every other level. */
+/*
+ * Lists and mappings nested depth levels deep through the API. With siblings,
+ * every level has a scalar before the deeper child, and every other level is a
+ * mapping; without, it is a plain chain of lists (a million levels of it fit in
+ * memory twice, even with the sanitizers).
+ */
+static struct cfbp_yaml_node *deep_tree(size_t depth, bool siblings)
+{
+    struct cfbp_yaml_node *root = cfbp_yaml_new_sequence(), *node = root;
+    for (size_t level = 1; level < depth; level++) {
+        struct cfbp_yaml_node *child =
+            siblings && level % 2 ? cfbp_yaml_new_mapping() : cfbp_yaml_new_sequence();
+        if (node->type == CFBP_YAML_SEQUENCE) {
+            if (siblings)
+                cfbp_yaml_append(node, cfbp_yaml_new_string("before"));
+            cfbp_yaml_append(node, child);
+        } else {
+            cfbp_yaml_set(node, "before", cfbp_yaml_new_plain("1"));
+            cfbp_yaml_set(node, "k", child);
+        }
+        node = child;
+    }
+    if (node->type == CFBP_YAML_SEQUENCE)
+        cfbp_yaml_append(node, cfbp_yaml_new_string("leaf"));
+    else
+        cfbp_yaml_set(node, "k", cfbp_yaml_new_string("leaf"));
+    return root;
+}
+
+static void frees_copies_and_refuses_to_emit_very_deep_trees(void **state)
+{
+    (void)state;
+    /* A million levels: recursion would need far more than the 8 MiB stack. */
+    struct cfbp_yaml_node *tree = deep_tree(1000000, false);
+    struct cfbp_yaml_node *copy = cfbp_yaml_copy(tree);
+    const struct cfbp_yaml_node *a = tree, *b = copy;
+    size_t levels = 0;
+    while (a->type != CFBP_YAML_SCALAR) {
+        assert_int_equal(a->type, b->type);
+        assert_int_equal(a->count, b->count);
+        assert_ptr_not_equal(a, b);
+        size_t last = a->count - 1;
+        a = a->type == CFBP_YAML_SEQUENCE ? a->items[last] : a->values[last];
+        b = b->type == CFBP_YAML_SEQUENCE ? b->items[last] : b->values[last];
+        levels++;
+    }
+    assert_int_equal(levels, 1000000);
+    assert_string_equal(b->value, "leaf");
+
+    struct cfbp_strbuf out = CFBP_STRBUF_INIT;
+    cfbp_strbuf_append_string(&out, "kept\n");
+    struct cfbp_error err = CFBP_ERROR_INIT;
+    assert_int_equal(cfbp_yaml_emit(&out, copy, 0, &err), -1);
+    assert_int_equal(err.kind, CFBP_ERROR_INVALID);
+    assert_string_equal(err.message,
+                        "cannot write YAML: lists and mappings nest more than 1000 levels deep, "
+                        "more than a YAML file may (cfbp_yaml_load would refuse it); flatten the "
+                        "tree");
+    assert_string_equal(out.buf, "kept\n");
+    cfbp_error_clear(&err);
+    cfbp_yaml_free(copy);
+    cfbp_yaml_free(tree);
+
+    /* One past the limit is refused; the limit itself is written. */
+    tree = deep_tree(CFBP_YAML_MAX_DEPTH + 1, true);
+    assert_int_equal(cfbp_yaml_emit(&out, tree, 0, &err), -1);
+    cfbp_error_clear(&err);
+    cfbp_yaml_free(tree);
+    tree = deep_tree(CFBP_YAML_MAX_DEPTH, true);
+    cfbp_strbuf_reset(&out);
+    assert_int_equal(cfbp_yaml_emit(&out, tree, 0, &err), 0);
+    struct cfbp_yaml_document doc = CFBP_YAML_DOCUMENT_INIT;
+    load_ok(&doc, out.buf);
+    cfbp_yaml_document_release(&doc);
+    cfbp_yaml_free(tree);
+    cfbp_strbuf_release(&out);
+}
+
+static void refuses_to_emit_runaway_text(void **state)
+{
+    (void)state;
+    /* 6 KB: 240 aliases of a mapping 996 levels deep, each indented ~1000 columns:
+     * 240 MB of block style text. */
+    struct cfbp_strbuf text = CFBP_STRBUF_INIT;
+    cfbp_strbuf_append_string(&text, "a: &a ");
+    repeat(&text, "{a: ", 996);
+    cfbp_strbuf_append_string(&text, "x");
+    repeat(&text, "}", 996);
+    cfbp_strbuf_append_string(&text, "\nb: [*a");
+    repeat(&text, ", *a", 239);
+    cfbp_strbuf_append_string(&text, "]\n");
+    struct cfbp_yaml_document doc = CFBP_YAML_DOCUMENT_INIT;
+    load_ok(&doc, text.buf);
+    struct cfbp_strbuf out = CFBP_STRBUF_INIT;
+    struct cfbp_error err = CFBP_ERROR_INIT;
+    double started = cpu_seconds();
+    assert_int_equal(cfbp_yaml_emit(&out, doc.root, 0, &err), -1);
+    check_cpu_time("emitting 240 deep aliases", started);
+    assert_string_equal(err.message, "cannot write YAML: the text would be longer than 16777216 "
+                                     "bytes (aliases copied into deep places multiply a "
+                                     "document's size); simplify the tree");
+    assert_int_equal(out.len, 0);
+    cfbp_error_clear(&err);
+    cfbp_strbuf_release(&out);
+    cfbp_yaml_document_release(&doc);
+    cfbp_strbuf_release(&text);
+}
+
+static void many_keys_load_in_linear_time(void **state)
+{
+    (void)state;
+    /* Each key used to be compared with every earlier one: 77 s for 1 MiB of keys. */
+    struct cfbp_strbuf text = CFBP_STRBUF_INIT;
+    size_t keys = 0;
+    while (text.len < MIB - 64)
+        cfbp_strbuf_append_format(&text, "k%zu: v\n", keys++);
+    struct cfbp_yaml_document doc = CFBP_YAML_DOCUMENT_INIT;
+    struct cfbp_error err = CFBP_ERROR_INIT;
+    assert_int_equal(load_timed("1 MiB of block keys", &text, &doc, &err), 0);
+    assert_int_equal(doc.root->count, keys);
+    assert_string_equal(cfbp_yaml_get(doc.root, "k77777")->value, "v");
+    cfbp_yaml_document_release(&doc);
+
+    /* A duplicate at the end is still found, naming the first one's line. */
+    cfbp_strbuf_append_string(&text, "k12345: v\n");
+    struct cfbp_strbuf expected = CFBP_STRBUF_INIT;
+    cfbp_strbuf_append_format(&expected,
+                              "m.yml:%zu:1: the key 'k12345' is already defined on "
+                              "line 12346",
+                              keys + 1);
+    check_hostile_error("1 MiB of keys and a duplicate", &text, expected.buf);
+
+    /* One flow mapping on one line, keys in descending order. */
+    cfbp_strbuf_reset(&text);
+    cfbp_strbuf_append_char(&text, '{');
+    for (size_t i = 90000; i > 0; i--)
+        cfbp_strbuf_append_format(&text, "k%zu: 1, ", i);
+    cfbp_strbuf_append_string(&text, "k0: 1}\n");
+    assert_int_equal(load_timed("90001 flow keys", &text, &doc, &err), 0);
+    assert_int_equal(doc.root->count, 90001);
+    cfbp_yaml_document_release(&doc);
+    cfbp_strbuf_release(&expected);
+    cfbp_strbuf_release(&text);
+}
+
+static void many_anchors_and_aliases_load_in_linear_time(void **state)
+{
+    (void)state;
+    /* Each alias used to scan every anchor: 13 s for 1 MiB. */
+    struct cfbp_strbuf text = CFBP_STRBUF_INIT;
+    size_t anchors = 0;
+    for (; text.len < MIB / 2; anchors++)
+        cfbp_strbuf_append_format(&text, "a%zu: &a%zu x%zu\n", anchors, anchors, anchors);
+    for (size_t i = 0; text.len < MIB - 64; i++)
+        cfbp_strbuf_append_format(&text, "b%zu: *a%zu\n", i, (i * 7919) % anchors);
+    struct cfbp_yaml_document doc = CFBP_YAML_DOCUMENT_INIT;
+    struct cfbp_error err = CFBP_ERROR_INIT;
+    assert_int_equal(load_timed("1 MiB of anchors and aliases", &text, &doc, &err), 0);
+    assert_string_equal(cfbp_yaml_get(doc.root, "b1")->value, "x7919");
+    cfbp_yaml_document_release(&doc);
+
+    /* Aliases deep inside collections that carry anchors of their own. */
+    cfbp_strbuf_reset(&text);
+    for (int level = 0; level < 900; level++) {
+        repeat(&text, "  ", (size_t)level);
+        cfbp_strbuf_append_format(&text, "n: &open%d\n", level);
+    }
+    repeat(&text, "  ", 900);
+    cfbp_strbuf_append_string(&text, "s: &s x\n");
+    repeat(&text, "  ", 900);
+    cfbp_strbuf_append_string(&text, "l: [*s");
+    while (text.len < MIB - 64)
+        cfbp_strbuf_append_string(&text, ", *s");
+    cfbp_strbuf_append_string(&text, "]\n");
+    assert_int_equal(load_timed("aliases under 900 open anchors", &text, &doc, &err), 0);
+    cfbp_yaml_document_release(&doc);
+    cfbp_strbuf_release(&text);
+}
+
+static void merges_load_in_linear_time_and_count_their_copies(void **state)
+{
+    (void)state;
+    /* A big mapping merged into another: every merged key used to be looked up
+     * with cfbp_yaml_get, 43 s for 1 MiB. */
+    struct cfbp_strbuf text = CFBP_STRBUF_INIT;
+    cfbp_strbuf_append_string(&text, "base: &base {");
+    size_t base_keys = 0;
+    for (; text.len < MIB / 2; base_keys++)
+        cfbp_strbuf_append_format(&text, "%sk%zu: %zu", base_keys ? ", " : "", base_keys,
+                                  base_keys);
+    cfbp_strbuf_append_string(&text, "}\nderived:\n  <<: *base\n");
+    size_t own_keys = 0;
+    while (text.len < MIB - 64)
+        cfbp_strbuf_append_format(&text, "  k%zu: own\n", own_keys++ * 2);
+    struct cfbp_yaml_document doc = CFBP_YAML_DOCUMENT_INIT;
+    struct cfbp_error err = CFBP_ERROR_INIT;
+    assert_int_equal(load_timed("a big merge", &text, &doc, &err), 0);
+    struct cfbp_yaml_node *derived = cfbp_yaml_get(doc.root, "derived");
+    size_t overlap = (base_keys + 1) / 2 < own_keys ? (base_keys + 1) / 2 : own_keys;
+    assert_int_equal(derived->count, own_keys + base_keys - overlap);
+    assert_string_equal(cfbp_yaml_get(derived, "k2")->value, "own");
+    assert_string_equal(cfbp_yaml_get(derived, "k3")->value, "3");
+    cfbp_yaml_document_release(&doc);
+
+    /* Many small merges. */
+    cfbp_strbuf_reset(&text);
+    cfbp_strbuf_append_string(&text, "b: &b {a: 1, b: 2, c: 3}\n");
+    for (size_t i = 0; i < 25000; i++)
+        cfbp_strbuf_append_format(&text, "m%zu: {<<: *b, x: 1}\n", i);
+    assert_int_equal(load_timed("many merges", &text, &doc, &err), 0);
+    assert_int_equal(cfbp_yaml_get(doc.root, "m4321")->count, 4);
+    cfbp_yaml_document_release(&doc);
+
+    /*
+     * 90000 pairs (180001 nodes), an alias of them (180001 more) and the merge's
+     * copies (180000 more): the merge's copies put it over the node budget.
+     */
+    cfbp_strbuf_reset(&text);
+    cfbp_strbuf_append_string(&text, "b: &b {");
+    for (size_t i = 0; i < 90000; i++)
+        cfbp_strbuf_append_format(&text, "%s%zx: 1", i ? ", " : "", i);
+    cfbp_strbuf_append_string(&text, "}\nm:\n  <<: *b\n");
+    check_hostile_error("merges over the node budget", &text,
+                        "m.yml:3:3: merge keys and aliases expand to more than 500000 nodes; "
+                        "refusing the document");
+    cfbp_strbuf_release(&text);
+}
+
+static void long_documents_load_in_linear_time(void **state)
+{
+    (void)state;
+    struct cfbp_strbuf text = CFBP_STRBUF_INIT;
+    cfbp_strbuf_append_string(&text, "l:\n");
+    while (text.len < MIB - 64)
+        cfbp_strbuf_append_string(&text, "- 1.5e3\n");
+    struct cfbp_yaml_document doc = CFBP_YAML_DOCUMENT_INIT;
+    struct cfbp_error err = CFBP_ERROR_INIT;
+    assert_int_equal(load_timed("a long block list", &text, &doc, &err), 0);
+    /* The resolver's patterns are compiled once, not for every scalar. */
+    double started = cpu_seconds();
+    const struct cfbp_yaml_node *list = cfbp_yaml_get(doc.root, "l");
+    for (size_t i = 0; i < list->count; i++)
+        assert_int_equal(cfbp_yaml_meaning_of(list->items[i]), CFBP_YAML_FLOAT);
+    check_cpu_time("the meaning of 131000 numbers", started);
+    cfbp_yaml_document_release(&doc);
+
+    cfbp_strbuf_reset(&text);
+    cfbp_strbuf_append_string(&text, "l: [1");
+    while (text.len < MIB - 64)
+        cfbp_strbuf_append_string(&text, ",1");
+    cfbp_strbuf_append_string(&text, "]\n");
+    check_hostile_error("a long flow list", &text,
+                        "m.yml:1:999999: more than 500000 nodes; refusing the document");
+    cfbp_strbuf_release(&text);
+}
+
+static void sorts_long_digit_runs_the_way_go_does(void **state)
+{
+    (void)state;
+    /*
+     * yaml.v2 adds digit runs up in an int64 that wraps: 9223372036854775808 is
+     * the smallest number, 11111111111111111111 and 50000000000000000000 are
+     * negative and 40000000000000000000 is 3106511852580896768. (Signed
+     * overflow here was undefined behaviour, which UBSan reports.)
+     */
+    struct cfbp_yaml_node *root = cfbp_yaml_new_mapping();
+    const char *keys[] = {
+        "k2", "k40000000000000000000", "k11111111111111111111", "k30", "k9223372036854775808",
+        "k6", "k50000000000000000000"};
+    for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++)
+        cfbp_yaml_set(root, keys[i], cfbp_yaml_new_plain("v"));
+    check_emit(root, CFBP_YAML_EMIT_SORT_KEYS,
+               "k9223372036854775808: v\n"
+               "k11111111111111111111: v\n"
+               "k50000000000000000000: v\n"
+               "k2: v\n"
+               "k6: v\n"
+               "k30: v\n"
+               "k40000000000000000000: v\n");
+    cfbp_yaml_free(root);
+
+    /* A hundred nines after a zero wrap around to -1, which sorts before 1. */
+    root = cfbp_yaml_new_mapping();
+    struct cfbp_strbuf key = CFBP_STRBUF_INIT;
+    cfbp_strbuf_append_string(&key, "a0");
+    repeat(&key, "9", 100);
+    cfbp_yaml_set(root, key.buf, cfbp_yaml_new_plain("1"));
+    cfbp_yaml_set(root, "a1", cfbp_yaml_new_plain("2"));
+    struct cfbp_strbuf out = CFBP_STRBUF_INIT;
+    struct cfbp_error err = CFBP_ERROR_INIT;
+    assert_int_equal(cfbp_yaml_emit(&out, root, CFBP_YAML_EMIT_SORT_KEYS, &err), 0);
+    cfbp_strbuf_append_string(&key, ": 1\na1: 2\n");
+    assert_string_equal(out.buf, key.buf);
+    cfbp_strbuf_release(&out);
+    cfbp_strbuf_release(&key);
+    cfbp_yaml_free(root);
+}
+
+static void sorts_many_keys_in_n_log_n(void **state)
+{
+    (void)state;
+    /* Descending keys were the insertion sort's worst case. */
+    struct cfbp_yaml_node *root = cfbp_yaml_new_mapping();
+    struct cfbp_strbuf text = CFBP_STRBUF_INIT;
+    cfbp_strbuf_append_char(&text, '{');
+    for (size_t i = 100000; i > 0; i--)
+        cfbp_strbuf_append_format(&text, "k%zu: %zu, ", i - 1, i - 1);
+    cfbp_strbuf_append_string(&text, "a001: second, a01: first}");
+    struct cfbp_yaml_document doc = CFBP_YAML_DOCUMENT_INIT;
+    load_ok(&doc, text.buf);
+    struct cfbp_strbuf out = CFBP_STRBUF_INIT;
+    struct cfbp_error err = CFBP_ERROR_INIT;
+    double started = cpu_seconds();
+    assert_int_equal(cfbp_yaml_emit(&out, doc.root, CFBP_YAML_EMIT_SORT_KEYS, &err), 0);
+    check_cpu_time("sorting 100000 keys", started);
+    struct cfbp_strbuf expected = CFBP_STRBUF_INIT;
+    cfbp_strbuf_append_string(&expected, "a01: first\na001: second\n");
+    for (size_t i = 0; i < 100000; i++)
+        cfbp_strbuf_append_format(&expected, "k%zu: %zu\n", i, i);
+    assert_string_equal(out.buf, expected.buf);
+    cfbp_strbuf_release(&expected);
+    cfbp_strbuf_release(&out);
+    cfbp_yaml_document_release(&doc);
+    cfbp_strbuf_release(&text);
+    cfbp_yaml_free(root);
+}
+
+static void writes_what_reads_back_the_same(void **state)
+{
+    (void)state;
+    /* Found by fuzzing: a plain scalar over several lines was written in single
+     * quotes, read back as quoted and then written as a literal block. */
+    check_round_trip("a: x\n\n  y\n", "a: |-\n  x\n  y\n");
+    check_round_trip("a: |-\n  x\n  y\n", "a: |-\n  x\n  y\n");
+    /* Found by fuzzing: libyaml writes an empty plain key as '' (a string) and an
+     * empty plain document as nothing; both are null, as yaml.v2 writes them.
+     * Null keys come first, as in yaml.v2, whatever their spelling. */
+    check_round_trip("b: 1\n? \n: a\n", "null: a\nb: 1\n");
+    check_round_trip("null: a\nb: 1\n", "null: a\nb: 1\n");
+    check_round_trip("{b: 1, ~: d, a: 2}", "~: d\na: 2\nb: 1\n");
+    /* Every spelling of null is the same key, as for yaml.v2 (Go's nil). */
+    check_load_error("a: 1\n~: 2\nnull: 3\n",
+                     "m.yml:3:1: the key 'null' means null, and a null key is already defined on "
+                     "line 2");
+    check_load_error("? \n: 1\nNULL: 2\n",
+                     "m.yml:3:1: the key 'NULL' means null, and a null key is already defined on "
+                     "line 1");
+    /* yaml.v2's key order is not transitive on wrapped digit runs; the result
+     * depends on the keys only, not on their order in the file. */
+    check_round_trip("{0a: 1, 11b: 2, 01223372036854775808: 3}",
+                     "11b: 2\n01223372036854775808: 3\n0a: 1\n");
+    check_round_trip("{01223372036854775808: 3, 0a: 1, 11b: 2}",
+                     "11b: 2\n01223372036854775808: 3\n0a: 1\n");
+    /* Also when a null key is written with another spelling than it was read. */
+    check_round_trip("{0a: 1, ? : 0, 11b: 2, 01223372036854775808: 3}",
+                     "null: 0\n01223372036854775808: 3\n0a: 1\n11b: 2\n");
+    check_round_trip("null: 0\n01223372036854775808: 3\n0a: 1\n11b: 2\n",
+                     "null: 0\n01223372036854775808: 3\n0a: 1\n11b: 2\n");
+    check_round_trip("---\n", "null\n");
+    check_round_trip("? ''\n: v\n", "\"\": v\n");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -945,6 +1545,20 @@ int main(void)
         cmocka_unit_test(writes_multi_line_strings_as_literal_blocks),
         cmocka_unit_test(writes_plain_nodes_as_is),
         cmocka_unit_test(round_trips_loaded_documents),
+        cmocka_unit_test(refuses_deep_block_nesting),
+        cmocka_unit_test(refuses_deep_flow_nesting),
+        cmocka_unit_test(nesting_up_to_the_limit_loads_and_emits),
+        cmocka_unit_test(nesting_one_past_the_limit_names_the_place),
+        cmocka_unit_test(aliases_cannot_copy_a_node_past_the_limit),
+        cmocka_unit_test(frees_copies_and_refuses_to_emit_very_deep_trees),
+        cmocka_unit_test(refuses_to_emit_runaway_text),
+        cmocka_unit_test(many_keys_load_in_linear_time),
+        cmocka_unit_test(many_anchors_and_aliases_load_in_linear_time),
+        cmocka_unit_test(merges_load_in_linear_time_and_count_their_copies),
+        cmocka_unit_test(long_documents_load_in_linear_time),
+        cmocka_unit_test(sorts_long_digit_runs_the_way_go_does),
+        cmocka_unit_test(sorts_many_keys_in_n_log_n),
+        cmocka_unit_test(writes_what_reads_back_the_same),
         /* Last: with the dangling-anchor bug it crashes under ASan. */
         cmocka_unit_test(merge_sources_with_anchors_stay_usable),
     };

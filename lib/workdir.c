@@ -1,0 +1,292 @@
+/*
+ * workdir.c - work directories of installs and the destination lock (see
+ * workdir.h).
+ *
+ * Two locks, both flock(2), both released by the kernel when their holder
+ * dies: the destination's parent directory, held while work directories are
+ * made and results moved into place, and each work directory, held for its
+ * owner's whole life. A work directory is created and locked while the
+ * destination lock is held, and stale ones are only looked for under that
+ * lock, so no install ever sees another's work directory unlocked.
+ */
+#include "cfbp/workdir.h"
+
+#include "cfbp/alloc.h"
+#include "cfbp/error.h"
+#include "cfbp/fs.h"
+#include "cfbp/path.h"
+#include "cfbp/strbuf.h"
+#include "cfbp/string_list.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define WORKDIR_MARK "cfbp-install-"
+
+/* --- the destination lock --- */
+
+static double now_seconds(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+}
+
+int cfbp_destination_lock(struct cfbp_destination_lock *lock, const char *destination,
+                          struct cfbp_error *err)
+{
+    struct cfbp_strbuf parent = CFBP_STRBUF_INIT;
+    cfbp_path_dirname(&parent, destination);
+    lock->fd = open(parent.buf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int result = 0;
+    if (lock->fd < 0) {
+        result = cfbp_error_set_errno(err, CFBP_ERROR_IO, errno, "cannot open the directory %s",
+                                      parent.buf);
+    } else {
+        double deadline = now_seconds() + CFBP_WORKDIR_LOCK_SECONDS;
+        struct timespec pause = {0, 20 * 1000 * 1000};
+        while (flock(lock->fd, LOCK_EX | LOCK_NB) < 0) {
+            if (errno != EWOULDBLOCK && errno != EINTR) {
+                result =
+                    cfbp_error_set_errno(err, CFBP_ERROR_IO, errno, "cannot lock %s", parent.buf);
+                break;
+            }
+            if (now_seconds() > deadline) {
+                result = cfbp_error_set(err, CFBP_ERROR_FAILED,
+                                        "another install into %s has been running for more than "
+                                        "%d s; try again when it has finished",
+                                        destination, CFBP_WORKDIR_LOCK_SECONDS);
+                break;
+            }
+            nanosleep(&pause, NULL);
+        }
+        if (result < 0) {
+            close(lock->fd);
+            lock->fd = -1;
+        }
+    }
+    cfbp_strbuf_release(&parent);
+    return result;
+}
+
+void cfbp_destination_unlock(struct cfbp_destination_lock *lock)
+{
+    if (lock->fd >= 0)
+        close(lock->fd); /* closing the only descriptor releases the flock */
+    lock->fd = -1;
+}
+
+/* --- work directories --- */
+
+/* True for "<prefix>XXXXXX" and "<prefix>download-XXXXXX": the names mkdtemp gives ours. */
+static bool is_work_directory_name(const char *name, const char *prefix)
+{
+    if (!cfbp_string_starts_with(name, prefix))
+        return false;
+    const char *rest = name + strlen(prefix);
+    if (cfbp_string_starts_with(rest, "download-"))
+        rest += strlen("download-");
+    if (strlen(rest) != 6)
+        return false;
+    for (; *rest; rest++)
+        if (!isalnum((unsigned char)*rest))
+            return false;
+    return true;
+}
+
+/*
+ * Removes the entries of the directory fd named like our work directories
+ * (prefix and six mkdtemp characters) that are directories of this user
+ * which nobody holds (and, when min_age is not 0, that were last changed at
+ * least min_age seconds ago).
+ */
+static void remove_stale(int fd, const char *display, const char *prefix, time_t min_age)
+{
+    struct cfbp_string_list names = CFBP_STRING_LIST_INIT;
+    struct cfbp_error ignored = CFBP_ERROR_INIT;
+    struct cfbp_strbuf path = CFBP_STRBUF_INIT;
+    int copy = dup(fd);
+    if (copy >= 0 && cfbp_fs_list_fd(copy, display, &names, &ignored) == 0) {
+        for (size_t i = 0; i < names.count; i++) {
+            if (!is_work_directory_name(names.items[i], prefix))
+                continue;
+            int held = openat(fd, names.items[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (held < 0)
+                continue;
+            struct stat st;
+            bool ours = fstat(held, &st) == 0 && st.st_uid == geteuid();
+            bool old_enough = min_age == 0 || st.st_mtime + min_age < time(NULL);
+            if (ours && old_enough && flock(held, LOCK_EX | LOCK_NB) == 0) {
+                cfbp_path_join(&path, display, names.items[i]);
+                cfbp_fs_remove_at(fd, names.items[i], path.buf, &ignored);
+                cfbp_error_clear(&ignored);
+            }
+            close(held);
+        }
+    }
+    cfbp_error_clear(&ignored);
+    cfbp_string_list_clear(&names);
+    cfbp_strbuf_release(&path);
+}
+
+/* Makes "<directory>/<prefix>XXXXXX", opens and locks it. */
+static int make_locked(struct cfbp_workdir *workdir, const char *directory, const char *prefix,
+                       struct cfbp_error *err)
+{
+    struct cfbp_strbuf path = CFBP_STRBUF_INIT;
+    if (cfbp_fs_make_temp_dir(directory, prefix, &path, err) < 0) {
+        cfbp_strbuf_release(&path);
+        return -1;
+    }
+    workdir->fd = open(path.buf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (workdir->fd < 0 || flock(workdir->fd, LOCK_EX | LOCK_NB) < 0) {
+        int saved = errno;
+        if (workdir->fd >= 0)
+            close(workdir->fd);
+        workdir->fd = -1;
+        rmdir(path.buf);
+        cfbp_error_set_errno(err, CFBP_ERROR_IO, saved, "cannot use %s", path.buf);
+        cfbp_strbuf_release(&path);
+        return -1;
+    }
+    workdir->path = cfbp_strbuf_detach(&path, NULL);
+    return 0;
+}
+
+int cfbp_workdir_create(struct cfbp_workdir *workdir, const char *destination, const char *purpose,
+                        struct cfbp_error *err)
+{
+    workdir->path = NULL;
+    workdir->fd = -1;
+    workdir->inside = false;
+    struct cfbp_destination_lock lock = CFBP_DESTINATION_LOCK_INIT;
+    if (cfbp_destination_lock(&lock, destination, err) < 0)
+        return -1;
+    struct cfbp_strbuf parent = CFBP_STRBUF_INIT, base = CFBP_STRBUF_INIT,
+                       beside = CFBP_STRBUF_INIT, prefix = CFBP_STRBUF_INIT;
+    cfbp_path_dirname(&parent, destination);
+    cfbp_path_basename(&base, destination);
+    cfbp_strbuf_append_format(&beside, ".%s." WORKDIR_MARK, base.buf);
+    remove_stale(lock.fd, parent.buf, beside.buf, 0);
+    int result;
+    int inside = open(destination, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (inside >= 0) {
+        remove_stale(inside, destination, "." WORKDIR_MARK, 0);
+        close(inside);
+        cfbp_strbuf_append_format(&prefix, "." WORKDIR_MARK "%s", purpose);
+        result = make_locked(workdir, destination, prefix.buf, err);
+        workdir->inside = true;
+    } else {
+        cfbp_strbuf_append_string(&beside, purpose);
+        result = make_locked(workdir, parent.buf, beside.buf, err);
+    }
+    cfbp_destination_unlock(&lock);
+    cfbp_strbuf_release(&parent);
+    cfbp_strbuf_release(&base);
+    cfbp_strbuf_release(&beside);
+    cfbp_strbuf_release(&prefix);
+    return result;
+}
+
+int cfbp_workdir_create_temp(struct cfbp_workdir *workdir, const char *parent, const char *prefix,
+                             struct cfbp_error *err)
+{
+    workdir->path = NULL;
+    workdir->fd = -1;
+    workdir->inside = false;
+    int fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        remove_stale(fd, parent, prefix, CFBP_WORKDIR_STALE_SECONDS);
+        close(fd);
+    }
+    return make_locked(workdir, parent, prefix, err);
+}
+
+void cfbp_workdir_remove(struct cfbp_workdir *workdir)
+{
+    if (workdir->path) {
+        struct cfbp_error ignored = CFBP_ERROR_INIT;
+        cfbp_fs_remove_tree(workdir->path, &ignored);
+        cfbp_error_clear(&ignored);
+    }
+    cfbp_workdir_release(workdir);
+}
+
+void cfbp_workdir_release(struct cfbp_workdir *workdir)
+{
+    if (workdir->fd >= 0)
+        close(workdir->fd);
+    free(workdir->path);
+    workdir->fd = -1;
+    workdir->path = NULL;
+}
+
+/* --- parents made on the way --- */
+
+int cfbp_workdir_mkdir_p(const char *path, struct cfbp_string_list *made, struct cfbp_error *err)
+{
+    struct cfbp_strbuf partial = CFBP_STRBUF_INIT;
+    int result = 0;
+    for (const char *cursor = path; *cursor && result == 0;) {
+        const char *slash = strchr(cursor + 1, '/');
+        size_t length = slash ? (size_t)(slash - path) : strlen(path);
+        cursor = path + length;
+        cfbp_strbuf_reset(&partial);
+        cfbp_strbuf_append(&partial, path, length);
+        if (partial.len == 0 || strcmp(partial.buf, "/") == 0)
+            continue;
+        if (mkdir(partial.buf, 0755) == 0) {
+            cfbp_string_list_append(made, partial.buf);
+        } else if (errno != EEXIST || !cfbp_fs_is_directory(partial.buf)) {
+            result = cfbp_error_set_errno(err, CFBP_ERROR_IO, errno == EEXIST ? ENOTDIR : errno,
+                                          "cannot create directory %s", partial.buf);
+        }
+    }
+    cfbp_strbuf_release(&partial);
+    return result;
+}
+
+void cfbp_workdir_undo_mkdir(const struct cfbp_string_list *made)
+{
+    for (size_t i = made->count; i > 0; i--)
+        rmdir(made->items[i - 1]);
+}
+
+/* --- times --- */
+
+void cfbp_workdir_save_times(struct cfbp_saved_times *saved, const char *path)
+{
+    struct cfbp_strbuf current = CFBP_STRBUF_INIT, parent = CFBP_STRBUF_INIT;
+    cfbp_strbuf_set(&current, path);
+    saved->saved = false;
+    for (;;) {
+        struct stat st;
+        if (stat(current.buf, &st) == 0 && S_ISDIR(st.st_mode)) {
+            saved->times[0] = st.st_atim;
+            saved->times[1] = st.st_mtim;
+            saved->saved = true;
+            break;
+        }
+        cfbp_path_dirname(&parent, current.buf);
+        if (strcmp(parent.buf, current.buf) == 0)
+            break;
+        cfbp_strbuf_set(&current, parent.buf);
+    }
+    saved->path = cfbp_strbuf_detach(&current, NULL);
+    cfbp_strbuf_release(&parent);
+}
+
+void cfbp_workdir_restore_times(struct cfbp_saved_times *saved, bool restore)
+{
+    if (restore && saved->saved)
+        utimensat(AT_FDCWD, saved->path, saved->times, 0);
+    free(saved->path);
+    saved->path = NULL;
+}

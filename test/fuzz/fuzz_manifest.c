@@ -1,0 +1,85 @@
+/*
+ * fuzz_manifest.c - the buildpack manifest (lib/manifest.c) on any bytes.
+ *
+ * The input is written as manifest.yml in a directory of the process's own
+ * and loaded the way `cfbp package` loads it. A load either fails naming the
+ * file, or every lookup then works on what it read: each dependency is found
+ * by name and version on its stacks, default versions resolve to a visible
+ * entry of that name or fail with a sentence. The same bytes are then applied
+ * as an override.yml (deps/0/override.yml, contract §5.7) and looked up again.
+ */
+#include "fuzz_support.h"
+
+#include "cfbp/error.h"
+#include "cfbp/manifest.h"
+#include "cfbp/strbuf.h"
+#include "cfbp/string_list.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+static const char *const stacks[] = {"cflinuxfs4", "cflinuxfs3", ""};
+
+static void check_lookups(const struct cfbp_manifest *manifest)
+{
+    for (size_t s = 0; s < sizeof(stacks) / sizeof(*stacks); s++) {
+        const char *stack = stacks[s];
+        cfbp_manifest_supports_stack(manifest, stack);
+        for (size_t i = 0; i < manifest->dependency_count; i++) {
+            const struct cfbp_dependency *dependency = &manifest->dependencies[i];
+            if (!cfbp_manifest_dependency_on_stack(manifest, dependency, stack))
+                continue;
+            const struct cfbp_dependency *found =
+                cfbp_manifest_find(manifest, dependency->name, dependency->version, stack);
+            if (!found || strcmp(found->name, dependency->name) != 0 ||
+                strcmp(found->version, dependency->version) != 0)
+                fuzz_fail("%s %s is on %s but not found", dependency->name, dependency->version,
+                          stack);
+            struct cfbp_string_list versions = CFBP_STRING_LIST_INIT;
+            cfbp_manifest_versions(manifest, dependency->name, stack, &versions);
+            if (!cfbp_string_list_contains(&versions, dependency->version))
+                fuzz_fail("the versions of %s on %s leave out %s", dependency->name, stack,
+                          dependency->version);
+            cfbp_string_list_clear(&versions);
+        }
+        for (size_t i = 0; i < manifest->default_count; i++) {
+            const char *name = manifest->defaults[i].name;
+            const struct cfbp_dependency *chosen = NULL;
+            struct cfbp_error err = CFBP_ERROR_INIT;
+            if (cfbp_manifest_default_version(manifest, name, stack, &chosen, &err) < 0) {
+                if (!err.message || !*err.message)
+                    fuzz_fail("the default version of %s failed without a message", name);
+                cfbp_error_clear(&err);
+                continue;
+            }
+            if (!chosen || strcmp(chosen->name, name) != 0 ||
+                !cfbp_manifest_dependency_on_stack(manifest, chosen, stack))
+                fuzz_fail("the default version of %s on %s is not a visible %s", name, stack, name);
+        }
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct cfbp_strbuf path = CFBP_STRBUF_INIT, deps = CFBP_STRBUF_INIT;
+    fuzz_write_file("manifest.yml", data, size, &path);
+    struct cfbp_manifest manifest;
+    struct cfbp_error err = CFBP_ERROR_INIT;
+    if (cfbp_manifest_load_without_version(&manifest, fuzz_directory(), &err) < 0) {
+        fuzz_expect_prefix(err.message, path.buf);
+        cfbp_error_clear(&err);
+    } else {
+        check_lookups(&manifest);
+        fuzz_write_file("deps/0/override.yml", data, size, &path);
+        cfbp_strbuf_append_format(&deps, "%s/deps", fuzz_directory());
+        if (cfbp_manifest_apply_overrides(&manifest, deps.buf, &err) == 0)
+            check_lookups(&manifest);
+        else
+            fuzz_expect_prefix(err.message, path.buf);
+        cfbp_error_clear(&err);
+        cfbp_manifest_release(&manifest);
+    }
+    cfbp_strbuf_release(&deps);
+    cfbp_strbuf_release(&path);
+    return 0;
+}

@@ -1,0 +1,683 @@
+/*
+ * test_archive_hostile.c - installs that try to break the promises of
+ * archive.h: archives whose members try to write outside the destination
+ * through links, writes that fail part way (a file size limit, a full
+ * tmpfs, a zero bomb), and installs that run at the same time.
+ *
+ * Every case snapshots the destination (times included) and a canary tree
+ * beside it before the install; a refused or failed install must leave both
+ * exactly as they were and no work directory behind.
+ */
+#include "support.h"
+
+#include "cfbp/archive.h"
+#include "cfbp/error.h"
+#include "cfbp/fs.h"
+#include "cfbp/strbuf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+struct fixture {
+    char *dir;     /* scratch */
+    char *work;    /* <dir>/work: holds dest and the canary */
+    char *dest;    /* <work>/dest, with one file in it */
+    char *canary;  /* <work>/canary: a tree nothing may change */
+    char *archive; /* <dir>/<name> */
+    char *mounted; /* a tmpfs to take away at teardown */
+    struct cfbp_error err;
+    char sha256[CFBP_DIGEST_HEX_SIZE];
+};
+
+static int setup(void **state)
+{
+    struct fixture *fixture = calloc(1, sizeof(*fixture));
+    fixture->dir = test_make_dir();
+    fixture->work = test_path(fixture->dir, "work");
+    fixture->dest = test_path(fixture->work, "dest");
+    fixture->canary = test_path(fixture->work, "canary");
+    char *file = test_path(fixture->dest, "existing");
+    test_write_file(file, "keep me\n", 0644);
+    free(file);
+    file = test_path(fixture->canary, "etc/passwd");
+    test_write_file(file, "root:x:0:0\n", 0644);
+    free(file);
+    file = test_path(fixture->canary, "profile.d/keep.sh");
+    test_write_file(file, "true\n", 0755);
+    free(file);
+    *state = fixture;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *fixture = *state;
+    cfbp_error_clear(&fixture->err);
+    if (fixture->mounted)
+        umount2(fixture->mounted, MNT_DETACH);
+    free(fixture->mounted);
+    free(fixture->work);
+    free(fixture->dest);
+    free(fixture->canary);
+    free(fixture->archive);
+    test_remove_dir(fixture->dir);
+    free(fixture);
+    return 0;
+}
+
+static void make(struct fixture *fixture, const char *name, enum test_archive_format format,
+                 const struct test_entry *entries, size_t count)
+{
+    free(fixture->archive);
+    fixture->archive = test_path(fixture->dir, name);
+    test_make_archive(fixture->archive, format, entries, count);
+}
+
+static int install_into(struct fixture *fixture, const char *name, const char *destination)
+{
+    struct cfbp_archive_request request = {
+        .source = fixture->archive,
+        .file_name = name,
+        .destination = destination,
+    };
+    cfbp_error_clear(&fixture->err);
+    return cfbp_archive_install(&request, fixture->sha256, &fixture->err);
+}
+
+struct snapshots {
+    char *work; /* dest and canary, with times */
+};
+
+static struct snapshots take(struct fixture *fixture)
+{
+    struct snapshots snapshots = {test_snapshot(fixture->work, true)};
+    return snapshots;
+}
+
+static void assert_unchanged(struct fixture *fixture, struct snapshots *before)
+{
+    char *after = test_snapshot(fixture->work, true);
+    test_assert_same_snapshot(before->work, after, "the destination and the tree beside it");
+    free(after);
+    free(before->work);
+}
+
+/* Installs entries as a .tgz and expects a refusal naming why; nothing may change. */
+static void assert_refused(struct fixture *fixture, const struct test_entry *entries, size_t count,
+                           enum cfbp_error_kind kind, const char *why)
+{
+    make(fixture, "evil.tgz", TEST_TGZ, entries, count);
+    struct snapshots before = take(fixture);
+    assert_int_equal(install_into(fixture, "evil.tgz", fixture->dest), -1);
+    if (!strstr(fixture->err.message, why))
+        fail_msg("expected '%s' in '%s'", why, fixture->err.message);
+    assert_int_equal(fixture->err.kind, kind);
+    assert_unchanged(fixture, &before);
+}
+
+/* --- links --- */
+
+/* The reproduction from the issue: a hard link copies a deep symlink to the top. */
+static void hard_link_to_a_deep_symlink_cannot_escape(void **state)
+{
+    struct fixture *fixture = *state;
+    static const struct test_entry entries[] = {
+        {"a/b/c/d/e/f/g/h/i", 'd', 0755, NULL, 0},
+        {"a/b/c/d/e/f/g/h/i/up", 'l', 0, "../../../../../../../../../canary", 0},
+        {"profile.d", 'h', 0, "a/b/c/d/e/f/g/h/i/up", 0},
+        {"profile.d/config-server.sh", 'f', 0644, "echo pwned\n", 0},
+    };
+    assert_refused(fixture, entries, 4, CFBP_ERROR_UNSAFE_ARCHIVE,
+                   "is a hard link to a symlink whose target leaves the destination");
+}
+
+static void hard_link_to_a_symlink_that_stays_inside_is_kept(void **state)
+{
+    struct fixture *fixture = *state;
+    static const struct test_entry entries[] = {
+        {"lib/data.txt", 'f', 0644, "data\n", 0},
+        {"lib/link", 'l', 0, "data.txt", 0},
+        {"lib/other", 'h', 0, "lib/link", 0},
+    };
+    make(fixture, "dep.tgz", TEST_TGZ, entries, 3);
+    if (install_into(fixture, "dep.tgz", fixture->dest) < 0)
+        fail_msg("%s", fixture->err.message);
+    char *other = test_path(fixture->dest, "lib/other");
+    char *text = test_read_file(other);
+    assert_string_equal(text, "data\n");
+    assert_int_equal(cfbp_fs_type_of(other), CFBP_FS_SYMLINK);
+    free(text);
+    free(other);
+}
+
+static void hard_link_to_a_directory_is_refused(void **state)
+{
+    static const struct test_entry entries[] = {{"dir", 'd', 0755, NULL, 0},
+                                                {"alias", 'h', 0, "dir", 0}};
+    assert_refused(*state, entries, 2, CFBP_ERROR_UNSAFE_ARCHIVE,
+                   "is a hard link to a directory or a special file");
+}
+
+static void hard_link_before_its_target_is_refused(void **state)
+{
+    static const struct test_entry entries[] = {{"early", 'h', 0, "late", 0},
+                                                {"late", 'f', 0644, "x", 0}};
+    assert_refused(*state, entries, 2, CFBP_ERROR_INVALID, "which is not in the archive before it");
+}
+
+static void hard_link_through_a_replaced_directory_is_refused(void **state)
+{
+    /* "d" becomes a link to a deep directory; a hard link named through it must not follow it. */
+    static const struct test_entry entries[] = {
+        {"x/y/file", 'f', 0644, "secret\n", 0},
+        {"d", 'l', 0, "x/y", 0},
+        {"h", 'h', 0, "d/file", 0},
+    };
+    assert_refused(*state, entries, 3, CFBP_ERROR_UNSAFE_ARCHIVE,
+                   "is a hard link through a symlink");
+}
+
+static void a_full_directory_is_never_replaced_by_a_link(void **state)
+{
+    static const struct test_entry entries[] = {
+        {"bin/tool", 'f', 0755, "#!/bin/sh\n", 0},
+        {"bin", 'l', 0, "../canary", 0},
+    };
+    assert_refused(*state, entries, 2, CFBP_ERROR_UNSAFE_ARCHIVE, "is a symlink");
+    static const struct test_entry inside[] = {
+        {"bin/tool", 'f', 0755, "#!/bin/sh\n", 0},
+        {"bin", 'l', 0, "lib", 0},
+    };
+    assert_refused(*state, inside, 2, CFBP_ERROR_UNSAFE_ARCHIVE,
+                   "would replace a directory that holds other members");
+}
+
+static void an_empty_directory_may_become_a_link(void **state)
+{
+    struct fixture *fixture = *state;
+    static const struct test_entry entries[] = {
+        {"lib", 'd', 0755, NULL, 0},
+        {"real/x", 'f', 0644, "x\n", 0},
+        {"lib", 'l', 0, "real", 0},
+    };
+    make(fixture, "dep.tgz", TEST_TGZ, entries, 3);
+    if (install_into(fixture, "dep.tgz", fixture->dest) < 0)
+        fail_msg("%s", fixture->err.message);
+    char *lib = test_path(fixture->dest, "lib/x");
+    char *text = test_read_file(lib);
+    assert_string_equal(text, "x\n");
+    free(text);
+    free(lib);
+}
+
+static void members_after_a_link_go_where_their_names_say(void **state)
+{
+    struct fixture *fixture = *state;
+    /* "up" may point inside, but a later "up/..." member lands in a real "up" directory. */
+    static const struct test_entry entries[] = {
+        {"a/b", 'd', 0755, NULL, 0},
+        {"a/b/up", 'l', 0, "../..", 0},
+        {"a/b/up/profile.d/x.sh", 'f', 0644, "x\n", 0},
+    };
+    make(fixture, "dep.tgz", TEST_TGZ, entries, 3);
+    if (install_into(fixture, "dep.tgz", fixture->dest) < 0)
+        fail_msg("%s", fixture->err.message);
+    char *real = test_path(fixture->dest, "a/b/up/profile.d/x.sh");
+    assert_int_equal(cfbp_fs_type_of(real), CFBP_FS_FILE);
+    free(real);
+    char *top = test_path(fixture->dest, "profile.d");
+    assert_false(test_exists(top));
+    free(top);
+}
+
+static void a_member_inside_a_file_is_refused(void **state)
+{
+    static const struct test_entry entries[] = {{"f", 'f', 0644, "x", 0},
+                                                {"f/inner", 'f', 0644, "y", 0}};
+    assert_refused(*state, entries, 2, CFBP_ERROR_INVALID, "is inside something that is not");
+}
+
+static void replacing_a_hard_linked_file_keeps_the_other_name(void **state)
+{
+    struct fixture *fixture = *state;
+    static const struct test_entry entries[] = {
+        {"a", 'f', 0644, "first\n", 0},
+        {"b", 'h', 0, "a", 0},
+        {"b", 'f', 0644, "second\n", 0},
+    };
+    make(fixture, "dep.tar", TEST_TAR, entries, 3);
+    if (install_into(fixture, "dep.tar", fixture->dest) < 0)
+        fail_msg("%s", fixture->err.message);
+    char *a = test_path(fixture->dest, "a"), *b = test_path(fixture->dest, "b");
+    char *a_text = test_read_file(a), *b_text = test_read_file(b);
+    assert_string_equal(a_text, "first\n");
+    assert_string_equal(b_text, "second\n");
+    free(a_text);
+    free(b_text);
+    free(a);
+    free(b);
+}
+
+static void climbing_and_absolute_links_are_refused_in_zips_too(void **state)
+{
+    struct fixture *fixture = *state;
+    static const struct test_entry entries[] = {{"ok", 'f', 0644, "ok", 0},
+                                                {"d/esc", 'l', 0, "../../canary", 0}};
+    make(fixture, "evil.zip", TEST_ZIP, entries, 2);
+    struct snapshots before = take(fixture);
+    assert_int_equal(install_into(fixture, "evil.zip", fixture->dest), -1);
+    assert_int_equal(fixture->err.kind, CFBP_ERROR_UNSAFE_ARCHIVE);
+    assert_unchanged(fixture, &before);
+}
+
+/* A tree deeper than PATH_MAX installs, and a failed one is removed whole. */
+static void very_deep_trees_install_and_clean_up(void **state)
+{
+    struct fixture *fixture = *state;
+    enum { DEPTH = 450 }; /* 450 x 11 characters: longer than PATH_MAX */
+    struct cfbp_strbuf name = CFBP_STRBUF_INIT;
+    for (int i = 0; i < DEPTH; i++)
+        cfbp_strbuf_append_string(&name, "directory/");
+    cfbp_strbuf_append_string(&name, "leaf");
+    struct test_entry entries[] = {{name.buf, 'f', 0644, "deep\n", 0}};
+    make(fixture, "deep.tgz", TEST_TGZ, entries, 1);
+    struct snapshots before = take(fixture);
+    /* A wrong digest: the whole tree was extracted, then must go. */
+    struct cfbp_archive_request request = {
+        .source = fixture->archive,
+        .file_name = "deep.tgz",
+        .expected_sha256 = "0000000000000000000000000000000000000000000000000000000000000000",
+        .destination = fixture->dest,
+    };
+    assert_int_equal(cfbp_archive_install(&request, fixture->sha256, &fixture->err), -1);
+    assert_int_equal(fixture->err.kind, CFBP_ERROR_CHECKSUM);
+    assert_unchanged(fixture, &before);
+    request.expected_sha256 = NULL;
+    if (cfbp_archive_install(&request, fixture->sha256, &fixture->err) < 0)
+        fail_msg("%s", fixture->err.message);
+    char *top = test_path(fixture->dest, "directory");
+    assert_int_equal(cfbp_fs_type_of(top), CFBP_FS_DIRECTORY);
+    assert_int_equal(cfbp_fs_remove_tree(top, &fixture->err), 0);
+    assert_false(test_exists(top));
+    free(top);
+    cfbp_strbuf_release(&name);
+}
+
+/* --- write failures --- */
+
+/*
+ * Installs the fixture's archive in a child process whose file size limit
+ * is limit bytes (SIGXFSZ caught, as the programs do), and returns what
+ * the child's install said: NULL for success, else the error message.
+ */
+static char *install_with_size_limit(struct fixture *fixture, const char *name, rlim_t limit)
+{
+    int pipe_fds[2];
+    assert_int_equal(pipe(pipe_fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(pipe_fds[0]);
+        cfbp_fs_catch_file_size_limit();
+        struct rlimit rlimit = {limit, limit};
+        setrlimit(RLIMIT_FSIZE, &rlimit);
+        int status = install_into(fixture, name, fixture->dest);
+        if (status < 0 &&
+            write(pipe_fds[1], fixture->err.message, strlen(fixture->err.message)) < 0)
+            _exit(3);
+        _exit(status < 0 ? 1 : 0);
+    }
+    close(pipe_fds[1]);
+    char message[4096];
+    ssize_t length = read(pipe_fds[0], message, sizeof(message) - 1);
+    close(pipe_fds[0]);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    if (WEXITSTATUS(status) == 0)
+        return NULL;
+    message[length < 0 ? 0 : length] = '\0';
+    return strdup(message);
+}
+
+static void a_file_size_limit_fails_the_install_at_any_offset(void **state)
+{
+    struct fixture *fixture = *state;
+    static const struct test_entry entries[] = {
+        {"bin/small", 'f', 0755, "#!/bin/sh\n", 0},
+        {"lib/first", 'r', 0644, NULL, 200000},
+        {"lib/second", 'r', 0644, NULL, 900000},
+        {"share/last", 'f', 0644, "end\n", 0},
+    };
+    static const rlim_t limits[] = {1, 4096, 199999, 200001, 512 * 1024, 899999};
+    for (size_t i = 0; i < sizeof(limits) / sizeof(*limits); i++) {
+        const char *name = i % 2 ? "dep.tar.xz" : "dep.tgz";
+        make(fixture, name, i % 2 ? TEST_TXZ : TEST_TGZ, entries, 4);
+        struct snapshots before = take(fixture);
+        char *message = install_with_size_limit(fixture, name, limits[i]);
+        if (!message)
+            fail_msg("the install succeeded under a %lu byte file size limit",
+                     (unsigned long)limits[i]);
+        if (!strstr(message, "File too large") || !strstr(message, "ulimit -f"))
+            fail_msg("limit %lu: unclear message '%s'", (unsigned long)limits[i], message);
+        if (limits[i] > 1 && !strstr(message, "lib/"))
+            fail_msg("limit %lu: the message names no member: '%s'", (unsigned long)limits[i],
+                     message);
+        free(message);
+        assert_unchanged(fixture, &before);
+    }
+    /* Under a limit above every member, it works. */
+    make(fixture, "dep.tgz", TEST_TGZ, entries, 4);
+    char *message = install_with_size_limit(fixture, "dep.tgz", 1000000);
+    if (message)
+        fail_msg("%s", message);
+}
+
+static bool mount_tmpfs(const char *path, const char *size)
+{
+    char options[64];
+    snprintf(options, sizeof(options), "size=%s,mode=0755", size);
+    mkdir(path, 0755);
+    return mount("tmpfs", path, "tmpfs", 0, options) == 0;
+}
+
+/* A destination on a small tmpfs: a full disk fails the install and leaves the tmpfs as it was. */
+static void a_full_disk_fails_the_install_and_frees_everything(void **state)
+{
+    struct fixture *fixture = *state;
+    char *disk = test_path(fixture->dir, "disk");
+    if (!mount_tmpfs(disk, "4m")) {
+        free(disk);
+        skip(); /* needs root (CI runs as root) */
+    }
+    fixture->mounted = strdup(disk);
+    char *dest = test_path(disk, "deps/0");
+    char *keep = test_path(dest, "existing");
+    test_write_file(keep, "keep me\n", 0644);
+    static const struct test_entry entries[] = {
+        {"bin/config-server", 'f', 0755, "#!/bin/sh\n", 0},
+        {"lib/big", 'r', 0644, NULL, 8 << 20},
+    };
+    make(fixture, "dep.tgz", TEST_TGZ, entries, 2);
+    struct statvfs empty;
+    assert_int_equal(statvfs(disk, &empty), 0);
+    char *before = test_snapshot(disk, true);
+    assert_int_equal(install_into(fixture, "dep.tgz", dest), -1);
+    if (!strstr(fixture->err.message, "No space left on device") ||
+        !strstr(fixture->err.message, "cf push -k") || !strstr(fixture->err.message, "lib/big"))
+        fail_msg("unclear message '%s'", fixture->err.message);
+    char *after = test_snapshot(disk, true);
+    test_assert_same_snapshot(before, after, "the tmpfs");
+    struct statvfs now;
+    assert_int_equal(statvfs(disk, &now), 0);
+    assert_int_equal(now.f_bfree, empty.f_bfree);
+    /* A zero bomb: 1 GiB of zeros in about a megabyte. */
+    static const struct test_entry bomb[] = {{"bin/config-server", 'z', 0755, NULL, 1u << 30}};
+    make(fixture, "bomb.tgz", TEST_TGZ, bomb, 1);
+    assert_int_equal(install_into(fixture, "bomb.tgz", dest), -1);
+    assert_non_null(strstr(fixture->err.message, "No space left on device"));
+    char *after_bomb = test_snapshot(disk, true);
+    test_assert_same_snapshot(before, after_bomb, "the tmpfs after the zero bomb");
+    /* And a destination that does not exist yet leaves no parent behind. */
+    char *fresh = test_path(disk, "deps/1/vendor");
+    char *before_fresh = test_snapshot(disk, true);
+    assert_int_equal(install_into(fixture, "bomb.tgz", fresh), -1);
+    char *after_fresh = test_snapshot(disk, true);
+    test_assert_same_snapshot(before_fresh, after_fresh, "the tmpfs after a fresh destination");
+    free(before);
+    free(after);
+    free(after_bomb);
+    free(before_fresh);
+    free(after_fresh);
+    free(fresh);
+    free(keep);
+    free(dest);
+    free(disk);
+}
+
+/*
+ * A merge that fails part way puts back what it moved. As a user other than
+ * root (Cloud Foundry stages as vcap), a directory of someone else's in the
+ * destination cannot take new entries: the install fails there, after an
+ * earlier member was already moved in. Needs root to set the scene.
+ */
+static void a_merge_that_fails_part_way_puts_everything_back(void **state)
+{
+    struct fixture *fixture = *state;
+    if (geteuid() != 0)
+        skip();
+    enum { NOBODY = 65534 };
+    static const struct test_entry entries[] = {
+        {"a", 'f', 0644, "new a\n", 0},
+        {"b/g", 'f', 0644, "g\n", 0},
+        {"c", 'f', 0644, "new c\n", 0},
+    };
+    make(fixture, "dep.tgz", TEST_TGZ, entries, 3);
+    char *b = test_path(fixture->dest, "b"), *c = test_path(fixture->dest, "c");
+    test_write_file(c, "old c\n", 0644);
+    mkdir(b, 0755); /* root's */
+    assert_int_equal(chmod(fixture->dir, 0755), 0);
+    assert_int_equal(chown(fixture->dest, NOBODY, NOBODY), 0);
+    assert_int_equal(chown(c, NOBODY, NOBODY), 0);
+    char *existing = test_path(fixture->dest, "existing");
+    assert_int_equal(chown(existing, NOBODY, NOBODY), 0);
+    struct snapshots before = take(fixture);
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (setgid(NOBODY) < 0 || setuid(NOBODY) < 0)
+            _exit(3);
+        int status = install_into(fixture, "dep.tgz", fixture->dest);
+        if (status == 0)
+            _exit(0);
+        fprintf(stderr, "install as nobody: %s\n", fixture->err.message);
+        _exit(strstr(fixture->err.message, "Permission denied") ? 1 : 2);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 1);
+    assert_unchanged(fixture, &before);
+    /* A read-only directory of the user's own is opened for the merge and closed again. */
+    assert_int_equal(chown(b, NOBODY, NOBODY), 0);
+    assert_int_equal(chmod(b, 0555), 0);
+    pid = fork();
+    if (pid == 0) {
+        if (setgid(NOBODY) < 0 || setuid(NOBODY) < 0)
+            _exit(3);
+        int installed = install_into(fixture, "dep.tgz", fixture->dest);
+        if (installed < 0)
+            fprintf(stderr, "install as nobody: %s\n", fixture->err.message);
+        _exit(installed == 0 ? 0 : 1);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    char *g = test_path(b, "g");
+    assert_true(test_exists(g));
+    struct stat st;
+    assert_int_equal(stat(b, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0555);
+    free(g);
+    free(b);
+    free(c);
+    free(existing);
+}
+
+/* Only directories named and made like work directories are ever removed as stale. */
+static void look_alike_directories_are_kept(void **state)
+{
+    struct fixture *fixture = *state;
+    char *names[] = {test_path(fixture->dest, ".cfbp-install-userdata/f"),
+                     test_path(fixture->dest, ".cfbp-install-abc/f"),
+                     test_path(fixture->work, ".dest.cfbp-install-notmine/f")};
+    for (size_t i = 0; i < 3; i++)
+        test_write_file(names[i], "mine\n", 0644);
+    static const struct test_entry entries[] = {{"bin/x", 'f', 0755, "x", 0}};
+    make(fixture, "dep.tgz", TEST_TGZ, entries, 1);
+    if (install_into(fixture, "dep.tgz", fixture->dest) < 0)
+        fail_msg("%s", fixture->err.message);
+    for (size_t i = 0; i < 3; i++) {
+        assert_true(test_exists(names[i]));
+        free(names[i]);
+    }
+    /* And an archive cannot plant one. */
+    static const struct test_entry planted[] = {{".cfbp-install-abcdef/x", 'f', 0644, "x", 0}};
+    assert_refused(fixture, planted, 1, CFBP_ERROR_UNSAFE_ARCHIVE, "reserved for the work");
+}
+
+/* --- installs at the same time --- */
+
+static void make_many_files(struct fixture *fixture, const char *name, const char *prefix,
+                            size_t count)
+{
+    struct test_entry *entries = calloc(count, sizeof(*entries));
+    char **names = calloc(count, sizeof(*names));
+    for (size_t i = 0; i < count; i++) {
+        char buffer[128];
+        snprintf(buffer, sizeof(buffer), "%s/d%zu/file%zu", prefix, i % 37, i);
+        names[i] = strdup(buffer);
+        entries[i] = (struct test_entry){names[i], 'f', 0644, NULL, 64 + i % 500};
+    }
+    make(fixture, name, TEST_TGZ, entries, count);
+    for (size_t i = 0; i < count; i++)
+        free(names[i]);
+    free(names);
+    free(entries);
+}
+
+/* Runs installs of the given archives into one destination in parallel processes. */
+static void install_in_parallel(struct fixture *fixture, char *const *archives,
+                                const char *const *names, size_t count)
+{
+    pid_t pids[8];
+    for (size_t i = 0; i < count; i++) {
+        pids[i] = fork();
+        assert_true(pids[i] >= 0);
+        if (pids[i] == 0) {
+            struct cfbp_archive_request request = {
+                .source = archives[i], .file_name = names[i], .destination = fixture->dest};
+            struct cfbp_error err = CFBP_ERROR_INIT;
+            char sha256[CFBP_DIGEST_HEX_SIZE];
+            if (cfbp_archive_install(&request, sha256, &err) < 0) {
+                fprintf(stderr, "install %zu failed: %s\n", i, err.message);
+                _exit(1);
+            }
+            _exit(0);
+        }
+    }
+    for (size_t i = 0; i < count; i++) {
+        int status;
+        assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+            fail_msg("install %zu of %zu running at once failed (status %d)", i, count, status);
+    }
+}
+
+static void parallel_installs_into_one_destination_are_all_complete(void **state)
+{
+    struct fixture *fixture = *state;
+    enum { FILES = 1000 };
+    make_many_files(fixture, "same.tgz", "pkg", FILES);
+    char *same = strdup(fixture->archive);
+    make_many_files(fixture, "other.tgz", "other", FILES);
+    char *other = strdup(fixture->archive);
+    for (int round = 0; round < 2; round++) {
+        char *archives[] = {same, same, other, same};
+        const char *names[] = {"same.tgz", "same.tgz", "other.tgz", "same.tgz"};
+        install_in_parallel(fixture, archives, names, 4);
+        char *pkg = test_path(fixture->dest, "pkg"), *other_dir = test_path(fixture->dest, "other");
+        assert_int_equal(test_count_entries(pkg), FILES + 37);
+        assert_int_equal(test_count_entries(other_dir), FILES + 37);
+        /* dest: existing, pkg/, other/ and nothing else (no work directory). */
+        assert_int_equal(test_count_entries(fixture->dest), 3 + 2 * (FILES + 37));
+        free(pkg);
+        free(other_dir);
+    }
+    free(same);
+    free(other);
+}
+
+/* A work directory whose owner died is removed by the next install; a held one is not. */
+static void only_work_directories_of_dead_owners_are_removed(void **state)
+{
+    struct fixture *fixture = *state;
+    char *stale = test_path(fixture->dest, ".cfbp-install-stale1");
+    char *held = test_path(fixture->dest, ".cfbp-install-held01");
+    char *stale_file = test_path(stale, "half-written");
+    test_write_file(stale_file, "x", 0644);
+    mkdir(held, 0700);
+    int held_fd = open(held, O_RDONLY | O_DIRECTORY);
+    assert_true(held_fd >= 0);
+    int ready[2];
+    assert_int_equal(pipe(ready), 0);
+    pid_t owner = fork();
+    if (owner == 0) {
+        /* A live install elsewhere holding its work directory. */
+        int fd = open(held, O_RDONLY | O_DIRECTORY);
+        flock(fd, LOCK_EX);
+        if (write(ready[1], "x", 1) < 0)
+            _exit(1);
+        pause();
+        _exit(0);
+    }
+    char byte;
+    assert_int_equal(read(ready[0], &byte, 1), 1);
+    static const struct test_entry entries[] = {{"bin/x", 'f', 0755, "x", 0}};
+    make(fixture, "dep.tgz", TEST_TGZ, entries, 1);
+    int installed = install_into(fixture, "dep.tgz", fixture->dest);
+    bool stale_left = test_exists(stale), held_kept = test_exists(held);
+    kill(owner, SIGKILL); /* before any assertion, so that a failure leaves no process behind */
+    waitpid(owner, NULL, 0);
+    if (installed < 0)
+        fail_msg("%s", fixture->err.message);
+    assert_false(stale_left);
+    assert_true(held_kept);
+    if (install_into(fixture, "dep.tgz", fixture->dest) < 0)
+        fail_msg("%s", fixture->err.message);
+    assert_false(test_exists(held));
+    close(held_fd);
+    close(ready[0]);
+    close(ready[1]);
+    free(stale);
+    free(held);
+    free(stale_file);
+}
+
+int main(void)
+{
+#define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        TEST(hard_link_to_a_deep_symlink_cannot_escape),
+        TEST(hard_link_to_a_symlink_that_stays_inside_is_kept),
+        TEST(hard_link_to_a_directory_is_refused),
+        TEST(hard_link_before_its_target_is_refused),
+        TEST(hard_link_through_a_replaced_directory_is_refused),
+        TEST(a_full_directory_is_never_replaced_by_a_link),
+        TEST(an_empty_directory_may_become_a_link),
+        TEST(members_after_a_link_go_where_their_names_say),
+        TEST(a_member_inside_a_file_is_refused),
+        TEST(replacing_a_hard_linked_file_keeps_the_other_name),
+        TEST(climbing_and_absolute_links_are_refused_in_zips_too),
+        TEST(very_deep_trees_install_and_clean_up),
+        TEST(a_file_size_limit_fails_the_install_at_any_offset),
+        TEST(a_full_disk_fails_the_install_and_frees_everything),
+        TEST(parallel_installs_into_one_destination_are_all_complete),
+        TEST(only_work_directories_of_dead_owners_are_removed),
+        TEST(a_merge_that_fails_part_way_puts_everything_back),
+        TEST(look_alike_directories_are_kept),
+    };
+    if (getenv("CMOCKA_TEST_FILTER"))
+        cmocka_set_test_filter(getenv("CMOCKA_TEST_FILTER"));
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

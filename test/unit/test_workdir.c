@@ -1,0 +1,216 @@
+/*
+ * test_workdir.c - work directories, the destination lock, the parents a
+ * failed install takes away and the times it puts back. Other processes
+ * hold the locks here, as concurrent installs would.
+ */
+#include "support.h"
+
+#include "cfbp/error.h"
+#include "cfbp/fs.h"
+#include "cfbp/string_list.h"
+#include "cfbp/workdir.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+struct fixture {
+    char *dir;
+    char *dest; /* <dir>/deps/0, missing at first */
+    struct cfbp_error err;
+};
+
+static int setup(void **state)
+{
+    struct fixture *fixture = calloc(1, sizeof(*fixture));
+    fixture->dir = test_make_dir();
+    fixture->dest = test_path(fixture->dir, "deps/0");
+    char *deps = test_path(fixture->dir, "deps");
+    mkdir(deps, 0755);
+    free(deps);
+    *state = fixture;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *fixture = *state;
+    cfbp_error_clear(&fixture->err);
+    free(fixture->dest);
+    test_remove_dir(fixture->dir);
+    free(fixture);
+    return 0;
+}
+
+static double now(void)
+{
+    struct timespec time;
+    clock_gettime(CLOCK_MONOTONIC, &time);
+    return (double)time.tv_sec + (double)time.tv_nsec / 1e9;
+}
+
+static void
+work_directories_go_beside_a_missing_destination_and_inside_an_existing_one(void **state)
+{
+    struct fixture *fixture = *state;
+    struct cfbp_workdir beside = CFBP_WORKDIR_INIT, inside = CFBP_WORKDIR_INIT;
+    assert_int_equal(cfbp_workdir_create(&beside, fixture->dest, "", &fixture->err), 0);
+    assert_false(beside.inside);
+    assert_non_null(strstr(beside.path, "/deps/.0.cfbp-install-"));
+    mkdir(fixture->dest, 0755);
+    assert_int_equal(cfbp_workdir_create(&inside, fixture->dest, "download-", &fixture->err), 0);
+    assert_true(inside.inside);
+    assert_non_null(strstr(inside.path, "/deps/0/.cfbp-install-download-"));
+    /* Both are held: a second process cannot lock them. */
+    int probe = open(inside.path, O_RDONLY | O_DIRECTORY);
+    assert_int_equal(flock(probe, LOCK_EX | LOCK_NB), -1);
+    close(probe);
+    char *path = strdup(inside.path);
+    cfbp_workdir_remove(&inside);
+    assert_false(test_exists(path));
+    free(path);
+    cfbp_workdir_remove(&beside);
+    assert_int_equal(test_count_entries(fixture->dir), 2); /* deps and deps/0 */
+}
+
+static void the_destination_lock_waits_for_its_holder(void **state)
+{
+    struct fixture *fixture = *state;
+    int ready[2];
+    assert_int_equal(pipe(ready), 0);
+    pid_t holder = fork();
+    if (holder == 0) {
+        struct cfbp_destination_lock lock = CFBP_DESTINATION_LOCK_INIT;
+        struct cfbp_error err = CFBP_ERROR_INIT;
+        if (cfbp_destination_lock(&lock, fixture->dest, &err) < 0)
+            _exit(1);
+        if (write(ready[1], "x", 1) < 0)
+            _exit(1);
+        usleep(700 * 1000);
+        _exit(0); /* dying releases the lock */
+    }
+    char byte;
+    assert_int_equal(read(ready[0], &byte, 1), 1);
+    double start = now();
+    struct cfbp_destination_lock lock = CFBP_DESTINATION_LOCK_INIT;
+    assert_int_equal(cfbp_destination_lock(&lock, fixture->dest, &fixture->err), 0);
+    double waited = now() - start;
+    cfbp_destination_unlock(&lock);
+    waitpid(holder, NULL, 0);
+    if (waited < 0.4 || waited > 10)
+        fail_msg("waited %.2f s for a lock held about 0.7 s", waited);
+    close(ready[0]);
+    close(ready[1]);
+}
+
+static void mkdir_p_remembers_what_it_made_and_undo_takes_it_away(void **state)
+{
+    struct fixture *fixture = *state;
+    char *deep = test_path(fixture->dir, "deps/1/vendor/lib");
+    struct cfbp_string_list made = CFBP_STRING_LIST_INIT;
+    char *before = test_snapshot(fixture->dir, false);
+    assert_int_equal(cfbp_workdir_mkdir_p(deep, &made, &fixture->err), 0);
+    assert_int_equal(made.count, 3);
+    assert_true(cfbp_fs_is_directory(deep));
+    cfbp_workdir_undo_mkdir(&made);
+    char *after = test_snapshot(fixture->dir, false);
+    test_assert_same_snapshot(before, after, "the tree");
+    cfbp_string_list_clear(&made);
+    free(before);
+    free(after);
+    free(deep);
+}
+
+static void saved_times_are_put_back(void **state)
+{
+    struct fixture *fixture = *state;
+    char *deps = test_path(fixture->dir, "deps");
+    struct timespec old[2] = {{1000000000, 0}, {1000000000, 0}};
+    assert_int_equal(utimensat(AT_FDCWD, deps, old, 0), 0);
+    struct cfbp_saved_times times;
+    cfbp_workdir_save_times(&times, fixture->dest); /* missing: its parent's times */
+    char *file = test_path(deps, "new");
+    test_write_file(file, "x", 0644);
+    unlink(file);
+    cfbp_workdir_restore_times(&times, true);
+    struct stat st;
+    assert_int_equal(stat(deps, &st), 0);
+    assert_int_equal(st.st_mtim.tv_sec, 1000000000);
+    /* Without restore, nothing is put back. */
+    cfbp_workdir_save_times(&times, deps);
+    test_write_file(file, "x", 0644);
+    cfbp_workdir_restore_times(&times, false);
+    assert_int_equal(stat(deps, &st), 0);
+    assert_true(st.st_mtim.tv_sec > 1000000000);
+    free(file);
+    free(deps);
+}
+
+/* cfbp stage's and cfbp run's TMPDIR: what a SIGKILL left is removed, nothing in use is. */
+static void temporary_directories_left_by_dead_owners_are_removed(void **state)
+{
+    struct fixture *fixture = *state;
+    struct timespec old[2] = {{time(NULL) - 3600, 0}, {time(NULL) - 3600, 0}};
+    const char *names[] = {"cfbp-stage-dead01", "cfbp-stage-new001", "cfbp-stage-held01",
+                           "other-dead01"};
+    char *paths[4];
+    for (int i = 0; i < 4; i++) {
+        paths[i] = test_path(fixture->dir, names[i]);
+        char *inner = test_path(paths[i], "app/file");
+        test_write_file(inner, "x", 0644);
+        free(inner);
+        if (i != 1)
+            assert_int_equal(utimensat(AT_FDCWD, paths[i], old, 0), 0);
+    }
+    int held = open(paths[2], O_RDONLY | O_DIRECTORY);
+    int ready[2];
+    assert_int_equal(pipe(ready), 0);
+    pid_t owner = fork();
+    if (owner == 0) {
+        flock(held, LOCK_EX);
+        if (write(ready[1], "x", 1) < 0)
+            _exit(1);
+        pause();
+        _exit(0);
+    }
+    close(held);
+    char byte;
+    assert_int_equal(read(ready[0], &byte, 1), 1);
+    struct cfbp_workdir temp = CFBP_WORKDIR_INIT;
+    int made = cfbp_workdir_create_temp(&temp, fixture->dir, "cfbp-stage-", &fixture->err);
+    bool exists[4];
+    for (int i = 0; i < 4; i++)
+        exists[i] = test_exists(paths[i]);
+    kill(owner, SIGKILL);
+    waitpid(owner, NULL, 0);
+    assert_int_equal(made, 0);
+    assert_false(exists[0]); /* old and not held: its owner is gone */
+    assert_true(exists[1]);  /* too new to judge */
+    assert_true(exists[2]);  /* held */
+    assert_true(exists[3]);  /* not ours */
+    assert_non_null(strstr(temp.path, "/cfbp-stage-"));
+    cfbp_workdir_remove(&temp);
+    for (int i = 0; i < 4; i++)
+        free(paths[i]);
+    close(ready[0]);
+    close(ready[1]);
+}
+
+int main(void)
+{
+#define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        TEST(work_directories_go_beside_a_missing_destination_and_inside_an_existing_one),
+        TEST(the_destination_lock_waits_for_its_holder),
+        TEST(mkdir_p_remembers_what_it_made_and_undo_takes_it_away),
+        TEST(saved_times_are_put_back),
+        TEST(temporary_directories_left_by_dead_owners_are_removed),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
