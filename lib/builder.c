@@ -392,6 +392,7 @@ static enum script_end run_script(struct stage *stage, const struct buildpack *b
     run.output = captured;
     run.output_limit = capture_limit;
     run.stop_fd = stage->options->stop_fd;
+    run.kill_orphans = true; /* what escaped the group with setsid goes too (cmd_stage adopts) */
     struct cfbp_error err = CFBP_ERROR_INIT;
     enum script_end end = SCRIPT_RAN;
     if (cfbp_process_run_spec(&spec, &run, status, &err) < 0) {

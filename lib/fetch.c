@@ -58,24 +58,69 @@ void cfbp_fetch_options_init(struct cfbp_fetch_options *options)
 
 /* --- one attempt --- */
 
+/* Why a callback stopped the transfer. */
+enum refusal {
+    REFUSED_NOTHING,
+    REFUSED_DOWNGRADE,     /* from https to http */
+    REFUSED_CONTROL_BYTES, /* a Location holding control characters */
+};
+
 struct attempt {
     CURL *curl;
+    bool performed; /* curl_easy_perform ran */
     int fd;
     struct cfbp_digest digest;
     unsigned long long received;
     int write_errno;
-    long status;                  /* of the last response */
-    long header_status;           /* of the response whose headers are arriving */
-    double retry_after;           /* seconds, from a Retry-After header, or 0 */
-    bool refused_downgrade;       /* an https response redirected to http */
-    struct cfbp_strbuf downgrade; /* where it redirected to, as sent */
+    long status;                      /* of the last response */
+    double retry_after;               /* seconds, from a Retry-After header, or 0 */
+    bool reached_https;               /* a response of this transfer came from an https URL */
+    enum refusal refusal;             /* why a callback stopped the transfer */
+    struct cfbp_strbuf refused;       /* the Location or URL refused, as sent */
+    struct cfbp_strbuf effective_url; /* the URL curl fetched last */
+    const char *proxy_variable;       /* the variable we gave curl as CURLOPT_PROXY, or NULL */
     const struct cfbp_fetch_options *options;
 };
+
+/* Stops the transfer (curl ends it with CURLE_WRITE_ERROR) and says why. */
+static size_t refuse(struct attempt *attempt, enum refusal refusal, const char *what, size_t length)
+{
+    if (attempt->refusal == REFUSED_NOTHING) {
+        attempt->refusal = refusal;
+        cfbp_strbuf_append(&attempt->refused, what, length);
+    }
+    return 0;
+}
+
+/*
+ * The backstop against a fall from https to http, which reads nothing the
+ * server sent, only the URL curl is fetching: true (and the transfer marked
+ * refused) when that URL is not https although an earlier response of the
+ * same transfer came from https. Called for every header line, every piece
+ * of body and once more when the transfer ends, so that a redirect the
+ * Location checks below miss still yields nothing. (The request to the http
+ * URL has been made by then; what it returns is thrown away.)
+ */
+static bool fell_back_from_https(struct attempt *attempt)
+{
+    const char *current = NULL;
+    if (curl_easy_getinfo(attempt->curl, CURLINFO_EFFECTIVE_URL, &current) != CURLE_OK || !current)
+        return false;
+    enum cfbp_uri_scheme scheme = cfbp_uri_scheme_of(current);
+    if (scheme == CFBP_URI_HTTPS)
+        attempt->reached_https = true;
+    if (scheme != CFBP_URI_HTTP || !attempt->reached_https)
+        return false; /* curl fetches nothing but http and https (CURLOPT_PROTOCOLS) */
+    refuse(attempt, REFUSED_DOWNGRADE, current, strlen(current));
+    return true;
+}
 
 static size_t on_body(char *data, size_t size, size_t count, void *user)
 {
     struct attempt *attempt = user;
     size_t length = size * count;
+    if (fell_back_from_https(attempt))
+        return 0;
     int saved = cfbp_fs_write_all(attempt->fd, data, length);
     if (saved) {
         attempt->write_errno = saved;
@@ -86,7 +131,18 @@ static size_t on_body(char *data, size_t size, size_t count, void *user)
     return length;
 }
 
-/* The value of a header line "Name: value\r\n" when it has that name, else NULL. */
+/* The bytes curl's ISSPACE takes: curl trims all of them around a header's value. */
+static bool is_curl_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
+
+/*
+ * The value of a header line "Name: value\r\n" when it has that name, else
+ * NULL, trimmed as curl trims it (Curl_copy_header_value), so that what is
+ * checked is what curl acts on: "Location: \fhttp://..." is a redirect to
+ * http for curl.
+ */
 static const char *header_value(const char *line, size_t length, const char *name,
                                 size_t *value_length)
 {
@@ -95,12 +151,38 @@ static const char *header_value(const char *line, size_t length, const char *nam
         line[name_length] != ':')
         return NULL;
     size_t start = name_length + 1, end = length;
-    while (start < end && (line[start] == ' ' || line[start] == '\t'))
+    while (start < end && is_curl_space(line[start]))
         start++;
-    while (end > start && strchr(" \t\r\n", line[end - 1]))
+    while (end > start && is_curl_space(line[end - 1]))
         end--;
     *value_length = end - start;
     return line + start;
+}
+
+/*
+ * True when the value of a header line holds a control character (or DEL)
+ * other than the spaces and tabs around it and the CR LF that ends the line.
+ * No honest Location holds one, and each is a chance for curl and us to read
+ * the URL differently; *raw is set to the value with them.
+ */
+static bool holds_control_characters(const char *line, size_t length, const char *name,
+                                     struct cfbp_strbuf *raw)
+{
+    size_t start = strlen(name) + 1, end = length;
+    if (end > start && line[end - 1] == '\n')
+        end--;
+    if (end > start && line[end - 1] == '\r')
+        end--;
+    while (start < end && (line[start] == ' ' || line[start] == '\t'))
+        start++;
+    while (end > start && (line[end - 1] == ' ' || line[end - 1] == '\t'))
+        end--;
+    cfbp_strbuf_reset(raw);
+    cfbp_strbuf_append(raw, line + start, end - start);
+    for (size_t i = start; i < end; i++)
+        if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
+            return true;
+    return false;
 }
 
 /*
@@ -135,24 +217,32 @@ static size_t on_header(char *data, size_t size, size_t count, void *user)
 {
     struct attempt *attempt = user;
     size_t length = size * count;
+    if (fell_back_from_https(attempt))
+        return 0;
+    if (length >= 5 && strncasecmp(data, "HTTP/", 5) == 0) {
+        attempt->retry_after = 0; /* a new response (redirects give several) */
+        return length;
+    }
+    /* The status as curl read it, not as we would: "HTTP/2\t302" is a 302 to curl. */
+    long status = 0;
+    curl_easy_getinfo(attempt->curl, CURLINFO_RESPONSE_CODE, &status);
     const char *value;
     size_t value_length;
-    if (length > 5 && strncmp(data, "HTTP/", 5) == 0) {
-        /* A new response (redirects give several). */
-        const char *code = memchr(data, ' ', length);
-        attempt->header_status =
-            code ? (long)leading_number(code + 1, length - (size_t)(code + 1 - data)) : 0;
-        attempt->retry_after = 0;
-    } else if ((value = header_value(data, length, "Retry-After", &value_length))) {
+    if ((value = header_value(data, length, "Retry-After", &value_length))) {
         double seconds = leading_number(value, value_length);
         if (seconds > 0)
             attempt->retry_after = seconds;
-    } else if (attempt->header_status / 100 == 3 &&
-               (value = header_value(data, length, "Location", &value_length)) &&
-               is_downgrade(attempt, value, value_length)) {
-        attempt->refused_downgrade = true;
-        cfbp_strbuf_append(&attempt->downgrade, value, value_length);
-        return 0; /* makes curl stop with CURLE_WRITE_ERROR before it follows */
+    } else if (status / 100 == 3 &&
+               (value = header_value(data, length, "Location", &value_length))) {
+        /* Refused before curl follows: the transfer stops with CURLE_WRITE_ERROR. */
+        struct cfbp_strbuf raw = CFBP_STRBUF_INIT;
+        size_t result = length;
+        if (holds_control_characters(data, length, "Location", &raw))
+            result = refuse(attempt, REFUSED_CONTROL_BYTES, raw.buf, raw.len);
+        else if (is_downgrade(attempt, value, value_length))
+            result = refuse(attempt, REFUSED_DOWNGRADE, value, value_length);
+        cfbp_strbuf_release(&raw);
+        return result;
     }
     return length;
 }
@@ -177,19 +267,111 @@ static void init_curl(void)
     curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-/* curl reads only lowercase http_proxy; Go (and users) also set HTTP_PROXY. */
-static void set_proxy_from_environment(CURL *curl, const char *uri)
+/* --- proxies --- */
+
+/* Every variable that names a proxy for curl or for us; their credentials are never shown. */
+static const char *const proxy_variables[] = {"http_proxy",  "https_proxy", "HTTP_PROXY",
+                                              "HTTPS_PROXY", "all_proxy",   "ALL_PROXY"};
+
+/* A variable's value, or NULL when it is unset or empty: curl_getenv reads them so. */
+static const char *environment_value(const char *name)
 {
-    if (cfbp_uri_scheme_of(uri) == CFBP_URI_HTTP && !getenv("http_proxy")) {
-        const char *proxy = getenv("HTTP_PROXY");
-        if (proxy && *proxy)
-            curl_easy_setopt(curl, CURLOPT_PROXY, proxy);
+    const char *value = getenv(name);
+    return value && *value ? value : NULL;
+}
+
+/* curl reads only lowercase http_proxy; Go (and users) also set HTTP_PROXY. */
+static void set_proxy_from_environment(struct attempt *attempt, const char *uri)
+{
+    if (cfbp_uri_scheme_of(uri) == CFBP_URI_HTTP && !environment_value("http_proxy")) {
+        const char *proxy = environment_value("HTTP_PROXY");
+        if (proxy) {
+            curl_easy_setopt(attempt->curl, CURLOPT_PROXY, proxy);
+            attempt->proxy_variable = "HTTP_PROXY";
+        }
     }
     const char *no_proxy = getenv("no_proxy");
     if (!no_proxy)
         no_proxy = getenv("NO_PROXY");
     if (no_proxy)
-        curl_easy_setopt(curl, CURLOPT_NOPROXY, no_proxy);
+        curl_easy_setopt(attempt->curl, CURLOPT_NOPROXY, no_proxy);
+}
+
+/*
+ * The variable that names the proxy for url in this transfer, as curl picks
+ * it (detect_proxy in its lib/url.c): the one we set as CURLOPT_PROXY, else
+ * http_proxy for http and https_proxy or HTTPS_PROXY for https, else
+ * all_proxy, else ALL_PROXY. NULL when none is set. no_proxy is not
+ * consulted: callers ask only after curl failed in a way that involves one.
+ */
+static const char *proxy_variable_for(const struct attempt *attempt, const char *url)
+{
+    if (attempt->proxy_variable)
+        return attempt->proxy_variable;
+    static const char *const http[] = {"http_proxy", "all_proxy", "ALL_PROXY", NULL};
+    static const char *const https[] = {"https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY",
+                                        NULL};
+    enum cfbp_uri_scheme scheme = cfbp_uri_scheme_of(url);
+    const char *const *candidates = scheme == CFBP_URI_HTTPS  ? https
+                                    : scheme == CFBP_URI_HTTP ? http
+                                                              : NULL;
+    for (size_t i = 0; candidates && candidates[i]; i++)
+        if (environment_value(candidates[i]))
+            return candidates[i];
+    return NULL;
+}
+
+/*
+ * What makes proxy one curl cannot use as it was meant, said as the end of
+ * "<variable> ('<proxy>') ...", or NULL when nothing does. It is parsed as
+ * curl parses it (parse_proxy in lib/url.c: the URL API, any
+ * scheme, http guessed when there is none); and where cfbp_uri_redact sees
+ * user information, curl must see a user name too, else it has read part of
+ * a password as the host ("http://user:1234?pw@proxy" is host "user", port
+ * 1234 to curl).
+ */
+static const char *proxy_problem(const char *proxy)
+{
+    static const char *const schemes[] = {"http",    "https",  "socks",  "socks4",
+                                          "socks4a", "socks5", "socks5h"};
+    CURLU *url = curl_url();
+    if (!url)
+        return NULL;
+    const char *problem = NULL;
+    char *scheme = NULL, *user = NULL;
+    struct cfbp_strbuf user_info = CFBP_STRBUF_INIT;
+    if (curl_url_set(url, CURLUPART_URL, proxy, CURLU_NON_SUPPORT_SCHEME | CURLU_GUESS_SCHEME) !=
+        CURLUE_OK) {
+        problem = "is not a URL curl can read (a '?', '#', '/' or '@' in a user name or password "
+                  "must be percent-encoded)";
+    } else if (curl_url_get(url, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK) {
+        bool known = false;
+        for (size_t i = 0; i < sizeof(schemes) / sizeof(*schemes); i++)
+            known = known || strcasecmp(scheme, schemes[i]) == 0;
+        if (!known)
+            problem = "names a scheme curl does not take for a proxy (it takes http, https, "
+                      "socks4, socks4a, socks5 and socks5h)";
+        else if (cfbp_uri_user_info(&user_info, proxy) &&
+                 curl_url_get(url, CURLUPART_USER, &user, 0) == CURLUE_NO_USER)
+            problem = "has a user name and password curl reads as a host name and more (a '?', "
+                      "'#', '/' or '@' in them must be percent-encoded)";
+    }
+    cfbp_strbuf_release(&user_info);
+    curl_free(user);
+    curl_free(scheme);
+    curl_url_cleanup(url);
+    return problem;
+}
+
+/* Appends "<variable> ('<its value, redacted>')". */
+static void append_proxy_setting(struct cfbp_strbuf *out, const char *variable)
+{
+    struct cfbp_strbuf shown = CFBP_STRBUF_INIT;
+    cfbp_uri_redact(&shown, getenv(variable));
+    cfbp_strbuf_append_format(out, "%s ('", variable);
+    cfbp_uri_append_printable(out, shown.buf, SHOWN_TEXT_LIMIT);
+    cfbp_strbuf_append_string(out, "')");
+    cfbp_strbuf_release(&shown);
 }
 
 static CURLcode run_transfer(const char *uri, struct attempt *attempt, long timeout_ms,
@@ -233,9 +415,16 @@ static CURLcode run_transfer(const char *uri, struct attempt *attempt, long time
         curl_easy_setopt(curl, CURLOPT_CAINFO, ca_file);
     if (ca_dir && *ca_dir)
         curl_easy_setopt(curl, CURLOPT_CAPATH, ca_dir);
-    set_proxy_from_environment(curl, uri);
+    set_proxy_from_environment(attempt, uri);
     CURLcode code = curl_easy_perform(curl);
+    attempt->performed = true;
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &attempt->status);
+    /* Where the transfer ended, success or not: on http after https is a fall back. */
+    fell_back_from_https(attempt);
+    char *effective_url = NULL;
+    if (curl_easy_getinfo(curl, CURLINFO_EFFECTIVE_URL, &effective_url) == CURLE_OK &&
+        effective_url)
+        cfbp_strbuf_set(&attempt->effective_url, effective_url);
     curl_easy_cleanup(curl);
     attempt->curl = NULL;
     return code;
@@ -281,6 +470,21 @@ static const char *status_phrase(long status)
         long status;
         const char *phrase;
     } phrases[] = {
+        {200, "OK"},
+        {201, "Created"},
+        {202, "Accepted"},
+        {203, "Non-Authoritative Information"},
+        {204, "No Content"},
+        {205, "Reset Content"},
+        {206, "Partial Content"},
+        {300, "Multiple Choices"},
+        {301, "Moved Permanently"},
+        {302, "Found"},
+        {303, "See Other"},
+        {304, "Not Modified"},
+        {305, "Use Proxy"},
+        {307, "Temporary Redirect"},
+        {308, "Permanent Redirect"},
         {400, "Bad Request"},
         {401, "Unauthorized"},
         {402, "Payment Required"},
@@ -327,45 +531,140 @@ static const char *status_phrase(long status)
     return NULL;
 }
 
-/*
- * Appends curl's description of a failure: printable, cut short, and, when
- * the URI carries user information, replaced by curl's fixed text for the
- * code if it quotes any piece of it (curl reads "http://user:123?x@host" as
- * host "user", port 123, and says so).
- */
-static void append_curl_message(struct cfbp_strbuf *reason, CURLcode code, const char *curl_message,
-                                const char *uri)
+/* Appends "HTTP <status>" and our phrase for it, if we have one. */
+static void append_status(struct cfbp_strbuf *reason, long status)
 {
-    const char *message = *curl_message ? curl_message : curl_easy_strerror(code);
+    const char *phrase = status_phrase(status);
+    cfbp_strbuf_append_format(reason, "HTTP %ld%s%s", status, phrase ? " " : "",
+                              phrase ? phrase : "");
+}
+
+/* True when message quotes a piece ("user", "pass") of the user information in text. */
+static bool quotes_user_info(const char *message, const char *text)
+{
     struct cfbp_strbuf user_info = CFBP_STRBUF_INIT;
-    if (cfbp_uri_user_info(&user_info, uri)) {
+    bool quotes = false;
+    if (text && cfbp_uri_user_info(&user_info, text)) {
         char *rest = NULL;
-        for (char *piece = strtok_r(user_info.buf, ":?#@", &rest); piece;
-             piece = strtok_r(NULL, ":?#@", &rest))
-            if (strstr(message, piece))
-                message = curl_easy_strerror(code);
+        for (char *piece = strtok_r(user_info.buf, ":?#@/", &rest); piece && !quotes;
+             piece = strtok_r(NULL, ":?#@/", &rest))
+            quotes = strstr(message, piece) != NULL;
     }
     cfbp_strbuf_release(&user_info);
+    return quotes;
+}
+
+/*
+ * Appends curl's description of a failure: printable, cut short, and
+ * replaced by curl's fixed text for the code if it quotes any piece of the
+ * user information of the URI, of the URL curl fetched last, or of a proxy
+ * variable (curl reads "http://user:123?x@host" as host "user", port 123, and
+ * says so; it quotes a proxy setting it cannot read whole).
+ */
+static void append_curl_message(struct cfbp_strbuf *reason, CURLcode code, const char *curl_message,
+                                const char *uri, const struct attempt *attempt)
+{
+    const char *message = *curl_message ? curl_message : curl_easy_strerror(code);
+    bool quotes =
+        quotes_user_info(message, uri) || quotes_user_info(message, attempt->effective_url.buf);
+    for (size_t i = 0; i < sizeof(proxy_variables) / sizeof(*proxy_variables) && !quotes; i++)
+        quotes = quotes_user_info(message, getenv(proxy_variables[i]));
+    if (quotes)
+        message = curl_easy_strerror(code);
     cfbp_uri_append_printable(reason, message, SHOWN_TEXT_LIMIT);
 }
 
-/* Sets reason to a short description of what went wrong with the attempt. */
+/*
+ * A failure that involves a proxy, named by the variable that set it. A
+ * proxy setting curl cannot use is a mistake in the configuration, not bad
+ * luck: it fails at once. A proxy host that does not resolve may be DNS
+ * having a bad moment, and is retried like any host. Returns false when the
+ * failure is not about a proxy we can name.
+ */
+static bool classify_proxy_failure(const char *uri, CURLcode code, const struct attempt *attempt,
+                                   const char *curl_message, struct cfbp_strbuf *reason,
+                                   enum outcome *outcome, enum cfbp_error_kind *kind)
+{
+    if (code != CURLE_COULDNT_RESOLVE_PROXY && code != CURLE_COULDNT_CONNECT && code != CURLE_PROXY)
+        return false;
+    const char *variable = proxy_variable_for(attempt, attempt->effective_url.buf);
+    if (!variable)
+        return false;
+    const char *problem = proxy_problem(getenv(variable));
+    if (problem) {
+        /* curl fails with "Couldn't resolve proxy name" on a proxy it cannot parse (or whose
+         * password it took for a host), with "Couldn't connect" on a scheme it does not know.
+         * The latter could, when no_proxy spared the host, be a direct connection that failed:
+         * the setting is wrong all the same. */
+        append_proxy_setting(reason, variable);
+        cfbp_strbuf_append_format(reason, " %s; fix or unset %s", problem, variable);
+        *kind = CFBP_ERROR_USAGE;
+        *outcome = FAIL;
+        return true;
+    }
+    if (code == CURLE_COULDNT_RESOLVE_PROXY) {
+        cfbp_strbuf_append_string(reason, "could not resolve the proxy host of ");
+        append_proxy_setting(reason, variable);
+        *outcome = RETRY;
+        return true;
+    }
+    if (code == CURLE_PROXY) {
+        cfbp_strbuf_append_string(reason, "the proxy of ");
+        append_proxy_setting(reason, variable);
+        cfbp_strbuf_append_string(reason, " failed: ");
+        append_curl_message(reason, code, curl_message, uri, attempt);
+        *outcome = FAIL;
+        return true;
+    }
+    return false; /* a refused connection may or may not have been to the proxy */
+}
+
+/* What a transfer that curl finished means: only a 2xx response with a body is a download. */
+static enum outcome judge_final_status(long status, struct cfbp_strbuf *reason,
+                                       enum cfbp_error_kind *kind)
+{
+    if (status / 100 == 2 && status != 204 && status != 205 && status != 206)
+        return DONE;
+    *kind = CFBP_ERROR_HTTP;
+    append_status(reason, status);
+    if (status / 100 == 3)
+        cfbp_strbuf_append_string(reason, " without a usable Location");
+    else if (status == 204 || status == 205)
+        cfbp_strbuf_append_string(reason, ": the server sent no file");
+    else if (status == 206)
+        cfbp_strbuf_append_string(reason, ": the server sent part of a file asked for whole");
+    else
+        cfbp_strbuf_append_string(reason, ": not a response that carries a file");
+    return FAIL;
+}
+
+/* Sets reason to a short description of what went wrong with the attempt, and kind to its kind. */
 static enum outcome classify(const char *uri, CURLcode code, const struct attempt *attempt,
-                             const char *curl_message, struct cfbp_strbuf *reason)
+                             const char *curl_message, struct cfbp_strbuf *reason,
+                             enum cfbp_error_kind *kind)
 {
     cfbp_strbuf_reset(reason);
-    if (code == CURLE_OK)
-        return DONE;
-    if (attempt->refused_downgrade) {
+    *kind = CFBP_ERROR_NETWORK;
+    if (attempt->refusal != REFUSED_NOTHING) {
+        /* Checked first: the backstop may find the fall back after a transfer curl calls done. */
         struct cfbp_strbuf target = CFBP_STRBUF_INIT;
-        cfbp_uri_redact(&target, attempt->downgrade.buf);
-        cfbp_strbuf_append_string(reason, "refused a redirect from https to http (");
+        cfbp_uri_redact(&target, attempt->refused.buf);
+        cfbp_strbuf_append_string(reason, attempt->refusal == REFUSED_DOWNGRADE
+                                              ? "refused a redirect from https to http ("
+                                              : "refused a redirect to a Location holding "
+                                                "control characters (");
         cfbp_uri_append_printable(reason, target.buf, SHOWN_TEXT_LIMIT);
-        cfbp_strbuf_append_string(reason, "): a download that reaches https never falls back "
-                                          "to http; have the server redirect to https");
+        cfbp_strbuf_append_string(reason, attempt->refusal == REFUSED_DOWNGRADE
+                                              ? "): a download that reaches https never falls "
+                                                "back to http; have the server redirect to https"
+                                              : "): curl and this check could read it as "
+                                                "different URLs, one of them on http; have the "
+                                                "server send a plain URL");
         cfbp_strbuf_release(&target);
         return FAIL;
     }
+    if (code == CURLE_OK)
+        return judge_final_status(attempt->status, reason, kind);
     if (code == CURLE_UNSUPPORTED_PROTOCOL && attempt->status / 100 == 3) {
         /* CURLOPT_REDIR_PROTOCOLS said no; curl's words ("not supported or disabled in
          * libcurl") would send the reader looking at the wrong thing. */
@@ -378,17 +677,26 @@ static enum outcome classify(const char *uri, CURLcode code, const struct attemp
         return FAIL;
     }
     if (code == CURLE_HTTP_RETURNED_ERROR) {
-        const char *phrase = status_phrase(attempt->status);
-        cfbp_strbuf_append_format(reason, "HTTP %ld%s%s", attempt->status, phrase ? " " : "",
-                                  phrase ? phrase : "");
+        *kind = CFBP_ERROR_HTTP;
+        append_status(reason, attempt->status);
         return transient_status(attempt->status) ? RETRY : FAIL;
     }
     if (code == CURLE_WRITE_ERROR && attempt->write_errno) {
+        *kind = CFBP_ERROR_IO;
         cfbp_strbuf_append_format(reason, "cannot write the download: %s",
                                   strerror(attempt->write_errno));
         return FAIL;
     }
-    append_curl_message(reason, code, curl_message, uri);
+    if (code == CURLE_OUT_OF_MEMORY && attempt->performed) {
+        /* What curl says (as "Out of memory") when a header line passes its limit. */
+        cfbp_strbuf_append_string(reason, "the server sent a header line longer than curl "
+                                          "accepts");
+        return FAIL;
+    }
+    enum outcome outcome;
+    if (classify_proxy_failure(uri, code, attempt, curl_message, reason, &outcome, kind))
+        return outcome;
+    append_curl_message(reason, code, curl_message, uri, attempt);
     if (code == CURLE_PEER_FAILED_VERIFICATION || code == CURLE_SSL_CACERT_BADFILE) {
         cfbp_strbuf_append_string(reason, " (TLS verification is always on; trust the server's "
                                           "CA in the system store or with SSL_CERT_FILE)");
@@ -483,6 +791,12 @@ static int fail_timeout(struct cfbp_error *err, const char *shown_uri, double ti
     return -1;
 }
 
+static void release_attempt(struct attempt *attempt)
+{
+    cfbp_strbuf_release(&attempt->refused);
+    cfbp_strbuf_release(&attempt->effective_url);
+}
+
 static int fetch_http(const char *uri, const char *shown_uri, int fd, double timeout,
                       const struct cfbp_fetch_options *options, struct cfbp_log *log,
                       char sha256_hex[CFBP_DIGEST_HEX_SIZE], struct cfbp_error *err)
@@ -504,20 +818,22 @@ static int fetch_http(const char *uri, const char *shown_uri, int fd, double tim
             break;
         }
         struct attempt attempt = {.fd = fd, .options = options};
-        cfbp_strbuf_init(&attempt.downgrade, 0);
+        cfbp_strbuf_init(&attempt.refused, 0);
+        cfbp_strbuf_init(&attempt.effective_url, 0);
         char curl_message[CURL_ERROR_SIZE] = "";
         int saved = reset_file(fd);
         if (saved) {
-            cfbp_strbuf_release(&attempt.downgrade);
+            release_attempt(&attempt);
             result = cfbp_error_set_errno(err, CFBP_ERROR_IO, saved,
                                           "cannot write the download of %s", shown_uri);
             break;
         }
         cfbp_digest_start(&attempt.digest, CFBP_DIGEST_SHA256);
         CURLcode code = run_transfer(uri, &attempt, (long)(left * 1000) + 1, curl_message);
-        enum outcome outcome = classify(uri, code, &attempt, curl_message, &reason);
+        enum cfbp_error_kind kind;
+        enum outcome outcome = classify(uri, code, &attempt, curl_message, &reason, &kind);
         double retry_after = attempt.retry_after;
-        cfbp_strbuf_release(&attempt.downgrade);
+        release_attempt(&attempt);
         if (outcome == DONE) {
             cfbp_digest_finish_hex(&attempt.digest, sha256_hex);
             result = 0;
@@ -536,11 +852,7 @@ static int fetch_http(const char *uri, const char *shown_uri, int fd, double tim
         if (retry_after > wait)
             wait = retry_after;
         if (outcome == FAIL) {
-            result = cfbp_error_set(err,
-                                    code == CURLE_HTTP_RETURNED_ERROR ? CFBP_ERROR_HTTP
-                                    : attempt.write_errno             ? CFBP_ERROR_IO
-                                                                      : CFBP_ERROR_NETWORK,
-                                    "could not download %s: %s", shown_uri, reason.buf);
+            result = cfbp_error_set(err, kind, "could not download %s: %s", shown_uri, reason.buf);
             break;
         }
         if (attempt_number >= options->max_attempts || elapsed + wait > options->retry_budget) {

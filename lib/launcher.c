@@ -528,6 +528,10 @@ int cfbp_launcher_run(const struct cfbp_launcher_options *options, int *exit_sta
     cfbp_strbuf_init(&instance.app_dir, 0);
     struct cfbp_app_manifest manifest = {0};
     *exit_status = 0;
+    /* Children that appear from here on and outlive the processes are orphans the app left
+     * (adopted when the program called cfbp_process_adopt_orphans): they go at the end. */
+    struct cfbp_process_children before;
+    cfbp_process_children_snapshot(&before);
     int result = unpack(&instance);
     if (result == 0)
         result = load_app_manifest(&instance, &manifest);
@@ -563,6 +567,7 @@ int cfbp_launcher_run(const struct cfbp_launcher_options *options, int *exit_sta
         }
     }
     stop_all(&instance);
+    cfbp_process_children_kill_new(&before);
     fflush(options->output);
     instance_release(&instance);
     return result;

@@ -13,6 +13,8 @@
 #include "cfbp/fs.h"
 #include "cfbp/path.h"
 #include "cfbp/strbuf.h"
+#include "cfbp/string_list.h"
+#include "cfbp/text_table.h"
 #include "cfbp/version.h"
 
 #include <ctype.h>
@@ -226,33 +228,89 @@ fail:
 
 /* --- adding entries --- */
 
-static void add_or_replace_dependency(struct cfbp_manifest *manifest,
+/*
+ * Entries found by key while an override.yml replaces them: each key ("name"
+ * for defaults, "name\nversion" for dependencies) is kept in keys at the
+ * entry's index, and found through a hash table, so that replacing n entries
+ * costs n lookups rather than n scans of the list.
+ */
+struct entry_index {
+    struct cfbp_string_list keys;
+    struct cfbp_text_table table;
+};
+
+static const char *key_of(const void *owner, size_t index, size_t *length)
+{
+    const struct cfbp_string_list *keys = owner;
+    *length = strlen(keys->items[index]);
+    return keys->items[index];
+}
+
+/*
+ * Returns the index of the first entry with key, or records key as the next
+ * entry's (index count, which keys must have reached) and returns count.
+ * keys holds every entry's key at its index, found or not.
+ */
+static size_t find_or_add(struct entry_index *index, const char *key, size_t count)
+{
+    size_t length = strlen(key);
+    uint64_t hash = cfbp_text_hash(key, length);
+    size_t found = cfbp_text_table_find(&index->table, hash, key, length, key_of, &index->keys);
+    if (found)
+        return found - 1;
+    cfbp_string_list_append(&index->keys, key);
+    cfbp_text_table_add(&index->table, hash, count);
+    return count;
+}
+
+/* Indexes an entry already in the list (a second one with the same key is never found). */
+static void index_existing(struct entry_index *index, const char *key, size_t at)
+{
+    if (find_or_add(index, key, at) != at)
+        cfbp_string_list_append(&index->keys, key); /* keep keys aligned with the entries */
+}
+
+static void entry_index_release(struct entry_index *index)
+{
+    cfbp_string_list_clear(&index->keys);
+    cfbp_text_table_release(&index->table);
+}
+
+static void dependency_key(struct cfbp_strbuf *key, const struct cfbp_dependency *dependency)
+{
+    cfbp_strbuf_reset(key);
+    cfbp_strbuf_append_format(key, "%s\n%s", dependency->name, dependency->version);
+}
+
+/* Adds dependency, or with replace (an override.yml) puts it in place of its name and version. */
+static void add_or_replace_dependency(struct cfbp_manifest *manifest, struct entry_index *index,
                                       struct cfbp_dependency *dependency, bool replace)
 {
-    for (size_t i = 0; replace && i < manifest->dependency_count; i++) {
-        struct cfbp_dependency *existing = &manifest->dependencies[i];
-        if (strcmp(existing->name, dependency->name) == 0 &&
-            strcmp(existing->version, dependency->version) == 0) {
-            dependency_release(existing);
-            *existing = *dependency;
-            return;
-        }
+    struct cfbp_strbuf key = CFBP_STRBUF_INIT;
+    dependency_key(&key, dependency);
+    size_t at = replace ? find_or_add(index, key.buf, manifest->dependency_count)
+                        : manifest->dependency_count;
+    cfbp_strbuf_release(&key);
+    if (at < manifest->dependency_count) {
+        dependency_release(&manifest->dependencies[at]);
+        manifest->dependencies[at] = *dependency;
+        return;
     }
     CFBP_GROW(manifest->dependencies, manifest->dependency_alloc, manifest->dependency_count + 1);
     manifest->dependencies[manifest->dependency_count++] = *dependency;
 }
 
-static void add_or_replace_default(struct cfbp_manifest *manifest,
+static void add_or_replace_default(struct cfbp_manifest *manifest, struct entry_index *index,
                                    struct cfbp_default_version *entry, bool replace)
 {
-    for (size_t i = 0; replace && i < manifest->default_count; i++) {
-        struct cfbp_default_version *existing = &manifest->defaults[i];
-        if (strcmp(existing->name, entry->name) == 0) {
-            free(existing->name);
-            free(existing->version);
-            *existing = *entry;
-            return;
-        }
+    size_t at = replace ? find_or_add(index, entry->name, manifest->default_count)
+                        : manifest->default_count;
+    if (at < manifest->default_count) {
+        struct cfbp_default_version *existing = &manifest->defaults[at];
+        free(existing->name);
+        free(existing->version);
+        *existing = *entry;
+        return;
     }
     CFBP_GROW(manifest->defaults, manifest->default_alloc, manifest->default_count + 1);
     manifest->defaults[manifest->default_count++] = *entry;
@@ -270,7 +328,15 @@ static int read_entries(struct cfbp_manifest *manifest, const struct cfbp_yaml_d
     if (expect_list(doc, defaults, "default_versions", err) < 0 ||
         expect_list(doc, dependencies, "dependencies", err) < 0)
         return -1;
-    struct cfbp_strbuf context = CFBP_STRBUF_INIT;
+    struct cfbp_strbuf context = CFBP_STRBUF_INIT, key = CFBP_STRBUF_INIT;
+    struct entry_index default_index = {CFBP_STRING_LIST_INIT, CFBP_TEXT_TABLE_INIT};
+    struct entry_index dependency_index = {CFBP_STRING_LIST_INIT, CFBP_TEXT_TABLE_INIT};
+    for (size_t i = 0; replace && i < manifest->default_count; i++)
+        index_existing(&default_index, manifest->defaults[i].name, i);
+    for (size_t i = 0; replace && i < manifest->dependency_count; i++) {
+        dependency_key(&key, &manifest->dependencies[i]);
+        index_existing(&dependency_index, key.buf, i);
+    }
     int result = 0;
     for (size_t i = 0; result == 0 && defaults && i < defaults->count; i++) {
         struct cfbp_default_version entry;
@@ -278,7 +344,7 @@ static int read_entries(struct cfbp_manifest *manifest, const struct cfbp_yaml_d
         cfbp_strbuf_append_format(&context, "default_versions[%zu]", i);
         result = read_default(doc, defaults->items[i], context.buf, &entry, err);
         if (result == 0)
-            add_or_replace_default(manifest, &entry, replace);
+            add_or_replace_default(manifest, &default_index, &entry, replace);
     }
     for (size_t i = 0; result == 0 && dependencies && i < dependencies->count; i++) {
         struct cfbp_dependency entry;
@@ -286,9 +352,12 @@ static int read_entries(struct cfbp_manifest *manifest, const struct cfbp_yaml_d
         cfbp_strbuf_append_format(&context, "dependencies[%zu]", i);
         result = read_dependency(doc, dependencies->items[i], context.buf, &entry, err);
         if (result == 0)
-            add_or_replace_dependency(manifest, &entry, replace);
+            add_or_replace_dependency(manifest, &dependency_index, &entry, replace);
     }
+    entry_index_release(&default_index);
+    entry_index_release(&dependency_index);
     cfbp_strbuf_release(&context);
+    cfbp_strbuf_release(&key);
     return result;
 }
 

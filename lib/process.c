@@ -15,14 +15,17 @@
 #include "cfbp/fs.h"
 #include "cfbp/strbuf.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -37,15 +40,32 @@ extern char **environ;
 
 /* --- environments --- */
 
+/* The name part of entry index ("NAME" of "NAME=value"). */
+static const char *entry_name(const void *owner, size_t index, size_t *length)
+{
+    const struct cfbp_environment *environment = owner;
+    const char *entry = environment->entries.items[index];
+    *length = strcspn(entry, "=");
+    return entry;
+}
+
 static size_t find_entry(const struct cfbp_environment *environment, const char *name)
 {
     size_t length = strlen(name);
+    size_t found = cfbp_text_table_find(&environment->names, cfbp_text_hash(name, length), name,
+                                        length, entry_name, environment);
+    return found ? found - 1 : (size_t)-1;
+}
+
+/* Indexes every entry again (after one was taken out and the rest moved up). */
+static void reindex(struct cfbp_environment *environment)
+{
+    cfbp_text_table_release(&environment->names);
     for (size_t i = 0; i < environment->entries.count; i++) {
-        const char *entry = environment->entries.items[i];
-        if (strncmp(entry, name, length) == 0 && entry[length] == '=')
-            return i;
+        size_t length;
+        const char *name = entry_name(environment, i, &length);
+        cfbp_text_table_add(&environment->names, cfbp_text_hash(name, length), i);
     }
-    return (size_t)-1;
 }
 
 /* Keeps items[count] NULL, so the list can be handed to execve as it is. */
@@ -64,6 +84,8 @@ void cfbp_environment_set(struct cfbp_environment *environment, const char *name
     cfbp_strbuf_append_format(&entry, "%s=%s", name, value);
     size_t at = find_entry(environment, name);
     if (at == (size_t)-1) {
+        cfbp_text_table_add(&environment->names, cfbp_text_hash(name, strlen(name)),
+                            environment->entries.count);
         cfbp_string_list_append_owned(&environment->entries, cfbp_strbuf_detach(&entry, NULL));
     } else {
         free(environment->entries.items[at]);
@@ -87,6 +109,7 @@ void cfbp_environment_unset(struct cfbp_environment *environment, const char *na
     memmove(environment->entries.items + at, environment->entries.items + at + 1,
             (environment->entries.count - at - 1) * sizeof(char *));
     environment->entries.count--;
+    reindex(environment);
     terminate(environment);
 }
 
@@ -119,6 +142,7 @@ void cfbp_environment_inherit(struct cfbp_environment *environment, const char *
 void cfbp_environment_release(struct cfbp_environment *environment)
 {
     cfbp_string_list_clear(&environment->entries);
+    cfbp_text_table_release(&environment->names);
 }
 
 /* --- spawning --- */
@@ -317,6 +341,89 @@ static void watch_until_exit(struct watch *watch, struct cfbp_process_run *run)
     }
 }
 
+int cfbp_process_adopt_orphans(struct cfbp_error *err)
+{
+    if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+        return cfbp_error_set_errno(err, CFBP_ERROR_FAILED, errno,
+                                    "cannot become the reaper of orphaned processes");
+    return 0;
+}
+
+#define MAX_CHILDREN 4096
+
+/* The pids of this process's children, from /proc/<pid>/stat (the parent follows the name). */
+static void list_children(pid_t *children, size_t *count, size_t capacity)
+{
+    *count = 0;
+    DIR *proc = opendir("/proc");
+    if (!proc)
+        return;
+    pid_t self = getpid();
+    struct dirent *entry;
+    while (*count < capacity && (entry = readdir(proc)) != NULL) {
+        if (entry->d_name[0] < '1' || entry->d_name[0] > '9')
+            continue;
+        char path[300], text[512];
+        snprintf(path, sizeof(path), "/proc/%s/stat", entry->d_name);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        ssize_t length = read(fd, text, sizeof(text) - 1);
+        close(fd);
+        if (length <= 0)
+            continue;
+        text[length] = '\0';
+        const char *after_name = strrchr(text, ')');
+        long parent = 0;
+        char state;
+        if (after_name && sscanf(after_name + 1, " %c %ld", &state, &parent) == 2 && parent == self)
+            children[(*count)++] = (pid_t)atol(entry->d_name);
+    }
+    closedir(proc);
+}
+
+static bool was_there(pid_t pid, const struct cfbp_process_children *before)
+{
+    for (size_t i = 0; i < before->count; i++)
+        if (before->pids[i] == pid)
+            return true;
+    return false;
+}
+
+void cfbp_process_children_snapshot(struct cfbp_process_children *children)
+{
+    children->pids = cfbp_xmalloc(MAX_CHILDREN * sizeof(*children->pids));
+    list_children(children->pids, &children->count, MAX_CHILDREN);
+}
+
+/*
+ * Their own children become ours in turn as they die, so this repeats until a
+ * look finds none.
+ */
+void cfbp_process_children_kill_new(struct cfbp_process_children *before)
+{
+    pid_t *children = cfbp_xmalloc(MAX_CHILDREN * sizeof(*children));
+    for (int round = 0; round < 1000; round++) {
+        size_t count;
+        list_children(children, &count, MAX_CHILDREN);
+        size_t killed = 0;
+        for (size_t i = 0; i < count; i++) {
+            if (was_there(children[i], before))
+                continue;
+            kill(children[i], SIGKILL);
+            while (waitpid(children[i], NULL, 0) < 0 && errno == EINTR)
+                ;
+            killed++;
+        }
+        if (killed == 0)
+            break;
+    }
+    free(children);
+    free(before->pids);
+    before->pids = NULL;
+    before->count = 0;
+}
+
 int cfbp_process_run_spec(const struct cfbp_process_spec *spec, struct cfbp_process_run *run,
                           int *status, struct cfbp_error *err)
 {
@@ -332,11 +439,15 @@ int cfbp_process_run_spec(const struct cfbp_process_spec *spec, struct cfbp_proc
             actual.stderr_fd = pipe_fds[1];
     }
     struct watch watch = {.group = spec->new_process_group, .output_fd = pipe_fds[0]};
+    struct cfbp_process_children before = {NULL, 0};
+    if (run->kill_orphans)
+        cfbp_process_children_snapshot(&before);
     int result = cfbp_process_start(&actual, &watch.pid, err);
     if (pipe_fds[1] >= 0)
         close(pipe_fds[1]);
     if (result < 0) {
         close_output(&watch);
+        free(before.pids);
         return -1;
     }
     watch.target = watch.group ? -watch.pid : watch.pid;
@@ -346,7 +457,10 @@ int cfbp_process_run_spec(const struct cfbp_process_spec *spec, struct cfbp_proc
     if (watch.pidfd >= 0)
         close(watch.pidfd);
     int exit_status;
-    if (cfbp_process_wait(watch.pid, program, &exit_status, err) < 0)
+    int waited = cfbp_process_wait(watch.pid, program, &exit_status, err);
+    if (run->kill_orphans)
+        cfbp_process_children_kill_new(&before);
+    if (waited < 0)
         return -1;
     *status = exit_status;
     if (run->output_exceeded)

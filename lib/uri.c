@@ -67,21 +67,53 @@ static size_t authority_start(const char *uri)
 }
 
 /*
- * Finds the end of the user information ('@') and where it starts. It is
- * everything before the last '@' of the authority,
- * taken to run up to the first '/'. That is wider than RFC 3986 (where '?'
- * and '#' also end it) on purpose: a password holding '?', '#', '@' or ':'
- * unescaped is then still hidden whole; a URI with an '@' in a query right
- * after the host ("https://host?to=a@b") is hidden too much, never too little.
+ * The last '@' at or after start that can end user information, or NULL. An
+ * '@' with no '/' before it (from start) ends ordinary user information; one
+ * after a '/' does too when a ':' comes before it, since a password may hold
+ * a '/' ("user:pass/word@host"). The user information so runs past '?', '#'
+ * and '/' on purpose: a password holding them unescaped is still hidden whole.
+ * An '@' in a path, query or fragment is taken for its end too when a ':'
+ * (a port, say) comes before it ("https://host:8080/pkg@1.0.tgz"): shown too
+ * little, never too much.
+ */
+static const char *user_info_end(const char *uri, size_t start)
+{
+    const char *at = NULL;
+    bool slash = false, colon = false;
+    for (const char *c = uri + start; *c; c++) {
+        if (*c == '@' && (!slash || colon))
+            at = c;
+        else if (*c == '/')
+            slash = true;
+        else if (*c == ':')
+            colon = true;
+    }
+    return at;
+}
+
+/*
+ * Finds the end of the user information ('@') and where it starts. With a
+ * scheme, it starts at the authority; a file URI with an empty authority
+ * ("file:///a:b@c") has none. Without a recognised scheme (" https://...",
+ * "https//...", "user:pass@host") it starts at the beginning of the text, or
+ * after its first "//" when only that finds an '@' ("https//token@host"):
+ * whatever was meant, what looks like credentials is hidden.
  */
 static const char *find_user_info(const char *uri, size_t *start)
 {
     *start = authority_start(uri);
-    size_t end = *start + strcspn(uri + *start, "/");
-    const char *at = NULL;
-    for (size_t i = *start; i < end; i++)
-        if (uri[i] == '@')
-            at = uri + i;
+    if (*start > 0) {
+        if (strncasecmp(uri, "file:", 5) == 0 && uri[*start] == '/')
+            return NULL;
+        return user_info_end(uri, *start);
+    }
+    const char *at = user_info_end(uri, 0);
+    const char *slashes = strstr(uri, "//");
+    const char *after_slashes = slashes ? user_info_end(uri, (size_t)(slashes + 2 - uri)) : NULL;
+    if (after_slashes && !at)
+        *start = (size_t)(slashes + 2 - uri);
+    if (after_slashes && (!at || after_slashes > at))
+        at = after_slashes;
     return at;
 }
 
@@ -112,6 +144,7 @@ void cfbp_uri_redact(struct cfbp_strbuf *out, const char *uri)
     cfbp_uri_append_printable(out, shown.buf, (size_t)-1);
     cfbp_strbuf_release(&shown);
 }
+
 const char *cfbp_uri_file_name(struct cfbp_strbuf *out, const char *uri)
 {
     size_t end = strcspn(uri, "?#");

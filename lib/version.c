@@ -382,13 +382,23 @@ static bool parse_group(struct constraint *constraint, const char *text, size_t 
     return ok;
 }
 
+/*
+ * The most "||" alternatives a constraint may have: matching costs
+ * alternatives x versions, and no real constraint needs more than a few.
+ */
+#define MAX_ALTERNATIVES 64
+
 static int parse_constraint(struct constraint *constraint, const char *text, bool lenient)
 {
     memset(constraint, 0, sizeof(*constraint));
     constraint->lenient = lenient;
     const char *cursor = text;
-    for (;;) {
+    for (size_t groups = 1;; groups++) {
         const char *bar = strstr(cursor, "||");
+        if (groups > MAX_ALTERNATIVES) {
+            constraint_release(constraint);
+            return -1;
+        }
         size_t length = bar ? (size_t)(bar - cursor) : strlen(cursor);
         if (!parse_group(constraint, cursor, length)) {
             constraint_release(constraint);
@@ -483,6 +493,10 @@ static bool is_exact_token(const char *text)
     return true;
 }
 
+/* How much of a constraint, and how many versions, a message shows. */
+#define SHOWN_CONSTRAINT 200
+#define SHOWN_VERSIONS   50
+
 int cfbp_version_check_constraint(const char *constraint, struct cfbp_error *err)
 {
     struct constraint parsed;
@@ -493,23 +507,34 @@ int cfbp_version_check_constraint(const char *constraint, struct cfbp_error *err
     }
     if (is_exact_token(constraint))
         return 0;
+    size_t alternatives = 1;
+    for (const char *bar = strstr(constraint, "||"); bar; bar = strstr(bar + 2, "||"))
+        alternatives++;
+    const char *more = strlen(constraint) > SHOWN_CONSTRAINT ? "..." : "";
+    if (alternatives > MAX_ALTERNATIVES)
+        return cfbp_error_set(err, CFBP_ERROR_INVALID,
+                              "'%.*s%s' joins %zu alternatives with ||, more than the %d a "
+                              "constraint may have",
+                              SHOWN_CONSTRAINT, constraint, more, alternatives, MAX_ALTERNATIVES);
     return cfbp_error_set(err, CFBP_ERROR_INVALID,
-                          "'%s' is not a version constraint (write e.g. 1.2.3, 1.2.x, ~1.2, "
+                          "'%.*s%s' is not a version constraint (write e.g. 1.2.3, 1.2.x, ~1.2, "
                           ">=1.2.0 <2.0.0)",
-                          constraint);
+                          SHOWN_CONSTRAINT, constraint, more);
 }
 
 static int no_match(const char *constraint, const char *const *versions, size_t count,
                     struct cfbp_error *err)
 {
     struct cfbp_strbuf list = CFBP_STRBUF_INIT;
-    for (size_t i = 0; i < count; i++) {
+    for (size_t i = 0; i < count && i < SHOWN_VERSIONS; i++) {
         if (i)
             cfbp_strbuf_append_char(&list, ' ');
         cfbp_strbuf_append_string(&list, versions[i]);
     }
-    cfbp_error_set(err, CFBP_ERROR_NOT_FOUND, "no match found for %s in [%s]", constraint,
-                   list.buf);
+    if (count > SHOWN_VERSIONS)
+        cfbp_strbuf_append_format(&list, " ... and %zu more", count - SHOWN_VERSIONS);
+    cfbp_error_set(err, CFBP_ERROR_NOT_FOUND, "no match found for %.*s%s in [%s]", SHOWN_CONSTRAINT,
+                   constraint, strlen(constraint) > SHOWN_CONSTRAINT ? "..." : "", list.buf);
     cfbp_strbuf_release(&list);
     return -1;
 }

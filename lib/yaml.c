@@ -38,6 +38,9 @@
 
 /* The most nodes one document may expand to, aliases and merge copies included. */
 #define NODE_BUDGET 500000
+/* The most bytes of scalar text one document may expand to: an alias of a long scalar copies
+ * its text, so counting nodes alone would let a small file grow to gigabytes. */
+#define TEXT_BUDGET (16u << 20)
 
 #define STR_TAG "tag:yaml.org,2002:str"
 
@@ -192,13 +195,20 @@ static struct cfbp_yaml_node *copy_shallow(const struct cfbp_yaml_node *node)
     return copy;
 }
 
-static bool spend(size_t *budget)
+/* What a document may still expand by. */
+struct budget {
+    size_t nodes, bytes;
+};
+
+/* Charges one node and its text to budget (NULL: no limit); false when it is spent. */
+static bool spend(struct budget *budget, const struct cfbp_yaml_node *node)
 {
     if (!budget)
         return true;
-    if (*budget == 0)
+    if (budget->nodes == 0 || node->value_length > budget->bytes)
         return false;
-    (*budget)--;
+    budget->nodes--;
+    budget->bytes -= node->value_length;
     return true;
 }
 
@@ -209,12 +219,12 @@ struct copy_frame {
 };
 
 /*
- * Deep copy, depth first with a heap stack; counts nodes when budget is given
- * and stops (returning NULL) past it.
+ * Deep copy, depth first with a heap stack; counts nodes and text when budget
+ * is given and stops (returning NULL) past it.
  */
-static struct cfbp_yaml_node *copy_node(const struct cfbp_yaml_node *node, size_t *budget)
+static struct cfbp_yaml_node *copy_node(const struct cfbp_yaml_node *node, struct budget *budget)
 {
-    if (!spend(budget))
+    if (!spend(budget, node))
         return NULL;
     struct cfbp_yaml_node *root = copy_shallow(node);
     struct copy_frame *stack = NULL;
@@ -233,7 +243,7 @@ static struct cfbp_yaml_node *copy_node(const struct cfbp_yaml_node *node, size_
         const struct cfbp_yaml_node *child = *child_slot(frame->from, index);
         if (!child)
             continue;
-        if (!spend(budget)) {
+        if (!spend(budget, child)) {
             free(stack);
             cfbp_yaml_free(root);
             return NULL;
@@ -283,7 +293,7 @@ struct builder {
     struct cfbp_text_table anchor_table;
     struct cfbp_yaml_node *root;
     bool have_root;
-    size_t nodes;
+    size_t nodes, bytes; /* spent of NODE_BUDGET and TEXT_BUDGET */
     /* Merge sources taken out of their mapping; anchors may still point into
      * them, so they live until the whole document is built. */
     struct cfbp_yaml_node **spent;
@@ -430,7 +440,7 @@ static int apply_merges(struct builder *builder, struct cfbp_yaml_node *mapping)
     for (size_t i = 0; i < mapping->count; i++)
         cfbp_text_table_add(&present, hash_key(mapping->keys[i]), i);
     size_t sources = source->type == CFBP_YAML_SEQUENCE ? source->count : 1;
-    size_t budget = NODE_BUDGET - builder->nodes;
+    struct budget budget = {NODE_BUDGET - builder->nodes, TEXT_BUDGET - builder->bytes};
     int result = 0;
     for (size_t s = 0; s < sources && result == 0; s++) {
         const struct cfbp_yaml_node *from =
@@ -451,19 +461,21 @@ static int apply_merges(struct builder *builder, struct cfbp_yaml_node *mapping)
             if (!value_copy) {
                 cfbp_yaml_free(key_copy);
                 result = builder_error(builder, key->line, key->column,
-                                       "merge keys and aliases expand to more than %d nodes; "
-                                       "refusing the document",
-                                       NODE_BUDGET);
+                                       "merge keys and aliases expand to more than %d nodes or "
+                                       "%u MiB of text; refusing the document",
+                                       NODE_BUDGET, TEXT_BUDGET >> 20);
                 break;
             }
             cfbp_text_table_add(&present, hash, mapping->count);
             mapping_add(mapping, key_copy, value_copy);
         }
     }
-    builder->nodes = NODE_BUDGET - budget;
+    builder->nodes = NODE_BUDGET - budget.nodes;
+    builder->bytes = TEXT_BUDGET - budget.bytes;
     cfbp_text_table_release(&present);
-    cfbp_yaml_free(key);
-    CFBP_GROW(builder->spent, builder->spent_alloc, builder->spent_count + 1);
+    /* Like the source, the "<<" key itself may carry an anchor that points at it. */
+    CFBP_GROW(builder->spent, builder->spent_alloc, builder->spent_count + 2);
+    builder->spent[builder->spent_count++] = key;
     builder->spent[builder->spent_count++] = source;
     return result;
 }
@@ -489,13 +501,15 @@ static int handle_alias(struct builder *builder, const yaml_event_t *event, size
         return builder_error(builder, line, column, "the alias *%s has no anchor before it", name);
     if (builder->depth + anchor->height > CFBP_YAML_MAX_DEPTH)
         return too_deep(builder, line, column);
-    size_t budget = NODE_BUDGET - builder->nodes;
+    struct budget budget = {NODE_BUDGET - builder->nodes, TEXT_BUDGET - builder->bytes};
     struct cfbp_yaml_node *copy = copy_node(anchor->node, &budget);
     if (!copy)
         return builder_error(builder, line, column,
-                             "aliases expand to more than %d nodes; refusing the document",
-                             NODE_BUDGET);
-    builder->nodes = NODE_BUDGET - budget;
+                             "aliases expand to more than %d nodes or %u MiB of text; refusing "
+                             "the document",
+                             NODE_BUDGET, TEXT_BUDGET >> 20);
+    builder->nodes = NODE_BUDGET - budget.nodes;
+    builder->bytes = TEXT_BUDGET - budget.bytes;
     copy->line = line;
     copy->column = column;
     return add_node(builder, copy, anchor->height);
@@ -559,6 +573,11 @@ static int handle_event(struct builder *builder, const yaml_event_t *event)
     }
     switch (event->type) {
     case YAML_SCALAR_EVENT: {
+        builder->bytes += event->data.scalar.length;
+        if (builder->bytes > TEXT_BUDGET)
+            return builder_error(builder, line, column,
+                                 "more than %u MiB of text; refusing the document",
+                                 TEXT_BUDGET >> 20);
         struct cfbp_yaml_node *node = new_node(CFBP_YAML_SCALAR, line, column);
         node->value =
             cfbp_xstrndup((const char *)event->data.scalar.value, event->data.scalar.length);

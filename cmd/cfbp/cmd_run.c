@@ -95,6 +95,11 @@ int cmd_run(int argc, char **argv)
      * and leaving its processes and temporary home behind. */
     sigaction(SIGHUP, &action, NULL);
     sigaction(SIGPIPE, &action, NULL);
+    /* What leaves its process group with setsid stays ours, to be stopped with the rest. */
+    struct cfbp_error adopt = CFBP_ERROR_INIT;
+    if (cfbp_process_adopt_orphans(&adopt) < 0)
+        fprintf(stderr, "cfbp run: warning: %s\n", adopt.message);
+    cfbp_error_clear(&adopt);
     struct cfbp_launcher_options launcher = {
         .droplet = argv[optind],
         .port = port,

@@ -15,6 +15,7 @@
 #include "cfbp/digest.h"
 #include "cfbp/error.h"
 #include "cfbp/path.h"
+#include "cfbp/process.h"
 #include "cfbp/strbuf.h"
 
 #include <errno.h>
@@ -152,6 +153,12 @@ int cmd_stage(int argc, char **argv)
     stop_signal = 0;
     if (!catch_stop_signals())
         return command_fail("stage", strerror(errno));
+    /* A script's descendants that leave its process group (setsid) become ours when their
+     * parents die, so that the builder can stop them when the script ends. */
+    struct cfbp_error adopt = CFBP_ERROR_INIT;
+    if (cfbp_process_adopt_orphans(&adopt) < 0)
+        fprintf(stderr, "cfbp stage: warning: %s\n", adopt.message);
+    cfbp_error_clear(&adopt);
     struct app_settings settings;
     struct cfbp_registry registry = {0};
     struct cfbp_strbuf home = CFBP_STRBUF_INIT, cache_dir = CFBP_STRBUF_INIT,

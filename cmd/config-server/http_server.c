@@ -23,6 +23,15 @@
  * Instead of a timer per connection the loop keeps the earliest deadline it
  * knows of and sweeps the connection list when it passes; deadlines are
  * seconds apart, so sweeps are rare.
+ *
+ * At the connection cap a waiting client is still taken in, the way nginx
+ * reuses kept-alive connections: another connection gives its place up (see
+ * connection_to_reclaim), so that neither idle keep-alive clients nor more
+ * silent ones than the cap allows can keep a real client out. Only when every
+ * connection is being answered does the loop stop accepting, until one is
+ * not (make_progress notices). The listening socket is served after the other
+ * events of a wake-up, because reclaiming closes connections that a later
+ * event of the same batch could still name.
  */
 #include "http_server.h"
 
@@ -55,6 +64,8 @@
 #define MAX_EVENTS        128
 #define NO_DEADLINE       INT64_MAX
 #define NOT_WAITING       INT64_MIN
+/* Clients taken from the backlog per wake-up, so that a flood cannot starve other events. */
+#define ACCEPT_BATCH 64
 
 enum connection_state { CONNECTION_OPEN, CONNECTION_CLOSING, CONNECTION_LINGERING };
 
@@ -84,6 +95,7 @@ struct http_server {
     struct connection *connections;
     size_t connection_count;
     bool accepting;
+    bool no_room; /* at the cap, no connection could give its place up when last asked */
     int64_t accept_resume_ms; /* 0 unless accepting is paused for lack of descriptors */
     int64_t next_sweep_ms;
     int64_t now_ms; /* the loop's clock, read once per wake-up */
@@ -150,10 +162,48 @@ static void track_deadline(struct http_server *server, const struct connection *
         server->next_sweep_ms = deadline;
 }
 
+/*
+ * Whether the connection may give its place up to a new client: it is not
+ * being answered (nothing queued to send, no input set aside behind such
+ * output, not closing or lingering). It is either idle between requests or
+ * waiting for the rest of a request.
+ */
+static bool may_give_place_up(const struct connection *connection)
+{
+    return connection->state == CONNECTION_OPEN && output_backlog(connection) == 0 &&
+           connection->input.len == 0;
+}
+
+/*
+ * The connection to close for a client waiting at the cap, or NULL when all
+ * are being answered: the one idle longest between requests, else the one
+ * whose unfinished request began earliest (a new connection's at accept), as
+ * a client that has not finished a request in the time others took is the
+ * likeliest to be stalling. Ties go to the older connection (the list holds
+ * the newest first).
+ */
+static struct connection *connection_to_reclaim(const struct http_server *server)
+{
+    struct connection *idle = NULL, *unfinished = NULL;
+    for (struct connection *connection = server->connections; connection;
+         connection = connection->next) {
+        if (!may_give_place_up(connection))
+            continue;
+        if (connection->request_started_ms == NOT_WAITING) {
+            if (!idle || connection->idle_since_ms <= idle->idle_since_ms)
+                idle = connection;
+        } else if (!unfinished ||
+                   connection->request_started_ms <= unfinished->request_started_ms) {
+            unfinished = connection;
+        }
+    }
+    return idle ? idle : unfinished;
+}
+
 static void update_accepting(struct http_server *server)
 {
-    bool wanted = server->connection_count < server->settings.max_connections &&
-                  server->accept_resume_ms == 0;
+    bool full = server->connection_count >= server->settings.max_connections;
+    bool wanted = server->accept_resume_ms == 0 && !(full && server->no_room);
     if (wanted == server->accepting)
         return;
     struct epoll_event event = {.events = wanted ? EPOLLIN : 0, .data.ptr = &server->listener};
@@ -170,6 +220,7 @@ static void close_connection(struct http_server *server, struct connection *conn
     if (connection->next)
         connection->next->previous = connection->previous;
     server->connection_count--;
+    server->no_room = false;
     close(connection->socket);
     http_request_reader_release(&connection->reader);
     cfbp_strbuf_release(&connection->input);
@@ -310,6 +361,10 @@ static void make_progress(struct http_server *server, struct connection *connect
     }
     update_interest(server, connection);
     track_deadline(server, connection);
+    if (server->no_room && may_give_place_up(connection)) {
+        server->no_room = false; /* a client waiting at the cap can have this place */
+        update_accepting(server);
+    }
 }
 
 /* Reads once (level-triggered epoll calls again); returns false if the connection is gone. */
@@ -372,11 +427,41 @@ static void open_connection(struct http_server *server, int client)
     track_deadline(server, connection);
 }
 
+/*
+ * Whether a client waiting in the backlog can be taken in: below the cap, or
+ * at it with *victim set to the connection that will give its place up. The
+ * one chosen first reads what it has been sent, so that a request which has
+ * arrived whole is answered rather than cut; then the choice is made again.
+ */
+static bool find_room(struct http_server *server, struct connection **victim)
+{
+    *victim = NULL;
+    if (server->connection_count < server->settings.max_connections)
+        return true;
+    struct connection *candidate = connection_to_reclaim(server);
+    if (!candidate)
+        return false;
+    size_t open = server->connection_count;
+    if (receive_input(server, candidate))
+        make_progress(server, candidate);
+    if (server->connection_count < open)
+        return true; /* it closed by itself (its client had gone) */
+    *victim = connection_to_reclaim(server);
+    return *victim != NULL;
+}
+
 static void accept_clients(struct http_server *server)
 {
-    while (server->connection_count < server->settings.max_connections) {
+    for (int taken = 0; taken < ACCEPT_BATCH; taken++) {
+        struct connection *victim;
+        if (!find_room(server, &victim)) {
+            server->no_room = true;
+            break;
+        }
         int client = accept4(server->listener, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (client >= 0) {
+            if (victim)
+                close_connection(server, victim);
             open_connection(server, client);
             continue;
         }
@@ -431,15 +516,19 @@ int http_server_run(struct http_server *server, struct cfbp_error *err)
         if (count < 0)
             return cfbp_error_set_errno(err, CFBP_ERROR_FAILED, errno, "waiting for events failed");
         server->now_ms = monotonic_ms();
+        bool clients_waiting = false;
         for (int i = 0; i < count; i++) {
             void *source = events[i].data.ptr;
             if (source == &server->signals)
                 return 0; /* SIGTERM or SIGINT: stop serving */
             if (source == &server->listener)
-                accept_clients(server);
+                clients_waiting = true;
             else
                 handle_connection(server, source, events[i].events);
         }
+        /* Last: taking clients in may close connections that events[] still names. */
+        if (clients_waiting)
+            accept_clients(server);
         expire(server);
     }
 }

@@ -6,7 +6,8 @@
  * Connections are kept alive, pipelined requests are answered in order, and
  * every way a client can hold resources is bounded: the size of a request,
  * the time to send one, the time a connection may sit idle, the output a
- * client may leave unread, and the number of connections.
+ * client may leave unread, and the number of connections. At that number a
+ * new client still gets in: an idle or stalling connection makes room for it.
  */
 #ifndef CONFIG_SERVER_HTTP_SERVER_H
 #define CONFIG_SERVER_HTTP_SERVER_H
@@ -25,8 +26,11 @@ struct http_server_settings {
     /* From accept (or a later request's first byte) to the request's end; also how long
      * queued output may wait for the client to take it in. */
     int request_timeout_ms;
-    int idle_timeout_ms;    /* from a response fully sent to the next request's first byte */
-    size_t max_connections; /* beyond this, new clients wait in the listen backlog */
+    int idle_timeout_ms; /* from a response fully sent to the next request's first byte */
+    /* At this many, a new client takes the place of the longest-idle kept-alive connection,
+     * else of the one whose unfinished request began earliest; if every connection is being
+     * answered, it waits in the listen backlog. */
+    size_t max_connections;
 };
 
 struct http_server;

@@ -11,12 +11,14 @@
 #include "cfbp/error.h"
 #include "config_source.h"
 #include "http_server.h"
+#include "request_log.h"
 #include "routes.h"
 #include "server_settings.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #ifndef CONFIG_SERVER_VERSION
 #error "CONFIG_SERVER_VERSION must be defined by the build"
@@ -38,7 +40,8 @@ static int fail(struct cfbp_error *err, int status)
 static int serve(const struct http_server_settings *settings, const struct config_source *source,
                  struct cfbp_error *err)
 {
-    struct routes routes = {source->body.buf, source->body.len, stdout};
+    struct request_log log = {.descriptor = -1}; /* opened once the start-up lines are out */
+    struct routes routes = {source->body.buf, source->body.len, &log};
     struct http_server *server;
     if (http_server_open(&server, settings, &routes, err) < 0)
         return fail(err, 2);
@@ -48,8 +51,12 @@ static int serve(const struct http_server_settings *settings, const struct confi
     http_server_describe_address(server, &address);
     printf("listening %s...\n", address.buf);
     cfbp_strbuf_release(&address);
+    /* From here on stdout must never stop the server: requests are logged without waiting. */
+    fflush(stdout);
+    request_log_open(&log, STDOUT_FILENO);
     int status = http_server_run(server, err) < 0 ? fail(err, 2) : 0;
     http_server_close(server);
+    request_log_close(&log);
     return status;
 }
 

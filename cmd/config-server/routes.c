@@ -11,6 +11,7 @@
 
 #include "http_request.h"
 #include "http_response.h"
+#include "request_log.h"
 
 #include <string.h>
 
@@ -146,10 +147,8 @@ static void not_found(struct http_response *response)
 
 static void serve_config(const struct routes *routes, struct http_response *response)
 {
-    if (routes->log) {
-        fputs("Received a request for config.\n", routes->log);
-        fflush(routes->log); /* stdout is a pipe to the log collector: send each line now */
-    }
+    if (routes->log)
+        request_log_line(routes->log, "Received a request for config.\n");
     response->status = 200;
     response->sniffed_type = TEXT_PLAIN;
     response->body = routes->config_body;

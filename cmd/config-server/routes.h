@@ -13,15 +13,15 @@
 #include "cfbp/strbuf.h"
 
 #include <stddef.h>
-#include <stdio.h>
 
 struct http_request;
 struct http_response;
+struct request_log;
 
 struct routes {
     const char *config_body; /* the bytes served on /config/ (borrowed) */
     size_t config_length;
-    FILE *log; /* gets "Received a request for config." per hit; NULL for none */
+    struct request_log *log; /* gets "Received a request for config." per hit; NULL for none */
 };
 
 /* Fills response (initialised by the caller) with the answer to request. */

@@ -24,20 +24,38 @@
  * Within the deadline, an attempt that moves fewer than low_speed_limit bytes
  * a second for low_speed_time seconds is a stall, and retried.
  *
+ * Only a final 2xx response that carries a file is a download: a 204, 205
+ * or 206 (nothing asks for a range), or a 3xx that curl did not follow (no
+ * Location, or one it could not use), fails at once ("HTTP 302 Found without
+ * a usable Location") instead of leaving a file that fails its checksum.
+ *
  * Redirects are followed (up to 10) but never from https to http: a download
  * that starts on https stays on https, and one that starts on http may move
- * to https, never back.
+ * to https, never back. The Location of each redirect is read as curl reads
+ * it (any whitespace around it trimmed), and one holding a control character
+ * is refused. Behind those checks, a backstop that reads nothing the server
+ * sent: a transfer in which a response came from an https URL and a later
+ * one from http fails the same way, and what it got is thrown away.
  *
  * TLS peers are always verified (SSL_CERT_FILE / SSL_CERT_DIR may add trust,
  * as they do for Go programs). http_proxy, https_proxy, HTTP_PROXY,
- * HTTPS_PROXY, no_proxy and NO_PROXY are honoured.
+ * HTTPS_PROXY, all_proxy, ALL_PROXY, no_proxy and NO_PROXY are honoured. A
+ * proxy setting curl cannot use (not a URL, a scheme curl does not take, a
+ * password with an unescaped '?', '#', '/' or '@' that curl reads as the
+ * host) is a mistake in the configuration: the download fails at once with
+ * an error naming the variable. A proxy host that does not resolve is
+ * retried, as any host is.
  *
- * Messages show URIs with their credentials redacted (cfbp_uri_redact).
+ * Messages show URIs, and proxy settings, with their credentials redacted
+ * (cfbp_uri_redact).
  * Nothing a server sends reaches them as sent: an HTTP failure is named by
  * its status code and our own phrase for it ("HTTP 503 Service Unavailable",
  * "HTTP 599" for a code we do not know), never the server's reason phrase,
  * and any other text from the network (curl's description of a failure, which
- * can quote a redirect target) is made printable and cut to a few hundred bytes.
+ * can quote a redirect target) is made printable and cut to a few hundred
+ * bytes, or replaced by curl's fixed text for the failure when it quotes a
+ * piece of the credentials of the URI, of the last URL fetched or of a proxy
+ * variable.
  */
 #ifndef CFBP_FETCH_H
 #define CFBP_FETCH_H
@@ -77,8 +95,10 @@ void cfbp_fetch_options_init(struct cfbp_fetch_options *options);
  * Downloads uri into path (created or truncated, mode 0644) and puts the
  * SHA-256 of its bytes in sha256_hex. On failure path is removed. Retries are
  * logged to log (which may be NULL). Fails with CFBP_ERROR_USAGE when
- * CFBP_DOWNLOAD_TIMEOUT is not a valid number of seconds, CFBP_ERROR_NETWORK
- * when the deadline passes, attempts run out, or a redirect is refused.
+ * CFBP_DOWNLOAD_TIMEOUT is not a valid number of seconds or a proxy setting
+ * cannot be used, CFBP_ERROR_HTTP on a status that is not retried (a 4xx, or
+ * a final response that is not a download), CFBP_ERROR_NETWORK when the
+ * deadline passes, attempts run out, or a redirect is refused.
  */
 int cfbp_fetch_to_file(const char *uri, const char *path, const struct cfbp_fetch_options *options,
                        struct cfbp_log *log, char sha256_hex[CFBP_DIGEST_HEX_SIZE],

@@ -10,6 +10,7 @@
 #define CFBP_PROCESS_H
 
 #include "cfbp/string_list.h"
+#include "cfbp/text_table.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -18,14 +19,19 @@
 struct cfbp_error;
 struct cfbp_strbuf;
 
-/* An environment as "NAME=value" entries; later sets replace earlier ones. */
+/*
+ * An environment as "NAME=value" entries; later sets replace earlier ones.
+ * Names are found through a hash table, so an app manifest with a hundred
+ * thousand variables costs a hundred thousand lookups, not their square.
+ */
 struct cfbp_environment {
     struct cfbp_string_list entries;
+    struct cfbp_text_table names; /* entry index by name */
 };
 
 #define CFBP_ENVIRONMENT_INIT                                                                      \
     {                                                                                              \
-        CFBP_STRING_LIST_INIT                                                                      \
+        CFBP_STRING_LIST_INIT, CFBP_TEXT_TABLE_INIT                                                \
     }
 
 /* Sets name to value; a name that is empty or holds '=' is ignored. */
@@ -70,13 +76,14 @@ struct cfbp_process_run {
     bool merge_stderr;          /* with output: stderr is collected into it too */
     size_t output_limit;        /* with output: the most bytes it takes; 0: no limit */
     int stop_fd;                /* once readable, the program is stopped; -1: never */
+    bool kill_orphans;          /* after it ended: kill children we did not have before */
     bool output_exceeded;       /* set when the program wrote more than output_limit */
     bool stopped;               /* set when stop_fd became readable while it ran */
 };
 
 #define CFBP_PROCESS_RUN_INIT                                                                      \
     {                                                                                              \
-        NULL, false, 0, -1, false, false                                                           \
+        NULL, false, 0, -1, false, false, false                                                    \
     }
 
 /*
@@ -91,12 +98,39 @@ struct cfbp_process_run {
  * left), so nothing it started outlives it or keeps its output open. Once the
  * program has ended, its output is read until it closes, for a second at most.
  *
+ * A program can still escape its group with setsid(2) and a double fork.
+ * With kill_orphans, in a process that called cfbp_process_adopt_orphans,
+ * such escapees become this process's children when their parents die, and
+ * every child that was not there before the program started is killed and
+ * reaped once it has ended.
+ *
  * Returns 0 when the program ran to its end; -1 with err set when it could
  * not be started or waited for, wrote more than output_limit
  * (run->output_exceeded) or was stopped (run->stopped).
  */
 int cfbp_process_run_spec(const struct cfbp_process_spec *spec, struct cfbp_process_run *run,
                           int *status, struct cfbp_error *err);
+
+/*
+ * Makes this process the reaper of its orphaned descendants (Linux
+ * PR_SET_CHILD_SUBREAPER), for cfbp_process_run's kill_orphans.
+ */
+int cfbp_process_adopt_orphans(struct cfbp_error *err);
+
+/* The children this process has at one moment. */
+struct cfbp_process_children {
+    pid_t *pids;
+    size_t count;
+};
+
+/* Remembers which children this process has now. */
+void cfbp_process_children_snapshot(struct cfbp_process_children *children);
+/*
+ * Kills (SIGKILL) and reaps every child of this process that is not in the
+ * snapshot, again and again while more appear (orphans adopted as their
+ * parents die), then frees the snapshot.
+ */
+void cfbp_process_children_kill_new(struct cfbp_process_children *before);
 
 /* Runs argv in directory (NULL: current) with this environment and waits. */
 int cfbp_process_run(char *const *argv, const char *directory, int *status, struct cfbp_error *err);

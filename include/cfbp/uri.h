@@ -24,13 +24,19 @@ enum cfbp_uri_scheme cfbp_uri_scheme_of(const char *uri);
  * "-redacted-:-redacted-" (libbuildpack's form, even for a user without a
  * password) and other bytes made printable (cfbp_uri_append_printable).
  *
- * The user information is everything before the last '@' between the
- * scheme's slashes and the next '/', wider than RFC 3986 on purpose: a
- * password holding an unescaped '?', '#', '@' or ':' is still hidden whole
- * ("https://u:s3?cr#et@host/x"). The price is that an '@' in a query or
- * fragment right after the host ("https://host?to=a@b") is taken for user
- * information too: shown too little, never too much. A URI with no scheme and
- * slashes ("user:pass@host/x") is treated the same way from its start.
+ * The user information starts after the scheme's slashes and ends at the
+ * last '@' that either has no '/' before it or has a ':' before it (a
+ * password may hold a '/': "https://KEY:abc/def@host/x"). That is wider than
+ * RFC 3986 on purpose: a password holding an unescaped '?', '#', '/', '@' or
+ * ':' is still hidden whole ("https://u:s3?cr#et@host/x"). The price is that
+ * some legal URIs show too little, never too much: an '@' in a query or
+ * fragment right after the host ("https://host?to=a@b"), or anywhere after a
+ * ':' such as a port's ("https://host:8080/pkg@1.0.tgz" shows as
+ * "https://-redacted-:-redacted-@1.0.tgz"). A file URI with an empty
+ * authority ("file:///a:b@c") has no user information. Text without a
+ * recognised scheme and slashes (" https://u:p@host/x" with its leading
+ * space, "https//u:p@host/x", "user:pass@host/x") is searched the same way
+ * from its start, or from after its first "//" ("https//token@host/x").
  */
 void cfbp_uri_redact(struct cfbp_strbuf *out, const char *uri);
 /*

@@ -88,6 +88,18 @@ void process_start(struct process *process, const char *const *argv, const char 
     close(err);
 }
 
+void process_start_with_stdout(struct process *process, const char *const *argv,
+                               const char *const *environment, int stdout_descriptor)
+{
+    cfbp_strbuf_init(&process->stdout_path, 0);
+    cfbp_strbuf_init(&process->stderr_path, 0);
+    int err = temporary_file(&process->stderr_path, "stderr");
+    process->pid = fork();
+    if (process->pid == 0)
+        run_child(argv, environment, NULL, stdout_descriptor, err);
+    close(err);
+}
+
 int process_stop(struct process *process, int signal, int timeout_ms, int64_t *elapsed_ms)
 {
     int64_t start = monotonic_ms();
@@ -140,7 +152,8 @@ void process_release(struct process *process)
         waitpid(process->pid, NULL, 0);
         process->pid = 0;
     }
-    unlink(process->stdout_path.buf);
+    if (process->stdout_path.len)
+        unlink(process->stdout_path.buf);
     unlink(process->stderr_path.buf);
     cfbp_strbuf_release(&process->stdout_path);
     cfbp_strbuf_release(&process->stderr_path);

@@ -27,6 +27,9 @@ struct process {
  */
 void process_start(struct process *process, const char *const *argv, const char *const *environment,
                    const char *directory);
+/* Like process_start in the current directory, but stdout is stdout_descriptor (a pipe, say). */
+void process_start_with_stdout(struct process *process, const char *const *argv,
+                               const char *const *environment, int stdout_descriptor);
 /* Sends signal (0: none) and waits up to timeout_ms; returns the wait status, or -1 on timeout. */
 int process_stop(struct process *process, int signal, int timeout_ms, int64_t *elapsed_ms);
 /* Replaces out with the captured stdout (or stderr) so far. */

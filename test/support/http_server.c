@@ -71,6 +71,10 @@ static const char *reason(int status)
     switch (status) {
     case 200:
         return "OK";
+    case 204:
+        return "No Content";
+    case 206:
+        return "Partial Content";
     case 301:
         return "Moved Permanently";
     case 302:
@@ -498,8 +502,8 @@ char *test_tls_server_url(const struct test_tls_server *server, const char *path
     return url;
 }
 
-void test_tls_server_respond(struct test_tls_server *server, const char *path, int status,
-                             const char *headers, const char *body)
+/* Opens the response file for GET <path>, which must be "/name". */
+static FILE *open_response(struct test_tls_server *server, const char *path)
 {
     if (path[0] != '/' || strchr(path + 1, '/')) {
         fprintf(stderr, "test_tls_server_respond: '%s' is not \"/name\"\n", path);
@@ -511,10 +515,25 @@ void test_tls_server_respond(struct test_tls_server *server, const char *path, i
         perror(file);
         abort();
     }
+    free(file);
+    return out;
+}
+
+void test_tls_server_respond(struct test_tls_server *server, const char *path, int status,
+                             const char *headers, const char *body)
+{
+    FILE *out = open_response(server, path);
     fprintf(out, "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\nConnection: close\r\n%s\r\n%s", status,
             reason(status), strlen(body), headers ? headers : "", body);
     fclose(out);
-    free(file);
+}
+
+void test_tls_server_respond_raw(struct test_tls_server *server, const char *path,
+                                 const char *response)
+{
+    FILE *out = open_response(server, path);
+    fputs(response, out);
+    fclose(out);
 }
 
 void test_tls_server_stop(struct test_tls_server *server)

@@ -84,6 +84,9 @@ char *test_tls_server_url(const struct test_tls_server *server, const char *path
  */
 void test_tls_server_respond(struct test_tls_server *server, const char *path, int status,
                              const char *headers, const char *body);
+/* Answers GET <path> with response sent as it is: status line, headers and body, however odd. */
+void test_tls_server_respond_raw(struct test_tls_server *server, const char *path,
+                                 const char *response);
 void test_tls_server_stop(struct test_tls_server *server);
 
 #endif

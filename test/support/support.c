@@ -460,3 +460,24 @@ bool test_wait_for_http(const char *url, double seconds)
         usleep(100 * 1000);
     }
 }
+
+double test_cpu_seconds(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+    return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+}
+
+void test_check_cpu_time(const char *what, double started, double limit)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    limit *= 5;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+    limit *= 5;
+#endif
+#endif
+    double spent = test_cpu_seconds() - started;
+    if (spent > limit)
+        fail_msg("%s took %.2f s of CPU time, over %.1f s", what, spent, limit);
+}

@@ -93,6 +93,18 @@ long test_http_get(const char *url, char **body);
 /* Polls url until it answers (any status) or seconds pass; true when it answered. */
 bool test_wait_for_http(const char *url, double seconds);
 
+/*
+ * Process CPU time in seconds, for tests that bound how long hostile input
+ * may take: CPU time, not wall time, so that a busy machine does not fail them.
+ */
+double test_cpu_seconds(void);
+/*
+ * Fails the test when more than limit seconds of CPU time went by since
+ * started (a test_cpu_seconds value); the limit is five times larger under
+ * AddressSanitizer, which makes everything several times slower.
+ */
+void test_check_cpu_time(const char *what, double started, double limit);
+
 /* The directory holding the built programs (CFBP_TEST_PROGRAM_DIR, set by CMake). */
 const char *test_program_dir(void);
 

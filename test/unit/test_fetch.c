@@ -3,8 +3,11 @@
  * faults: retries on 5xx, truncated bodies, stalls and hang-ups; no retry on
  * 404; proxies from the environment; credentials never shown. Hostile
  * servers: one that drips bytes for ever is cut at the deadline
- * (CFBP_DOWNLOAD_TIMEOUT), one that redirects https to http is refused, and
- * nothing a server says in its status line reaches a message.
+ * (CFBP_DOWNLOAD_TIMEOUT), one that redirects https to http is refused
+ * however it spells the Location or the status line, a final response that
+ * is not a file fails, and nothing a server says in its status line reaches a
+ * message. Proxy settings curl cannot use fail at once, their credentials
+ * unshown.
  */
 #include "support.h"
 
@@ -21,6 +24,17 @@
 #include <unistd.h>
 
 #define BODY "the dependency's bytes\n"
+
+/* Every variable curl or cfbp reads a proxy from; the tests start with none set. */
+static const char *const proxy_variables[] = {"http_proxy",  "https_proxy", "HTTP_PROXY",
+                                              "HTTPS_PROXY", "all_proxy",   "ALL_PROXY",
+                                              "no_proxy",    "NO_PROXY"};
+
+static void unset_proxies(void)
+{
+    for (size_t i = 0; i < sizeof(proxy_variables) / sizeof(*proxy_variables); i++)
+        unsetenv(proxy_variables[i]);
+}
 
 struct fixture {
     char *dir;
@@ -46,6 +60,7 @@ static int setup(void **state)
     fixture->options.retry_max_delay = 0.2;
     fixture->options.retry_budget = 10;
     unsetenv("CFBP_DOWNLOAD_TIMEOUT");
+    unset_proxies();
     fixture->log_stream = open_memstream(&fixture->log_text, &fixture->log_size);
     cfbp_log_init(&fixture->log, fixture->log_stream, false);
     *state = fixture;
@@ -61,6 +76,7 @@ static int teardown(void **state)
         test_tls_server_stop(fixture->tls);
     unsetenv("CFBP_DOWNLOAD_TIMEOUT");
     unsetenv("SSL_CERT_FILE");
+    unset_proxies();
     fclose(fixture->log_stream);
     free(fixture->log_text);
     cfbp_error_clear(&fixture->err);
@@ -667,6 +683,299 @@ static void never_shows_credentials_quoted_by_curl(void **state)
     assert_non_null(strstr(fixture->err.message, "http://-redacted-:-redacted-@example.invalid"));
 }
 
+/*
+ * http -> https -> http with the last Location led by a byte curl skips as
+ * whitespace but a check that trims only spaces and tabs would not: curl
+ * would follow it to http. Each variant has its own pair of routes.
+ */
+static void refuses_a_fall_to_http_behind_whitespace(void **state)
+{
+    struct fixture *fixture = *state;
+    static const char *const leads[] = {"\f", "\v", "\r", "\t", " \f ", "\t\v"};
+    enum { VARIANTS = sizeof(leads) / sizeof(*leads) };
+    start_tls(fixture);
+    /* Static: the server outlives a failed assertion, and reads these until it stops. */
+    static const struct test_http_response ok[] = {{200, BODY, NULL, 0, 0, false, NULL}};
+    static struct test_http_response scripts[VARIANTS][1];
+    static char *headers[VARIANTS], starts[VARIANTS][16], downs[VARIANTS][16];
+    struct test_http_route routes[VARIANTS + 1];
+    routes[VARIANTS] = (struct test_http_route){"/dep.tgz", ok, 1};
+    for (size_t i = 0; i < VARIANTS; i++) {
+        snprintf(starts[i], sizeof(starts[i]), "/start%zu", i);
+        snprintf(downs[i], sizeof(downs[i]), "/down%zu", i);
+        char *down = test_tls_server_url(fixture->tls, downs[i]);
+        headers[i] = location(down);
+        free(down);
+        scripts[i][0] = (struct test_http_response){302, "", NULL, 0, 0, false, headers[i]};
+        routes[i] = (struct test_http_route){starts[i], scripts[i], 1};
+    }
+    fixture->server = test_http_server_start(routes, VARIANTS + 1);
+    char *plain = test_http_server_url(fixture->server, "/dep.tgz");
+    for (size_t i = 0; i < VARIANTS; i++) {
+        char back[256];
+        snprintf(back, sizeof(back), "Location: %s%s\r\n", leads[i], plain);
+        test_tls_server_respond(fixture->tls, downs[i], 302, back, "");
+        if (fetch_path(fixture, starts[i]) != -1)
+            fail_msg("a Location led by \"%s\" took the download back to http", leads[i]);
+        assert_int_equal(fixture->err.kind, CFBP_ERROR_NETWORK);
+        assert_non_null(strstr(fixture->err.message, "refused a redirect "));
+        assert_null(strpbrk(fixture->err.message, "\f\v\r\t"));
+        assert_int_equal(test_http_server_hits(fixture->server, starts[i]), 1);
+        assert_false(test_exists(fixture->target));
+    }
+    /* The control characters are named, and shown escaped. */
+    fetch_path(fixture, starts[0]);
+    assert_non_null(strstr(fixture->err.message, "refused a redirect to a Location holding control "
+                                                 "characters (\\x0chttp://127.0.0.1:"));
+    assert_int_equal(test_http_server_hits(fixture->server, "/dep.tgz"), 0);
+    assert_string_equal(logged(fixture), "");
+    free(plain);
+    for (size_t i = 0; i < VARIANTS; i++)
+        free(headers[i]);
+}
+
+/* A Location holding a control character is refused even where it would go nowhere worse. */
+static void refuses_a_location_holding_control_characters(void **state)
+{
+    struct fixture *fixture = *state;
+    start_tls(fixture);
+    test_tls_server_respond(fixture->tls, "/dep.tgz", 200, NULL, BODY);
+    char *target = test_tls_server_url(fixture->tls, "/dep.tgz");
+    static char header[256]; /* static, as the script: the server outlives a failed assertion */
+    snprintf(header, sizeof(header), "Location: \f%s\r\n", target);
+    static struct test_http_response script[] = {{302, "", NULL, 0, 0, false, header}};
+    serve(fixture, script, 1);
+    assert_int_equal(fetch_path(fixture, "/dep.tgz"), -1);
+    assert_int_equal(fixture->err.kind, CFBP_ERROR_NETWORK);
+    assert_non_null(strstr(fixture->err.message, "refused a redirect to a Location holding control "
+                                                 "characters (\\x0chttps://127.0.0.1:"));
+    assert_int_equal(test_http_server_hits(fixture->server, "/dep.tgz"), 1);
+    assert_false(test_exists(fixture->target));
+    free(target);
+}
+
+/*
+ * The https server answers with a status line curl reads as a 302
+ * ("HTTP/2<tab>302") but one that looks for "HTTP/x.y <code>" reads as no
+ * status at all: the way back to http must be refused all the same.
+ */
+static void refuses_a_fall_to_http_behind_an_odd_status_line(void **state)
+{
+    struct fixture *fixture = *state;
+    start_tls(fixture);
+    char *https_down = test_tls_server_url(fixture->tls, "/down");
+    static char *to_https;
+    to_https = location(https_down);
+    static struct test_http_response script[1];
+    script[0] = (struct test_http_response){302, "", NULL, 0, 0, false, to_https};
+    static const struct test_http_response ok[] = {{200, BODY, NULL, 0, 0, false, NULL}};
+    struct test_http_route routes[] = {{"/start", script, 1}, {"/dep.tgz", ok, 1}};
+    fixture->server = test_http_server_start(routes, 2);
+    char *plain = test_http_server_url(fixture->server, "/dep.tgz");
+    char response[512];
+    snprintf(response, sizeof(response),
+             "HTTP/2\t302 Found\r\nLocation: %s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+             plain);
+    test_tls_server_respond_raw(fixture->tls, "/down", response);
+    assert_int_equal(fetch_path(fixture, "/start"), -1);
+    assert_int_equal(fixture->err.kind, CFBP_ERROR_NETWORK);
+    assert_non_null(strstr(fixture->err.message, "refused a redirect from https to http ("));
+    assert_int_equal(test_http_server_hits(fixture->server, "/dep.tgz"), 0);
+    assert_false(test_exists(fixture->target));
+    free(plain);
+    free(to_https);
+    free(https_down);
+}
+
+static void never_shows_credentials_in_a_refused_location(void **state)
+{
+    struct fixture *fixture = *state;
+    start_tls(fixture);
+    test_tls_server_respond(fixture->tls, "/down", 302,
+                            "Location: http://deploy:gh/TOKEN123@127.0.0.1:1/dep.tgz\r\n", "");
+    char *url = test_tls_server_url(fixture->tls, "/down");
+    assert_int_equal(fetch(fixture, url), -1);
+    assert_non_null(strstr(fixture->err.message, "refused a redirect from https to http "
+                                                 "(http://-redacted-:-redacted-@127.0.0.1:1/"));
+    assert_null(strstr(fixture->err.message, "TOKEN123"));
+    assert_null(strstr(fixture->err.message, "deploy"));
+    free(url);
+}
+
+static void never_shows_a_password_holding_slashes(void **state)
+{
+    struct fixture *fixture = *state;
+    static const struct test_http_response missing[] = {{403, "no\n", NULL, 0, 0, false, NULL}};
+    serve(fixture, missing, 1);
+    fixture->options.max_attempts = 1;
+    char url[256];
+    snprintf(url, sizeof(url),
+             "http://AKIAEXAMPLE:wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY@127.0.0.1:%u/dep.tgz",
+             test_http_server_port(fixture->server));
+    assert_int_equal(fetch(fixture, url), -1);
+    const char *never[] = {"AKIAEXAMPLE", "wJalrXUtnFEMI", "K7MDENG", "bPxRfiCYEXAMPLEKEY"};
+    for (size_t i = 0; i < sizeof(never) / sizeof(*never); i++) {
+        if (strstr(fixture->err.message, never[i]))
+            fail_msg("the error shows '%s': %s", never[i], fixture->err.message);
+        if (strstr(logged(fixture), never[i]))
+            fail_msg("the log shows '%s': %s", never[i], logged(fixture));
+    }
+    assert_non_null(strstr(fixture->err.message, "http://-redacted-:-redacted-@127.0.0.1:"));
+}
+
+static void never_shows_credentials_of_a_uri_it_does_not_know(void **state)
+{
+    struct fixture *fixture = *state;
+    const char *uris[] = {" https://user:secret@host/x", "https//user:secret@host/x",
+                          "\thttp://user:secret@host/x", "https//secret@host/x"};
+    for (size_t i = 0; i < sizeof(uris) / sizeof(*uris); i++) {
+        assert_int_equal(fetch(fixture, uris[i]), -1);
+        assert_int_equal(fixture->err.kind, CFBP_ERROR_INVALID);
+        assert_non_null(strstr(fixture->err.message, "only http, https and file URIs"));
+        if (strstr(fixture->err.message, "secret"))
+            fail_msg("the error shows the secret: %s", fixture->err.message);
+        assert_non_null(strstr(fixture->err.message, "-redacted-:-redacted-@host/x"));
+    }
+}
+
+static void a_final_response_that_is_not_a_file_fails(void **state)
+{
+    struct fixture *fixture = *state;
+    static const struct test_http_response no_location[] = {{302, "", NULL, 0, 0, false, NULL}};
+    static const struct test_http_response folded[] = {
+        {302, "", NULL, 0, 0, false, "Location:\r\n http://127.0.0.1:1/dep.tgz\r\n"}};
+    static const struct test_http_response empty_location[] = {
+        {301, "", NULL, 0, 0, false, "Location: \r\n"}};
+    static const struct test_http_response no_content[] = {{204, "", NULL, 0, 0, false, NULL}};
+    static const struct test_http_response partial[] = {{206, BODY, NULL, 0, 0, false, NULL}};
+    struct test_http_route routes[] = {{"/no-location", no_location, 1},
+                                       {"/folded", folded, 1},
+                                       {"/empty-location", empty_location, 1},
+                                       {"/no-content", no_content, 1},
+                                       {"/partial", partial, 1}};
+    fixture->server = test_http_server_start(routes, sizeof(routes) / sizeof(*routes));
+    const struct {
+        const char *path, *reason;
+    } cases[] = {
+        {"/no-location", "/no-location: HTTP 302 Found without a usable Location"},
+        {"/folded", "/folded: HTTP 302 Found without a usable Location"},
+        {"/empty-location", "/empty-location: HTTP 301 Moved Permanently without a usable "
+                            "Location"},
+        {"/no-content", "/no-content: HTTP 204 No Content: the server sent no file"},
+        {"/partial", "/partial: HTTP 206 Partial Content: the server sent part of a file asked "
+                     "for whole"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+        if (fetch_path(fixture, cases[i].path) != -1)
+            fail_msg("%s was taken for a download", cases[i].path);
+        assert_int_equal(fixture->err.kind, CFBP_ERROR_HTTP);
+        if (!strstr(fixture->err.message, cases[i].reason))
+            fail_msg("error '%s', expected '%s'", fixture->err.message, cases[i].reason);
+        assert_int_equal(test_http_server_hits(fixture->server, cases[i].path), 1);
+        assert_false(test_exists(fixture->target));
+    }
+    assert_string_equal(logged(fixture), "");
+}
+
+static void names_a_header_line_too_long_for_curl(void **state)
+{
+    struct fixture *fixture = *state;
+    enum { SIZE = 200 * 1024 };
+    static char header[SIZE + 16];
+    memcpy(header, "X-Big: ", 7);
+    memset(header + 7, 'a', SIZE);
+    strcpy(header + 7 + SIZE, "\r\n");
+    static const struct test_http_response script[] = {{200, BODY, NULL, 0, 0, false, header}};
+    serve(fixture, script, 1);
+    assert_int_equal(fetch_path(fixture, "/dep.tgz"), -1);
+    assert_non_null(strstr(fixture->err.message, "/dep.tgz: the server sent a header line longer "
+                                                 "than curl accepts"));
+    assert_null(strstr(fixture->err.message, "memory"));
+    assert_int_equal(test_http_server_hits(fixture->server, "/dep.tgz"), 1);
+}
+
+/*
+ * Proxy settings curl cannot use, holding credentials: each fails the
+ * download at once, as a mistake in the configuration, naming the variable
+ * and never showing the credentials (curl's own message quotes the setting).
+ */
+static void refuses_an_unusable_proxy_setting_at_once(void **state)
+{
+    struct fixture *fixture = *state;
+    static const struct {
+        const char *variable, *value, *uri;
+    } cases[] = {
+        {"http_proxy", "http://puser:PSE?CRET@127.0.0.1:1", "http://127.0.0.1:9/dep.tgz"},
+        {"http_proxy", "http://puser:PSE#CRET@127.0.0.1:1", "http://127.0.0.1:9/dep.tgz"},
+        {"http_proxy", "http://puser:PSE/CRET@127.0.0.1:1", "http://127.0.0.1:9/dep.tgz"},
+        {"http_proxy", "puser:PSE?CRET@127.0.0.1:1", "http://127.0.0.1:9/dep.tgz"},
+        {"http_proxy", "ftp://puser:PSECRET@127.0.0.1:1", "http://127.0.0.1:9/dep.tgz"},
+        /* curl reads host "puser", port 1234: a name it then fails to resolve */
+        {"http_proxy", "http://puser:1234?PSECRET@127.0.0.1:1", "http://127.0.0.1:9/dep.tgz"},
+        {"HTTP_PROXY", "http://puser:PSE?CRET@127.0.0.1:1", "http://127.0.0.1:9/dep.tgz"},
+        {"https_proxy", "http://puser:PSE?CRET@127.0.0.1:1", "https://127.0.0.1:9/dep.tgz"},
+        {"HTTPS_PROXY", "http://puser:PSE/CRET@127.0.0.1:1", "https://127.0.0.1:9/dep.tgz"},
+        {"all_proxy", "socks5://puser:PSE#CRET@127.0.0.1:1", "http://127.0.0.1:9/dep.tgz"},
+        {"ALL_PROXY", "ftp://puser:PSECRET@127.0.0.1:1", "https://127.0.0.1:9/dep.tgz"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+        unset_proxies();
+        setenv(cases[i].variable, cases[i].value, 1);
+        int result = fetch(fixture, cases[i].uri);
+        unsetenv(cases[i].variable);
+        const char *log = logged(fixture);
+        if (result != -1)
+            fail_msg("%s='%s' did not fail the download", cases[i].variable, cases[i].value);
+        const char *never[] = {"puser", "PSE", "CRET"};
+        for (size_t j = 0; j < sizeof(never) / sizeof(*never); j++) {
+            if (strstr(fixture->err.message, never[j]))
+                fail_msg("%s='%s': the error shows '%s': %s", cases[i].variable, cases[i].value,
+                         never[j], fixture->err.message);
+            if (strstr(log, never[j]))
+                fail_msg("%s='%s': the log shows '%s': %s", cases[i].variable, cases[i].value,
+                         never[j], log);
+        }
+        if (fixture->err.kind != CFBP_ERROR_USAGE || strstr(log, "retrying"))
+            fail_msg("%s='%s' was not refused at once: %s", cases[i].variable, cases[i].value,
+                     fixture->err.message);
+        char expected[128];
+        snprintf(expected, sizeof(expected), ": %s ('", cases[i].variable);
+        assert_non_null(strstr(fixture->err.message, expected));
+        assert_non_null(strstr(fixture->err.message, "-redacted-:-redacted-@127.0.0.1:1') "));
+        snprintf(expected, sizeof(expected), "; fix or unset %s", cases[i].variable);
+        assert_non_null(strstr(fixture->err.message, expected));
+        assert_false(test_exists(fixture->target));
+    }
+}
+
+/* A proxy host that does not resolve may be a passing DNS failure: retried, and named. */
+static void retries_a_proxy_host_that_does_not_resolve(void **state)
+{
+    struct fixture *fixture = *state;
+    /* A label longer than 63 bytes: the resolver refuses it without asking any server. */
+    char label[80];
+    memset(label, 'p', 70);
+    label[70] = '\0';
+    char proxy[160];
+    snprintf(proxy, sizeof(proxy), "http://puser:PSECRET@%s.invalid:3128", label);
+    setenv("http_proxy", proxy, 1);
+    fixture->options.max_attempts = 2;
+    assert_int_equal(fetch(fixture, "http://127.0.0.1:9/dep.tgz"), -1);
+    unsetenv("http_proxy");
+    assert_int_equal(fixture->err.kind, CFBP_ERROR_NETWORK);
+    char expected[256];
+    snprintf(expected, sizeof(expected),
+             "after 2 attempts: could not resolve the proxy host of http_proxy "
+             "('http://-redacted-:-redacted-@%s.invalid:3128')",
+             label);
+    assert_non_null(strstr(fixture->err.message, expected));
+    assert_int_equal(count(logged(fixture), "error: could not resolve the proxy host of "
+                                            "http_proxy ('http://-redacted-:-redacted-@"),
+                     1);
+    assert_null(strstr(fixture->err.message, "PSECRET"));
+    assert_null(strstr(logged(fixture), "PSECRET"));
+}
+
 int main(void)
 {
 #define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -700,6 +1009,16 @@ int main(void)
         TEST(names_an_unknown_status_by_its_code),
         TEST(makes_curl_messages_printable_and_short),
         TEST(never_shows_credentials_quoted_by_curl),
+        TEST(refuses_a_fall_to_http_behind_whitespace),
+        TEST(refuses_a_location_holding_control_characters),
+        TEST(refuses_a_fall_to_http_behind_an_odd_status_line),
+        TEST(never_shows_credentials_in_a_refused_location),
+        TEST(never_shows_a_password_holding_slashes),
+        TEST(never_shows_credentials_of_a_uri_it_does_not_know),
+        TEST(a_final_response_that_is_not_a_file_fails),
+        TEST(names_a_header_line_too_long_for_curl),
+        TEST(refuses_an_unusable_proxy_setting_at_once),
+        TEST(retries_a_proxy_host_that_does_not_resolve),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,6 +10,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define SHA_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define SHA_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
@@ -400,6 +401,31 @@ static void overrides_add_and_replace(void **state)
     test_remove_dir(deps);
 }
 
+/* Replacing 14000 entries through merge keys took seconds when each one scanned the list. */
+static void a_large_override_applies_in_linear_time(void **state)
+{
+    struct fixture *fixture = *state;
+    assert_int_equal(load(fixture, good_manifest, "1"), 0);
+    char *deps = test_make_dir();
+    struct cfbp_strbuf text = CFBP_STRBUF_INIT;
+    cfbp_strbuf_append_string(&text, "config-server-sidecar:\n  dependencies:\n"
+                                     "  - &d {name: config-server, version: 3.0.0, uri: "
+                                     "'https://mirror/c.tgz', sha256: " SHA_B
+                                     ", cf_stacks: [cflinuxfs4]}\n");
+    for (int round = 0; round < 2; round++)
+        for (int i = 0; i < 7000; i++)
+            cfbp_strbuf_append_format(&text, "  - {<<: *d, version: 3.0.%d}\n", i);
+    write_override(deps, "0", text.buf);
+    double start = test_cpu_seconds();
+    if (cfbp_manifest_apply_overrides(&fixture->manifest, deps, &fixture->err) < 0)
+        fail_msg("%s", fixture->err.message);
+    test_check_cpu_time("applying the override", start, 2.0);
+    /* 3 from the manifest, then 3.0.0 to 3.0.6999 once each (the second round replaces). */
+    assert_int_equal(fixture->manifest.dependency_count, 3 + 7000);
+    cfbp_strbuf_release(&text);
+    test_remove_dir(deps);
+}
+
 static void broken_override_names_its_file(void **state)
 {
     struct fixture *fixture = *state;
@@ -449,6 +475,7 @@ int main(void)
         TEST(default_version_takes_the_highest_match),
         TEST(default_version_errors),
         TEST(overrides_add_and_replace),
+        TEST(a_large_override_applies_in_linear_time),
         TEST(broken_override_names_its_file),
         TEST(missing_deps_dir_means_no_overrides),
     };

@@ -711,12 +711,81 @@ static void waiting_for_a_stranger_is_an_error(void **state)
     assert_int_equal(status, 77);
 }
 
+/*
+ * A program whose child leaves its process group with setsid and forks again:
+ * with the orphans adopted, the escapee is ours and is killed when the
+ * program ends. Runs in a child process, so that this test program itself
+ * does not become a reaper.
+ */
+static void escapees_from_the_group_are_killed_with_kill_orphans(void **state)
+{
+    struct fixture *fixture = *state;
+    char *pid_file = test_path(fixture->dir, "escapee.pid");
+    struct cfbp_strbuf script = CFBP_STRBUF_INIT;
+    cfbp_strbuf_append_format(&script,
+                              "setsid sh -c 'sleep 60 & echo $! > %s; exec sleep 60' "
+                              "</dev/null >/dev/null 2>&1 &\n"
+                              "while [ ! -s %s ]; do sleep 0.05; done\n",
+                              pid_file, pid_file);
+    pid_t tester = fork();
+    if (tester == 0) {
+        struct cfbp_error err = CFBP_ERROR_INIT;
+        if (cfbp_process_adopt_orphans(&err) < 0)
+            _exit(3);
+        char *argv[] = {"/bin/sh", "-c", script.buf, NULL};
+        struct cfbp_process_spec spec = CFBP_PROCESS_SPEC_INIT;
+        spec.argv = argv;
+        spec.new_process_group = true;
+        struct cfbp_process_run run = CFBP_PROCESS_RUN_INIT;
+        run.kill_orphans = true;
+        int status;
+        _exit(cfbp_process_run_spec(&spec, &run, &status, &err) == 0 && status == 0 ? 0 : 4);
+    }
+    int status;
+    assert_int_equal(waitpid(tester, &status, 0), tester);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    pid_t escapee = wait_for_pid_file(pid_file);
+    bool gone = wait_until_gone(escapee, 5);
+    if (!gone)
+        kill(escapee, SIGKILL);
+    assert_true(gone);
+    cfbp_strbuf_release(&script);
+    free(pid_file);
+}
+
+/* An app manifest's env: may hold a hundred thousand variables: set and get in linear time. */
+static void environments_stay_fast_with_many_variables(void **state)
+{
+    (void)state;
+    struct cfbp_environment environment = CFBP_ENVIRONMENT_INIT;
+    double start = test_cpu_seconds();
+    char name[32], value[32];
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < 100000; i++) {
+            snprintf(name, sizeof(name), "VARIABLE_%d", i);
+            snprintf(value, sizeof(value), "%d", i + round);
+            cfbp_environment_set(&environment, name, value);
+        }
+    }
+    test_check_cpu_time("setting 200000 variables", start, 2.0);
+    assert_int_equal(environment.entries.count, 100000);
+    assert_string_equal(cfbp_environment_get(&environment, "VARIABLE_99999"), "100000");
+    cfbp_environment_unset(&environment, "VARIABLE_5");
+    assert_null(cfbp_environment_get(&environment, "VARIABLE_5"));
+    assert_string_equal(cfbp_environment_get(&environment, "VARIABLE_6"), "7");
+    assert_null(environment.entries.items[environment.entries.count]);
+    cfbp_environment_release(&environment);
+}
+
 #define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         TEST(reports_exit_statuses),
+        TEST(environments_stay_fast_with_many_variables),
+        TEST(escapees_from_the_group_are_killed_with_kill_orphans),
         TEST(a_killed_program_gives_128_plus_the_signal),
         TEST(passes_arguments_verbatim),
         TEST(honours_the_working_directory),

@@ -35,9 +35,9 @@ struct redaction {
 };
 
 /*
- * The user information is what comes before the last '@' of the authority,
- * which runs to the first '/' after the scheme: whatever a password holds, it
- * goes whole.
+ * The user information is what comes before the last '@' after the scheme's
+ * slashes that has no '/' before it, or a ':' before it: whatever a password
+ * holds, '/' included, it goes whole.
  */
 static const struct redaction redactions[] = {
     /* the usual shapes */
@@ -61,6 +61,20 @@ static const struct redaction redactions[] = {
     {"https://u:#@?@host/x", "https://-redacted-:-redacted-@host/x", "#@?"},
     {"https://u:s3cr3t?@host", "https://-redacted-:-redacted-@host", "s3cr3t"},
     {"https://u:s3cr3t#x@host?q=1", "https://-redacted-:-redacted-@host?q=1", "s3cr3t"},
+    /* a '/' in the password: an '@' after a '/' still ends user information after a ':' */
+    {"https://AKIAEXAMPLE:wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY@host/dep.tgz",
+     "https://-redacted-:-redacted-@host/dep.tgz", "wJalrXUtnFEMI"},
+    {"https://AKIAEXAMPLE:wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY@host/dep.tgz",
+     "https://-redacted-:-redacted-@host/dep.tgz", "K7MDENG"},
+    {"https://AKIAEXAMPLE:wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY@host/dep.tgz",
+     "https://-redacted-:-redacted-@host/dep.tgz", "bPxRfiCYEXAMPLEKEY"},
+    {"https://AKIAEXAMPLE:wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY@host/dep.tgz",
+     "https://-redacted-:-redacted-@host/dep.tgz", "AKIAEXAMPLE"},
+    {"http://deploy:gh/TOKEN123@host/", "http://-redacted-:-redacted-@host/", "TOKEN123"},
+    {"http://deploy:gh/TOKEN123@host/", "http://-redacted-:-redacted-@host/", "deploy"},
+    {"https://u:/@host/x", "https://-redacted-:-redacted-@host/x", NULL},
+    {"https://u:a/b@c/d@host/x", "https://-redacted-:-redacted-@host/x", "a/b@c/d"},
+    {"https://u:a/b?c#d@host:8443/x", "https://-redacted-:-redacted-@host:8443/x", "a/b?c#d"},
     /* percent-encoding stays as it is, hidden with the rest */
     {"https://u%40x:p%3Aw@host/x", "https://-redacted-:-redacted-@host/x", "p%3Aw"},
     {"https://u%40x:p%3Aw@host/x", "https://-redacted-:-redacted-@host/x", "u%40x"},
@@ -73,18 +87,33 @@ static const struct redaction redactions[] = {
     /* no scheme: a leading "word:" may be a user name */
     {"user:pass@host/x", "-redacted-:-redacted-@host/x", "user"},
     {"not a uri user:pass@host", "-redacted-:-redacted-@host", "pass"},
-    /* an '@' right after the host in a query or fragment is hidden too: too much, never too
-     * little */
+    /* no scheme recognised (a leading space, a missing ':'): from the start, or after "//" */
+    {" https://user:secret@host/x", "-redacted-:-redacted-@host/x", "secret"},
+    {" https://user:secret@host/x", "-redacted-:-redacted-@host/x", "user"},
+    {"https//user:secret@host/x", "-redacted-:-redacted-@host/x", "secret"},
+    {"https//ghp_token@host/x", "https//-redacted-:-redacted-@host/x", "ghp_token"},
+    {"\fhttp://deploy:gh/TOKEN123@host/", "-redacted-:-redacted-@host/", "TOKEN123"},
+    {"\thttps://u:p/w@host/x", "-redacted-:-redacted-@host/x", "p/w"},
+    {"//user:pass@host/x", "-redacted-:-redacted-@host/x", "pass"},
+    {"//token@host/x", "//-redacted-:-redacted-@host/x", "token"},
+    {"/user:pass@host/x", "-redacted-:-redacted-@host/x", "pass"},
+    /* an '@' right after the host in a query or fragment, or anywhere after a ':' (a port's,
+     * say), is hidden too: too much, never too little */
     {"https://example.com?to=me@example.org", "https://-redacted-:-redacted-@example.org", NULL},
     {"https://example.com#me@x", "https://-redacted-:-redacted-@x", NULL},
+    {"https://host:8080/pkg@1.0.tgz", "https://-redacted-:-redacted-@1.0.tgz", NULL},
+    {"https://example.com:8443/a@b", "https://-redacted-:-redacted-@b", NULL},
+    {"https://example.com/a:b@c", "https://-redacted-:-redacted-@c", NULL},
+    {"https://u:pw1@host/x?to=a:b@c", "https://-redacted-:-redacted-@c", "pw1"},
+    {"mailto:me@example.org", "-redacted-:-redacted-@example.org", NULL},
     /* nothing to hide: an '@' after the first '/' is in the path, query or fragment */
     {"https://example.com/dep.tgz", "https://example.com/dep.tgz", NULL},
     {"https://example.com/user@host/dep.tgz", "https://example.com/user@host/dep.tgz", NULL},
     {"https://example.com/?to=me@example.org", "https://example.com/?to=me@example.org", NULL},
     {"https://example.com/x#me@x", "https://example.com/x#me@x", NULL},
-    {"https://example.com/a:b@c", "https://example.com/a:b@c", NULL},
-    {"https://example.com:8443/a@b", "https://example.com:8443/a@b", NULL},
+    {"https://example.com/a/b@c", "https://example.com/a/b@c", NULL},
     {"file:///tmp/a@b.tgz", "file:///tmp/a@b.tgz", NULL},
+    {"file:///tmp/dep:1.0@x.tgz", "file:///tmp/dep:1.0@x.tgz", NULL},
     {"file:///a@b/c", "file:///a@b/c", NULL},
     {"/tmp/a@b", "/tmp/a@b", NULL},
     {"mailto:me", "mailto:me", NULL},
@@ -122,6 +151,12 @@ static void redacted_output_never_holds_the_secret(void **state)
         "https://u:SECRET?@example.com/x",
         "https://u:SEC#RET@example.com/x",
         "https://u:SECRET@@example.com/x",
+        "https://u:SEC/RET@example.com/x",
+        "https://u:SECRET/@example.com/x",
+        "https://u:/SECRET@example.com/x",
+        " https://u:SECRET@example.com/x",
+        "https//u:SECRET@example.com/x",
+        "https//SECRET@example.com/x",
     };
     for (size_t i = 0; i < sizeof(uris) / sizeof(*uris); i++) {
         struct cfbp_strbuf out = CFBP_STRBUF_INIT;
@@ -146,6 +181,11 @@ static void finds_the_user_information(void **state)
     assert_string_equal(out.buf, "a@b");
     assert_false(cfbp_uri_user_info(&out, "https://host/a@b"));
     assert_string_equal(out.buf, "");
+    assert_true(cfbp_uri_user_info(&out, "https://KEY:a/b/c@host/x"));
+    assert_string_equal(out.buf, "KEY:a/b/c");
+    assert_true(cfbp_uri_user_info(&out, "puser:PSE?CRET@127.0.0.1:1"));
+    assert_string_equal(out.buf, "puser:PSE?CRET");
+    assert_false(cfbp_uri_user_info(&out, "file:///a:b@c"));
     cfbp_strbuf_release(&out);
 }
 

@@ -8,6 +8,7 @@
 #include "cfbp/strbuf.h"
 #include "cfbp/version.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -423,9 +424,38 @@ static void refuses_garbage_constraints(void **state)
         check_constraint_refused(garbage[i]);
 }
 
+/* Matching costs alternatives x versions: a constraint of 142000 alternatives was 40 s. */
+static void many_alternatives_are_refused_and_messages_stay_short(void **state)
+{
+    (void)state;
+    struct cfbp_strbuf constraint = CFBP_STRBUF_INIT;
+    for (int i = 0; i < 64; i++)
+        cfbp_strbuf_append_format(&constraint, "%s9.9.%d", i ? "||" : "", i);
+    struct cfbp_error err = CFBP_ERROR_INIT;
+    assert_int_equal(cfbp_version_check_constraint(constraint.buf, &err), 0);
+    cfbp_strbuf_append_string(&constraint, "||9.9.99");
+    assert_int_equal(cfbp_version_check_constraint(constraint.buf, &err), -1);
+    assert_non_null(strstr(err.message, "joins 65 alternatives with ||, more than the 64"));
+    assert_true(strlen(err.message) < 400);
+    cfbp_error_clear(&err);
+    /* A miss names at most 50 versions. */
+    const char *versions[200];
+    char names[200][16];
+    for (int i = 0; i < 200; i++) {
+        snprintf(names[i], sizeof(names[i]), "1.0.%d", i);
+        versions[i] = names[i];
+    }
+    size_t match;
+    assert_int_equal(cfbp_version_find_match("2.x", versions, 200, &match, &err), -1);
+    assert_non_null(strstr(err.message, "1.0.49 ... and 150 more]"));
+    cfbp_error_clear(&err);
+    cfbp_strbuf_release(&constraint);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(many_alternatives_are_refused_and_messages_stay_short),
         cmocka_unit_test(parses_strict_semver),
         cmocka_unit_test(strict_refuses_what_semver_refuses),
         cmocka_unit_test(parses_lenient_versions),
