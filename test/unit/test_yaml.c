@@ -925,7 +925,6 @@ static void round_trips_loaded_documents(void **state)
 
 #define MIB (1024 * 1024)
 
-
 /* Appends text count times. */
 static void repeat(struct cfbp_strbuf *out, const char *text, size_t count)
 {
