@@ -21,9 +21,9 @@
 #include "cfbp/digest.h"
 #include "cfbp/error.h"
 #include "cfbp/fs.h"
-#include "cfbp/json.h"
 #include "cfbp/launch.h"
 #include "cfbp/path.h"
+#include "cfbp/platform.h"
 #include "cfbp/process.h"
 #include "cfbp/staging_result.h"
 #include "cfbp/strbuf.h"
@@ -41,11 +41,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <xxhash.h>
-
-/* The PATH of a cflinuxfs4 container, where the scripts would run. */
-#define STACK_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 /*
  * What is read from buildpacks at most. The real builder has no limits; a
@@ -56,11 +54,6 @@
 #define DETECT_OUTPUT_LIMIT  (64 << 10) /* bin/detect's stdout: a buildpack name */
 #define PROCFILE_MAX_BYTES   (1 << 20)
 
-/* The operator's staging environment group: carried from cfbp's own environment. */
-static const char *const staging_group[] = {"http_proxy",    "https_proxy",  "no_proxy",
-                                            "HTTP_PROXY",    "HTTPS_PROXY",  "NO_PROXY",
-                                            "SSL_CERT_FILE", "SSL_CERT_DIR", NULL};
-
 /* What `cf push` leaves out of the app bits by default. */
 static const char *const ignored_app_files[] = {".cfignore",  "_darcs", ".DS_Store", ".git",
                                                 ".gitignore", ".hg",    ".svn",      NULL};
@@ -68,7 +61,8 @@ static const char *const ignored_app_files[] = {".cfignore",  "_darcs", ".DS_Sto
 struct buildpack {
     char *given; /* as the user named it */
     char *key;
-    char *root;          /* holds bin/ */
+    char *root;          /* holds bin/; NULL when it has none */
+    char *malformed;     /* without bin/: the builder's message saying so, else NULL */
     char *detected_name; /* detect's output, in auto-detect mode */
 };
 
@@ -80,8 +74,10 @@ struct stage {
     struct buildpack *buildpacks;
     size_t count, alloc;
     struct cfbp_string_list indices; /* deps index of each buildpack, zero-padded (§4.2) */
-    bool detected;                   /* auto-detect mode */
-    bool compile_path;               /* the final buildpack had no finalize */
+    size_t order_count;  /* buildpacks in the builder's order: the named ones, or the candidates */
+    size_t supply_count; /* the supply buildpacks: all named but the last; none when detecting */
+    bool detected;       /* auto-detect mode */
+    bool compile_path;   /* the final buildpack had no finalize */
     struct cfbp_environment environment;
     struct cfbp_staging_result result;
 };
@@ -166,6 +162,8 @@ static int make_directories(struct stage *stage)
                     stage->options->app_dir);
     if (cfbp_fs_copy_tree(stage->options->app_dir, stage->build_dir.buf, skip_ignored, NULL,
                           stage->err) < 0 ||
+        /* The droplet's root: the builder makes it with os.MkdirTemp, so "./" is 0700. */
+        cfbp_fs_mkdir_p(stage->contents.buf, 0700, stage->err) < 0 ||
         cfbp_fs_mkdir_p(stage->deps_dir.buf, 0755, stage->err) < 0 ||
         cfbp_fs_mkdir_p(stage->profile_dir.buf, 0755, stage->err) < 0 ||
         cfbp_fs_mkdir_p(stage->home.buf, 0755, stage->err) < 0 ||
@@ -212,10 +210,10 @@ static int resolve(struct stage *stage, struct buildpack *buildpack, size_t inde
     }
     if (result == 0 && !located &&
         cfbp_buildpack_locate_root(unpacked.buf, buildpack->given, &root, stage->err) < 0) {
-        /* The real builder looks for bin/ while it runs the supply scripts, so a named
-         * buildpack without one fails as they do (225), whichever position it has. */
-        result = fail(stage, CFBP_BUILDER_SUPPLY_FAILED, "Failed to run all supply scripts: %s",
-                      stage->err->message);
+        /* The builder looks for bin/ only when it comes to the buildpack (supply_all, detect):
+         * remembered until then. */
+        buildpack->malformed = cfbp_xstrdup(stage->err->message);
+        cfbp_error_clear(stage->err);
     } else if (result < 0) {
         result = failed(stage);
     } else {
@@ -246,6 +244,8 @@ static int choose_buildpacks(struct stage *stage)
             cfbp_string_list_append(&stage->indices, index.buf);
         }
         cfbp_strbuf_release(&index);
+        stage->order_count = options->buildpack_count;
+        stage->supply_count = options->buildpack_count - 1;
         return 0;
     }
     stage->detected = true;
@@ -259,6 +259,7 @@ static int choose_buildpacks(struct stage *stage)
         if (status)
             return status;
     }
+    stage->order_count = stage->count;
     return 0;
 }
 
@@ -272,8 +273,7 @@ static int make_deps_and_caches(struct stage *stage)
         cfbp_path_join(&path, stage->deps_dir.buf, stage->indices.items[i]);
         result = cfbp_fs_mkdir_p(path.buf, 0755, stage->err);
     }
-    size_t supply_count = stage->detected ? 0 : stage->count - 1;
-    for (size_t i = 0; result == 0 && i < supply_count; i++) {
+    for (size_t i = 0; result == 0 && i < stage->supply_count; i++) {
         char name[17];
         cfbp_builder_cache_name(stage->buildpacks[i].key, name);
         cfbp_string_list_append(&keep, name);
@@ -297,83 +297,115 @@ static int make_deps_and_caches(struct stage *stage)
     return result < 0 ? failed(stage) : 0;
 }
 
-/* VCAP_APPLICATION as Cloud Controller gives it at staging (a useful subset). */
-static void vcap_application(const struct cfbp_builder_options *options, struct cfbp_strbuf *out)
-{
-    const char *name = options->app_name ? options->app_name : "app";
-    cfbp_strbuf_append_string(out, "{\"application_id\":\"00000000-0000-0000-0000-000000000000\","
-                                   "\"application_name\":");
-    cfbp_json_write_string(out, name, strlen(name));
-    cfbp_strbuf_append_format(out,
-                              ",\"application_uris\":[],\"limits\":{\"disk\":1024,\"fds\":16384,"
-                              "\"mem\":%lu},\"name\":",
-                              options->memory);
-    cfbp_json_write_string(out, name, strlen(name));
-    cfbp_strbuf_append_string(out, ",\"organization_name\":\"local\",\"space_name\":\"local\","
-                                   "\"uris\":[]}");
-}
-
 static void make_environment(struct stage *stage)
 {
     const struct cfbp_builder_options *options = stage->options;
-    struct cfbp_environment *environment = &stage->environment;
-    struct cfbp_strbuf value = CFBP_STRBUF_INIT;
-    cfbp_environment_set(environment, "PATH", STACK_PATH);
-    cfbp_environment_set(environment, "LANG", "en_US.UTF-8");
-    cfbp_environment_set(environment, "HOME", stage->home.buf);
-    cfbp_environment_set(environment, "VCAP_SERVICES", "{}");
-    cfbp_environment_inherit(environment, staging_group);
-    cfbp_environment_merge(environment, options->app_environment);
-    /* Set by the platform; the app cannot change them. */
-    cfbp_environment_set(environment, "CF_STACK", options->stack ? options->stack : "");
-    cfbp_strbuf_append_format(&value, "%lum", options->memory);
-    cfbp_environment_set(environment, "MEMORY_LIMIT", value.buf);
-    cfbp_strbuf_reset(&value);
-    vcap_application(options, &value);
-    cfbp_environment_set(environment, "VCAP_APPLICATION", value.buf);
-    cfbp_strbuf_release(&value);
+    struct cfbp_platform_app app = {
+        .name = options->app_name,
+        .memory = options->memory,
+        .environment = options->app_environment,
+    };
+    cfbp_platform_staging_environment(&stage->environment, &app, options->stack, stage->home.buf);
 }
 
 /* --- running scripts (§3, §10.3-10.5) --- */
 
+static void script_path(const struct buildpack *buildpack, const char *script,
+                        struct cfbp_strbuf *out)
+{
+    cfbp_path_join(out, buildpack->root, "bin");
+    cfbp_path_append(out, script);
+}
+
 static bool has_script(const struct buildpack *buildpack, const char *script)
 {
     struct cfbp_strbuf path = CFBP_STRBUF_INIT;
-    cfbp_path_join(&path, buildpack->root, "bin");
-    cfbp_path_append(&path, script);
+    script_path(buildpack, script, &path);
     bool result = cfbp_fs_is_file(path.buf);
     cfbp_strbuf_release(&path);
     return result;
 }
 
+/*
+ * A C library's text for an errno or a signal as Go prints it (syscall's
+ * tables): the same words with a lowercase first letter, unless the first
+ * word is an acronym ("CPU time limit exceeded").
+ */
+static void append_go_text(struct cfbp_strbuf *out, const char *text)
+{
+    if (text[0] >= 'A' && text[0] <= 'Z' && !(text[1] >= 'A' && text[1] <= 'Z')) {
+        cfbp_strbuf_append_char(out, (char)(text[0] - 'A' + 'a'));
+        text++;
+    }
+    cfbp_strbuf_append_string(out, text);
+}
+
 /* How a script run ended. */
 enum script_end {
-    SCRIPT_RAN,             /* to its end: its exit status says how it went */
+    SCRIPT_RAN,             /* started and ran to its end: wait_status says how it went */
+    SCRIPT_NOT_STARTED,     /* execve failed: start_errno says why */
     SCRIPT_OUTPUT_EXCEEDED, /* killed for printing more than the limit */
     SCRIPT_STOPPED,         /* killed (or never started) because staging is stopping */
 };
+
+struct script_outcome {
+    enum script_end end;
+    int wait_status; /* SCRIPT_RAN: as waitpid(2) gave it */
+    int start_errno; /* SCRIPT_NOT_STARTED */
+    char *path;      /* <root>/bin/<script> */
+};
+
+static bool script_succeeded(const struct script_outcome *outcome)
+{
+    return outcome->end == SCRIPT_RAN && WIFEXITED(outcome->wait_status) &&
+           WEXITSTATUS(outcome->wait_status) == 0;
+}
+
+/*
+ * Why a script failed, in the words of Go's os/exec, which the builder
+ * prints: "exit status 7", "signal: killed", "fork/exec <path>: permission
+ * denied" (for SCRIPT_RAN and SCRIPT_NOT_STARTED).
+ */
+static void describe_failure(const struct script_outcome *outcome, struct cfbp_strbuf *out)
+{
+    int status = outcome->wait_status;
+    if (outcome->end == SCRIPT_NOT_STARTED) {
+        cfbp_strbuf_append_format(out, "fork/exec %s: ", outcome->path);
+        append_go_text(out, strerror(outcome->start_errno));
+    } else if (WIFSIGNALED(status)) {
+        const char *name = strsignal(WTERMSIG(status));
+        cfbp_strbuf_append_string(out, "signal: ");
+        append_go_text(out, name ? name : "unknown signal");
+        if (WCOREDUMP(status))
+            cfbp_strbuf_append_string(out, " (core dumped)");
+    } else {
+        cfbp_strbuf_append_format(out, "exit status %d",
+                                  WIFEXITED(status) ? WEXITSTATUS(status) : 1);
+    }
+}
+
+static void release_outcome(struct script_outcome *outcome)
+{
+    free(outcome->path);
+    outcome->path = NULL;
+}
 
 /*
  * Runs <root>/bin/<script> with arguments, streaming its output, or with its
  * stdout collected into captured (at most capture_limit bytes) when that is
  * given. stdin is /dev/null, as under the builder; the script leads a process
  * group of its own, so that a stop reaches everything it started and nothing
- * it started outlives it. *status gets its exit status; failing to start
- * counts as status 1 after a message, as a failed exec does in the builder.
+ * it started outlives it. The caller releases the outcome.
  */
-static enum script_end run_script(struct stage *stage, const struct buildpack *buildpack,
-                                  const char *script, const char *const *arguments, int *status,
-                                  struct cfbp_strbuf *captured, size_t capture_limit)
+static void run_script(struct stage *stage, const struct buildpack *buildpack, const char *script,
+                       const char *const *arguments, struct script_outcome *outcome,
+                       struct cfbp_strbuf *captured, size_t capture_limit)
 {
-    *status = 1;
-    if (stop_requested(stage))
-        return SCRIPT_STOPPED;
     struct cfbp_strbuf path = CFBP_STRBUF_INIT;
-    cfbp_path_join(&path, buildpack->root, "bin");
-    cfbp_path_append(&path, script);
-    if (access(path.buf, X_OK) != 0)
-        fprintf(stage->options->messages, "WARNING: buildpack script '/bin/%s' is not executable\n",
-                script);
+    script_path(buildpack, script, &path);
+    *outcome = (struct script_outcome){.end = SCRIPT_STOPPED, .path = path.buf};
+    if (stop_requested(stage))
+        return;
     fflush(stdout); /* what came before stays before the script's own output */
     char *argv[8];
     size_t argc = 0;
@@ -394,50 +426,63 @@ static enum script_end run_script(struct stage *stage, const struct buildpack *b
     run.stop_fd = stage->options->stop_fd;
     run.kill_orphans = true; /* what escaped the group with setsid goes too (cmd_stage adopts) */
     struct cfbp_error err = CFBP_ERROR_INIT;
-    enum script_end end = SCRIPT_RAN;
-    if (cfbp_process_run_spec(&spec, &run, status, &err) < 0) {
-        if (run.stopped)
-            end = SCRIPT_STOPPED;
-        else if (run.output_exceeded)
-            end = SCRIPT_OUTPUT_EXCEEDED;
-        else
-            fprintf(stage->options->messages, "%s\n", err.message);
-        *status = 1;
+    int status;
+    outcome->end = SCRIPT_RAN;
+    if (cfbp_process_run_spec(&spec, &run, &status, &err) < 0) {
+        if (run.stopped) {
+            outcome->end = SCRIPT_STOPPED;
+        } else if (run.output_exceeded) {
+            outcome->end = SCRIPT_OUTPUT_EXCEEDED;
+        } else {
+            /* Not started (execve's errno), or not waited for: either way it did not run. */
+            outcome->end = SCRIPT_NOT_STARTED;
+            outcome->start_errno = run.start_errno ? run.start_errno : EIO;
+        }
     }
+    outcome->wait_status = run.wait_status;
     if (null_input >= 0)
         close(null_input);
     cfbp_error_clear(&err);
-    cfbp_strbuf_release(&path);
-    return end;
 }
 
-/* The staging failure for a script that did not run to its end; context starts the message. */
-static int script_cut_short(struct stage *stage, enum script_end end,
-                            const struct buildpack *buildpack, const char *script, int code,
-                            const char *context, size_t limit)
+/*
+ * The staging failure for a script that failed, with code and
+ * "<context>: <why>" (why as the builder says it, or our own limit's words).
+ */
+static int script_failed(struct stage *stage, const struct script_outcome *outcome,
+                         const struct buildpack *buildpack, const char *script, int code,
+                         const char *context, size_t limit)
 {
-    if (end == SCRIPT_STOPPED)
+    if (outcome->end == SCRIPT_STOPPED)
         return fail(stage, CFBP_BUILDER_STOPPED, "Staging stopped while buildpack %s ran bin/%s",
                     buildpack->given, script);
-    struct cfbp_strbuf described = CFBP_STRBUF_INIT;
-    describe_limit(limit, &described);
-    fail(stage, code,
-         "%s: buildpack %s printed more than %s on stdout from bin/%s, the most that is read; "
-         "the script was stopped",
-         context, buildpack->given, described.buf, script);
-    cfbp_strbuf_release(&described);
+    struct cfbp_strbuf why = CFBP_STRBUF_INIT;
+    if (outcome->end == SCRIPT_OUTPUT_EXCEEDED) {
+        cfbp_strbuf_append_format(&why, "buildpack %s printed more than ", buildpack->given);
+        describe_limit(limit, &why);
+        cfbp_strbuf_append_format(&why,
+                                  " on stdout from bin/%s, the most that is read; the script "
+                                  "was stopped",
+                                  script);
+    } else {
+        describe_failure(outcome, &why);
+    }
+    fail(stage, code, "%s: %s", context, why.buf);
+    cfbp_strbuf_release(&why);
     return code;
 }
 
-/* Runs a script whose failure fails the staging with code and "<what>: exit status N". */
+/* Runs a script whose failure fails the staging with code and "<context>: <why>". */
 static int run_step(struct stage *stage, const struct buildpack *buildpack, const char *script,
-                    const char *const *arguments, int code, const char *what)
+                    const char *const *arguments, int code, const char *context)
 {
-    int status;
-    enum script_end end = run_script(stage, buildpack, script, arguments, &status, NULL, 0);
-    if (end != SCRIPT_RAN)
-        return script_cut_short(stage, end, buildpack, script, code, what, 0);
-    return status == 0 ? 0 : fail(stage, code, "%s: exit status %d", what, status);
+    struct script_outcome outcome;
+    run_script(stage, buildpack, script, arguments, &outcome, NULL, 0);
+    int result = script_succeeded(&outcome)
+                     ? 0
+                     : script_failed(stage, &outcome, buildpack, script, code, context, 0);
+    release_outcome(&outcome);
+    return result;
 }
 
 static void cache_for(const struct stage *stage, size_t index, struct cfbp_strbuf *out)
@@ -449,36 +494,73 @@ static void cache_for(const struct stage *stage, size_t index, struct cfbp_strbu
     cfbp_path_join(out, stage->options->cache_dir, name);
 }
 
+/*
+ * True when a candidate can be asked to detect. As the builder does, one
+ * without bin/ or bin/detect is named on stderr and passed over, and a
+ * bin/detect that is not executable for everyone gets a warning (on stdout,
+ * where the builder prints it) and is still run.
+ */
+static bool can_detect(struct stage *stage, const struct buildpack *buildpack)
+{
+    if (buildpack->malformed) {
+        fprintf(stage->options->messages, "%s\n", buildpack->malformed);
+        return false;
+    }
+    struct cfbp_strbuf path = CFBP_STRBUF_INIT, why = CFBP_STRBUF_INIT;
+    script_path(buildpack, "detect", &path);
+    struct stat st;
+    bool usable = stat(path.buf, &st) == 0;
+    if (!usable) {
+        append_go_text(&why, strerror(errno));
+        fprintf(stage->options->messages, "stat %s: %s\n", path.buf, why.buf);
+    } else if ((st.st_mode & 0111) != 0111) {
+        fflush(stage->options->messages);
+        printf("WARNING: buildpack script '/bin/detect' is not executable\n");
+        fflush(stdout);
+    }
+    cfbp_strbuf_release(&path);
+    cfbp_strbuf_release(&why);
+    return usable;
+}
+
+static void release_buildpack(struct buildpack *buildpack)
+{
+    free(buildpack->given);
+    free(buildpack->key);
+    free(buildpack->root);
+    free(buildpack->malformed);
+    free(buildpack->detected_name);
+}
+
 static int detect(struct stage *stage)
 {
     struct cfbp_strbuf output = CFBP_STRBUF_INIT;
     const char *arguments[] = {stage->build_dir.buf, NULL};
     for (size_t i = 0; i < stage->count; i++) {
         struct buildpack *buildpack = &stage->buildpacks[i];
-        if (!has_script(buildpack, "detect"))
+        if (!can_detect(stage, buildpack))
             continue;
-        int status;
         cfbp_strbuf_reset(&output);
-        enum script_end end = run_script(stage, buildpack, "detect", arguments, &status, &output,
-                                         DETECT_OUTPUT_LIMIT);
-        if (end != SCRIPT_RAN) {
+        struct script_outcome outcome;
+        run_script(stage, buildpack, "detect", arguments, &outcome, &output, DETECT_OUTPUT_LIMIT);
+        if (outcome.end == SCRIPT_STOPPED || outcome.end == SCRIPT_OUTPUT_EXCEEDED) {
+            int status = script_failed(stage, &outcome, buildpack, "detect", CFBP_BUILDER_FAILED,
+                                       "Failed to detect", DETECT_OUTPUT_LIMIT);
+            release_outcome(&outcome);
             cfbp_strbuf_release(&output);
-            return script_cut_short(stage, end, buildpack, "detect", CFBP_BUILDER_FAILED,
-                                    "Failed to detect", DETECT_OUTPUT_LIMIT);
+            return status;
         }
-        if (status != 0)
-            continue;
+        bool detected = script_succeeded(&outcome);
+        release_outcome(&outcome);
+        if (!detected)
+            continue; /* a detect that fails or cannot start says "not mine", quietly */
         cfbp_strbuf_trim_newlines(&output);
         buildpack->detected_name = cfbp_xstrdup(output.buf);
         /* Only the detected buildpack stages (at index 0). */
         struct buildpack chosen = *buildpack;
         for (size_t j = 0; j < stage->count; j++)
-            if (j != i) {
-                free(stage->buildpacks[j].given);
-                free(stage->buildpacks[j].key);
-                free(stage->buildpacks[j].root);
-                free(stage->buildpacks[j].detected_name);
-            }
+            if (j != i)
+                release_buildpack(&stage->buildpacks[j]);
         stage->buildpacks[0] = chosen;
         stage->count = 1;
         cfbp_strbuf_release(&output);
@@ -489,27 +571,47 @@ static int detect(struct stage *stage)
                 "None of the buildpacks detected a compatible application");
 }
 
+/*
+ * The builder's supply phase (§10.3): every supply buildpack is checked for
+ * bin/ (one without is named on stderr too) and bin/supply before any runs;
+ * then each runs; then the final buildpack is checked for bin/, so that its
+ * lack fails the staging only after the supply scripts ran. All 225.
+ */
 static int supply_all(struct stage *stage)
 {
-    struct cfbp_strbuf cache = CFBP_STRBUF_INIT;
-    size_t supply_count = stage->count - 1;
-    for (size_t i = 0; i < supply_count; i++)
-        if (!has_script(&stage->buildpacks[i], "supply"))
+    static const char failure[] = "Failed to run all supply scripts";
+    for (size_t i = 0; i < stage->supply_count; i++) {
+        const struct buildpack *buildpack = &stage->buildpacks[i];
+        if (buildpack->malformed) {
+            fprintf(stage->options->messages, "%s\n", buildpack->malformed);
+            return fail(stage, CFBP_BUILDER_SUPPLY_FAILED, "%s: %s", failure, buildpack->malformed);
+        }
+        if (!has_script(buildpack, "supply"))
             return fail(stage, CFBP_BUILDER_SUPPLY_FAILED,
                         "Error: one of the buildpacks chosen to supply dependencies does not "
                         "support multi-buildpack apps");
+    }
+    struct cfbp_strbuf cache = CFBP_STRBUF_INIT;
     int result = 0;
-    for (size_t i = 0; result == 0 && i < supply_count; i++) {
+    for (size_t i = 0; result == 0 && i < stage->supply_count; i++) {
         cache_for(stage, i, &cache);
         const char *arguments[] = {stage->build_dir.buf, cache.buf, stage->deps_dir.buf,
                                    stage->indices.items[i], NULL};
         result = run_step(stage, &stage->buildpacks[i], "supply", arguments,
-                          CFBP_BUILDER_SUPPLY_FAILED, "Failed to run all supply scripts");
+                          CFBP_BUILDER_SUPPLY_FAILED, failure);
     }
     cfbp_strbuf_release(&cache);
+    const struct buildpack *final = &stage->buildpacks[stage->count - 1];
+    if (result == 0 && final->malformed)
+        result = fail(stage, CFBP_BUILDER_SUPPLY_FAILED, "%s: %s", failure, final->malformed);
     return result;
 }
 
+/*
+ * The final buildpack (§10.5). The builder wraps each failure in "Failed to
+ * compile droplet", the compile script's twice (its runFinalize and its
+ * build both add it).
+ */
 static int finish(struct stage *stage)
 {
     size_t final = stage->count - 1;
@@ -545,7 +647,7 @@ static int finish(struct stage *stage)
         const char *arguments[] = {stage->build_dir.buf, cache.buf, NULL};
         if (result == 0)
             result = run_step(stage, buildpack, "compile", arguments, CFBP_BUILDER_COMPILE_FAILED,
-                              "Failed to compile droplet: Failed to run compile script");
+                              "Failed to compile droplet: Failed to compile droplet");
     }
     cfbp_strbuf_release(&cache);
     cfbp_strbuf_release(&path);
@@ -574,52 +676,102 @@ static int read_bounded(struct stage *stage, const char *path, const char *what,
     return cfbp_fs_read_file(path, max_bytes, out, stage->err);
 }
 
-/* Merges deps/<index>/launch.yml if it is there; *found tells whether it was. */
-static int merge_launch(struct stage *stage, const char *index, bool *found)
+/* "deps/<index>/launch.yml" under the staging directory, into out. */
+static void launch_path(const struct stage *stage, const char *index, struct cfbp_strbuf *out)
 {
-    struct cfbp_strbuf path = CFBP_STRBUF_INIT;
-    cfbp_path_join(&path, stage->deps_dir.buf, index);
-    cfbp_path_append(&path, "launch.yml");
-    *found = cfbp_fs_is_file(path.buf);
+    cfbp_path_join(out, stage->deps_dir.buf, index);
+    cfbp_path_append(out, "launch.yml");
+}
+
+/*
+ * Warns that the launch.yml buildpack (the one at deps index padded) wrote
+ * is one Cloud Foundry's builder does not read, because it looked at
+ * deps/<looked_at>/ instead; instead says what happens in its place. The
+ * types it declares are named, so that a missing sidecar is found here.
+ */
+static void warn_unread_launch(struct stage *stage, const struct buildpack *buildpack,
+                               const char *padded, const char *looked_at, const char *why,
+                               const char *instead)
+{
+    struct cfbp_strbuf path = CFBP_STRBUF_INIT, types = CFBP_STRBUF_INIT;
+    launch_path(stage, padded, &path);
+    struct cfbp_launch launch;
+    struct cfbp_error err = CFBP_ERROR_INIT;
+    if (cfbp_launch_read(&launch, path.buf, &err) == 0) {
+        for (size_t i = 0; i < launch.count && i < 10; i++)
+            cfbp_strbuf_append_format(&types, "%s%s", i ? ", " : " (", launch.processes[i].type);
+        if (launch.count)
+            cfbp_strbuf_append_string(&types, launch.count > 10 ? ", ...)" : ")");
+        cfbp_launch_release(&launch);
+    }
+    cfbp_error_clear(&err);
+    fprintf(stage->options->messages,
+            "WARNING: %s, Cloud Foundry's builder looks for launch.yml at deps/%s/, not deps/%s/, "
+            "so it ignores the deps/%s/launch.yml that buildpack %s wrote: the processes and "
+            "sidecars declared there%s will not run on Cloud Foundry%s, and cfbp stage ignores "
+            "them too. Declare them in the app manifest (processes:, sidecars:) instead.\n",
+            why, looked_at, padded, padded, buildpack->given, types.buf, instead);
+    cfbp_strbuf_release(&path);
+    cfbp_strbuf_release(&types);
+}
+
+/*
+ * Merges the launch.yml of a buildpack where the builder looks for it:
+ * deps/<position>/launch.yml with position not zero-padded (strconv.Itoa),
+ * while the directories are (§17). From 10 buildpacks on, that misses the
+ * buildpacks at positions 0-9 (it finds deps/10/ and up, which are theirs
+ * again); when it misses a launch.yml the buildpack did write, a WARNING says
+ * so. *found tells whether a launch.yml was merged.
+ */
+static int merge_launch(struct stage *stage, size_t position, const struct buildpack *buildpack,
+                        const char *padded, const char *why, const char *instead, bool *found)
+{
+    struct cfbp_strbuf looked_at = CFBP_STRBUF_INIT, path = CFBP_STRBUF_INIT;
+    cfbp_strbuf_append_format(&looked_at, "%zu", position);
+    launch_path(stage, looked_at.buf, &path);
+    *found = cfbp_fs_exists(path.buf);
     int result = 0;
     if (*found) {
         struct cfbp_launch launch;
         if (cfbp_launch_read(&launch, path.buf, stage->err) < 0) {
-            cfbp_error_prefix(stage->err, "cannot read the launch.yml at deps index %s", index);
+            cfbp_error_prefix(stage->err, "cannot read the launch.yml at deps index %s",
+                              looked_at.buf);
             result = failed(stage);
         } else {
             cfbp_staging_result_merge_launch(&stage->result, &launch);
             cfbp_launch_release(&launch);
         }
+    } else if (padded && strcmp(padded, looked_at.buf) != 0) {
+        launch_path(stage, padded, &path);
+        if (cfbp_fs_exists(path.buf))
+            warn_unread_launch(stage, buildpack, padded, looked_at.buf, why, instead);
     }
+    cfbp_strbuf_release(&looked_at);
     cfbp_strbuf_release(&path);
     return result;
 }
 
 static int release(struct stage *stage, const struct buildpack *buildpack)
 {
+    static const char failure[] = "Failed to build droplet release";
     struct cfbp_strbuf output = CFBP_STRBUF_INIT;
     const char *arguments[] = {stage->build_dir.buf, NULL};
-    int status;
-    enum script_end end =
-        run_script(stage, buildpack, "release", arguments, &status, &output, RELEASE_OUTPUT_LIMIT);
+    struct script_outcome outcome;
+    run_script(stage, buildpack, "release", arguments, &outcome, &output, RELEASE_OUTPUT_LIMIT);
     int result = 0;
-    if (end != SCRIPT_RAN) {
-        result = script_cut_short(stage, end, buildpack, "release", CFBP_BUILDER_RELEASE_FAILED,
-                                  "Failed to build droplet release", RELEASE_OUTPUT_LIMIT);
-    } else if (status != 0) {
-        result = fail(stage, CFBP_BUILDER_RELEASE_FAILED,
-                      "Failed to build droplet release: exit status %d", status);
+    if (!script_succeeded(&outcome)) {
+        result = script_failed(stage, &outcome, buildpack, "release", CFBP_BUILDER_RELEASE_FAILED,
+                               failure, RELEASE_OUTPUT_LIMIT);
     } else if (cfbp_staging_result_merge_map(&stage->result, output.buf, output.len,
                                              "release output", "default_process_types",
                                              stage->err) < 0) {
         struct cfbp_error why = CFBP_ERROR_INIT;
         cfbp_error_move(&why, stage->err);
         result = fail(stage, CFBP_BUILDER_RELEASE_FAILED,
-                      "Failed to build droplet release: buildpack's release output invalid: %s",
-                      why.message);
+                      "%s: buildpack's release output invalid: %s", failure, why.message);
         cfbp_error_clear(&why);
     }
+    release_outcome(&outcome);
     cfbp_strbuf_release(&output);
     return result;
 }
@@ -628,21 +780,28 @@ static int process_types(struct stage *stage)
 {
     size_t final = stage->count - 1;
     bool found;
-    /* Supply buildpacks' launch.yml, under their padded index (the builder's unpadded
-     * lookup misses them from ten buildpacks on). */
-    for (size_t i = 0; i < final; i++) {
-        int status = merge_launch(stage, stage->indices.items[i], &found);
+    /* Supply buildpacks' launch.yml, where the builder looks (merge_launch). */
+    for (size_t i = 0; i < stage->supply_count; i++) {
+        int status = merge_launch(stage, i, &stage->buildpacks[i], stage->indices.items[i],
+                                  "with 10 or more buildpacks", "", &found);
         if (status)
             return status;
     }
-    found = false;
-    if (!stage->compile_path) {
-        int status = merge_launch(stage, stage->indices.items[final], &found);
-        if (status)
-            return status;
-    }
+    /* The final buildpack's is looked for at the last position of the builder's order: when
+     * detecting among several buildpacks, that is not where the detected one wrote it (0). */
+    struct cfbp_strbuf why = CFBP_STRBUF_INIT;
+    if (stage->detected)
+        cfbp_strbuf_append_format(&why, "when it detects among %zu buildpacks", stage->order_count);
+    else
+        cfbp_strbuf_set(&why, "with 10 or more buildpacks");
+    int status = merge_launch(stage, stage->order_count - 1, &stage->buildpacks[final],
+                              stage->compile_path ? NULL : stage->indices.items[final], why.buf,
+                              " (bin/release runs instead)", &found);
+    cfbp_strbuf_release(&why);
+    if (status)
+        return status;
     if (!found) {
-        int status = release(stage, &stage->buildpacks[final]);
+        status = release(stage, &stage->buildpacks[final]);
         if (status)
             return status;
     }
@@ -651,11 +810,11 @@ static int process_types(struct stage *stage)
     int result = 0;
     if (cfbp_fs_is_file(procfile.buf)) {
         if (read_bounded(stage, procfile.buf, "the Procfile", PROCFILE_MAX_BYTES, &text) < 0) {
-            struct cfbp_error why = CFBP_ERROR_INIT;
-            cfbp_error_move(&why, stage->err);
+            struct cfbp_error reason = CFBP_ERROR_INIT;
+            cfbp_error_move(&reason, stage->err);
             result = fail(stage, CFBP_BUILDER_FAILED, "Failed to read command from Procfile: %s",
-                          why.message);
-            cfbp_error_clear(&why);
+                          reason.message);
+            cfbp_error_clear(&reason);
         } else if (cfbp_staging_result_merge_map(&stage->result, text.buf, text.len, "Procfile",
                                                  NULL, stage->err) < 0) {
             result = fail(stage, CFBP_BUILDER_FAILED,
@@ -691,7 +850,7 @@ static int collect_metadata(struct stage *stage, bool failing)
         if (stat(path.buf, &st) == 0 && (uintmax_t)st.st_size > CFBP_CONFIG_YML_MAX_BYTES) {
             if (failing || result)
                 fprintf(stage->options->messages,
-                        "Warning: buildpack %s wrote a config.yml of %jd bytes, more than the %s "
+                        "WARNING: buildpack %s wrote a config.yml of %jd bytes, more than the %s "
                         "that is read; it is ignored\n",
                         buildpack->given, (intmax_t)st.st_size, described.buf);
             else
@@ -701,8 +860,9 @@ static int collect_metadata(struct stage *stage, bool failing)
                               buildpack->given, (intmax_t)st.st_size, stage->indices.items[i],
                               described.buf);
         }
+        /* On failure the builder names the buildpacks from config.yml alone (§5.9). */
         cfbp_staging_result_add_buildpack(&stage->result, buildpack->key, path.buf,
-                                          buildpack->detected_name);
+                                          failing ? NULL : buildpack->detected_name);
     }
     cfbp_strbuf_release(&path);
     cfbp_strbuf_release(&described);
@@ -739,6 +899,12 @@ static int write_droplet(struct stage *stage)
     if (result == 0 && rename(stage->build_dir.buf, path.buf) < 0)
         result = cfbp_error_set_errno(stage->err, CFBP_ERROR_IO, errno, "cannot move %s",
                                       stage->build_dir.buf);
+    if (result == 0) {
+        struct cfbp_strbuf warnings = CFBP_STRBUF_INIT;
+        cfbp_platform_profile_warnings(stage->contents.buf, &warnings);
+        fputs(warnings.buf, stage->options->messages);
+        cfbp_strbuf_release(&warnings);
+    }
     cfbp_path_join(&path, stage->contents.buf, "tmp");
     if (result == 0)
         result = cfbp_fs_mkdir_p(path.buf, 0755, stage->err);
@@ -768,16 +934,12 @@ static void stage_release(struct stage *stage)
     if (stage->work.len) {
         struct cfbp_error err = CFBP_ERROR_INIT;
         if (cfbp_fs_remove_tree(stage->work.buf, &err) < 0)
-            fprintf(stage->options->messages, "Warning: %s\n", err.message);
+            fprintf(stage->options->messages, "WARNING: %s\n", err.message);
         cfbp_error_clear(&err);
     }
     cfbp_workdir_release(&stage->temp);
-    for (size_t i = 0; i < stage->count; i++) {
-        free(stage->buildpacks[i].given);
-        free(stage->buildpacks[i].key);
-        free(stage->buildpacks[i].root);
-        free(stage->buildpacks[i].detected_name);
-    }
+    for (size_t i = 0; i < stage->count; i++)
+        release_buildpack(&stage->buildpacks[i]);
     free(stage->buildpacks);
     cfbp_string_list_clear(&stage->indices);
     cfbp_environment_release(&stage->environment);
@@ -805,35 +967,39 @@ int cfbp_builder_stage(const struct cfbp_builder_options *options, struct cfbp_e
         status = unless_stopped(&stage, choose_buildpacks(&stage));
     if (status == 0)
         make_environment(&stage);
-    bool ran = false, supplied = false;
     if (status == 0 && stage.detected)
         status = detect(&stage);
     if (status == 0)
         status = make_deps_and_caches(&stage);
-    if (status == 0 && !stage.detected) {
-        supplied = true;
+    if (status == 0)
         status = supply_all(&stage);
-    }
-    if (status == 0) {
-        ran = true;
+    /*
+     * From here on the builder is building: a failure still writes result.json, with the
+     * buildpacks' metadata and no processes (§5.9). Before (setup, detection, the supply
+     * phase) it writes none, and neither does a stopped staging.
+     */
+    bool building = status == 0;
+    if (status == 0)
         status = finish(&stage);
-    }
     if (status == 0)
         status = process_types(&stage);
-    /* Once the supply scripts have started, result.json names the buildpacks even on failure;
-     * a buildpack refused before then (no bin/) leaves them out, as the builder does. */
-    if (status != CFBP_BUILDER_STOPPED && stage.count &&
-        (ran || (supplied && status == CFBP_BUILDER_SUPPLY_FAILED))) {
+    if (building && status != CFBP_BUILDER_STOPPED) {
         int metadata = collect_metadata(&stage, status != 0);
         if (status == 0)
             status = metadata;
     }
-    /* A failed build still leaves a minimal result.json (§5.9); a stopped one writes nothing. */
     status = unless_stopped(&stage, status);
-    if (status != CFBP_BUILDER_STOPPED && write_result(&stage, status != 0) < 0 && status == 0)
+    if (building && status != CFBP_BUILDER_STOPPED && write_result(&stage, status != 0) < 0 &&
+        status == 0)
         status = CFBP_BUILDER_FAILED;
     if (status == 0)
         status = write_droplet(&stage);
+    /* What an earlier staging left at the output paths does not belong to this one. */
+    if (status != 0 && status != CFBP_BUILDER_STOPPED) {
+        unlink(options->droplet);
+        if (!building)
+            unlink(options->result);
+    }
     stage_release(&stage);
     return status;
 }

@@ -21,6 +21,7 @@
 #include "cfbp/json.h"
 #include "cfbp/launch.h"
 #include "cfbp/path.h"
+#include "cfbp/platform.h"
 #include "cfbp/process.h"
 #include "cfbp/strbuf.h"
 #include "cfbp/string_list.h"
@@ -37,7 +38,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define STACK_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 /* A longer line is cut, so one chatty process cannot make the launcher grow without bound. */
 #define LONGEST_LINE (64 * 1024)
 /* How long processes get to stop after SIGTERM before SIGKILL (Diego gives 10 s). */
@@ -46,22 +46,47 @@
 #define STAGING_INFO_MAX_BYTES (1 << 20)
 
 /*
- * The launcher's own script, given the app directory, the command and the
- * droplet's entrypoint prefix (which replaces `bash -c`, §4.6) as arguments:
+ * The launcher's own script (§4.6), given the app directory, the command and
+ * the droplet's entrypoint prefix (which replaces `bash -c`) as arguments:
  * none of them is ever pasted into the script. The prefix is split into
- * words with globbing off.
+ * words with globbing off. Profile scripts are sourced as the launcher
+ * sources them, quirks included: through an unquoted variable, so a name
+ * with a space or a glob character is split or expanded (a WARNING says so
+ * before the processes start), and whatever a script leaves in env_file
+ * stays.
  */
 static const char launcher_script[] =
-    "cd \"$1\" || exit 4\n"
+    /* Line for line the launcher's own, so that bash's messages name the same lines. */
+    "cfbp_entrypoint_prefix=$3; set -- \"$1\" \"$2\"\n"
+    "cd \"$1\"\n"
+    "\n"
     "echo 'Invoking pre-start scripts.'\n"
-    "if [ -d ../profile.d ]; then for i in ../profile.d/*; do [ -r \"$i\" ] && . \"$i\"; done; "
+    "\n"
+    "if [ -n \"$(ls ../profile.d/* 2> /dev/null)\" ]; then\n"
+    "  for env_file in ../profile.d/*; do\n"
+    "    source $env_file\n"
+    "  done\n"
     "fi\n"
-    "if [ -d .profile.d ]; then for i in .profile.d/*; do [ -r \"$i\" ] && . \"$i\"; done; fi\n"
-    "if [ -r .profile ]; then . ./.profile; fi\n"
-    "unset i\n"
+    "\n"
+    "if [ -n \"$(ls .profile.d/* 2> /dev/null)\" ]; then\n"
+    "  for env_file in .profile.d/*; do\n"
+    "    source $env_file\n"
+    "  done\n"
+    "fi\n"
+    "\n"
+    "if [ -f .profile ]; then\n"
+    "  source .profile\n"
+    "fi\n"
+    "\n"
+    "shift\n"
+    "\n"
     "echo 'Invoking start command.'\n"
-    "if [ -n \"$3\" ]; then set -f; exec $3 \"$2\"; fi\n"
-    "exec bash -c \"$2\"\n";
+    "\n"
+    "if [ -n \"$cfbp_entrypoint_prefix\" ]; then set -f; exec $cfbp_entrypoint_prefix \"$@\"; fi; "
+    "exec bash -c \"$@\"\n";
+
+/* $0 of the script, as Diego starts the launcher. */
+#define LAUNCHER_NAME "/tmp/lifecycle/launcher"
 
 struct stream {
     int fd;                     /* -1 once closed */
@@ -142,7 +167,7 @@ static void sidecar_label(const char *name, struct cfbp_strbuf *out)
  * Reads staging_info.yml: the start command (unless the app manifest's
  * command: replaces it) and the entrypoint prefix.
  */
-static int start_command(struct instance *instance, const struct cfbp_app_manifest *manifest,
+static int start_command(struct instance *instance, const struct cfbp_app_settings *settings,
                          struct cfbp_strbuf *command)
 {
     struct cfbp_strbuf path = CFBP_STRBUF_INIT, text = CFBP_STRBUF_INIT;
@@ -159,8 +184,8 @@ static int start_command(struct instance *instance, const struct cfbp_app_manife
     if (prefix && *prefix)
         instance->entrypoint_prefix = cfbp_xstrdup(prefix);
     const char *start = cfbp_json_string(cfbp_json_get(info, "start_command"));
-    if (result == 0 && manifest->count && manifest->apps[0].command)
-        start = manifest->apps[0].command;
+    if (result == 0 && settings->command)
+        start = settings->command;
     if (result == 0 && (!start || !*start))
         result = cfbp_error_set(instance->err, CFBP_ERROR_INVALID,
                                 "no start command specified or detected in droplet");
@@ -211,11 +236,12 @@ static int buildpack_sidecars(struct instance *instance, struct cfbp_launch *mer
     return result;
 }
 
-static int choose_processes(struct instance *instance, const struct cfbp_app_manifest *manifest)
+static int choose_processes(struct instance *instance, const struct cfbp_app_settings *settings)
 {
+    const struct cfbp_app_manifest *manifest = &settings->manifest;
     struct cfbp_strbuf command = CFBP_STRBUF_INIT, label = CFBP_STRBUF_INIT;
     struct cfbp_launch sidecars = {0};
-    int result = start_command(instance, manifest, &command);
+    int result = start_command(instance, settings, &command);
     if (result == 0)
         result = buildpack_sidecars(instance, &sidecars);
     if (result == 0)
@@ -248,61 +274,32 @@ static int choose_processes(struct instance *instance, const struct cfbp_app_man
 
 /* --- the environment (§4.6) --- */
 
-static void make_environment(struct instance *instance, const struct cfbp_app_manifest *manifest)
+/*
+ * The instance's environment (platform.h): the caller's name and memory win
+ * over the app manifest's, and its variables come after the manifest's env:.
+ */
+static void make_environment(struct instance *instance, const struct cfbp_app_settings *settings)
 {
     const struct cfbp_launcher_options *options = instance->options;
-    struct cfbp_environment *environment = &instance->environment;
-    struct cfbp_strbuf value = CFBP_STRBUF_INIT, path = CFBP_STRBUF_INIT;
-    const char *name = options->app_name                           ? options->app_name
-                       : manifest->count && manifest->apps[0].name ? manifest->apps[0].name
-                                                                   : "app";
-    unsigned long memory = options->memory                               ? options->memory
-                           : manifest->count && manifest->apps[0].memory ? manifest->apps[0].memory
-                                                                         : 1024;
-    cfbp_environment_set(environment, "PATH", STACK_PATH);
-    cfbp_environment_set(environment, "LANG", "en_US.UTF-8");
-    cfbp_environment_set(environment, "VCAP_SERVICES", "{}");
-    /* The app's variables: its manifest's env:, then the caller's. */
-    for (size_t i = 0; manifest->count && i < manifest->apps[0].env_count; i++)
-        cfbp_environment_set(environment, manifest->apps[0].env[i].name,
-                             manifest->apps[0].env[i].value);
-    cfbp_environment_merge(environment, options->app_environment);
-    cfbp_environment_set(environment, "HOME", instance->app_dir.buf);
-    cfbp_path_join(&path, instance->home.buf, "tmp");
-    cfbp_environment_set(environment, "TMPDIR", path.buf);
-    cfbp_path_join(&path, instance->home.buf, "deps");
-    cfbp_environment_set(environment, "DEPS_DIR", path.buf);
-    cfbp_strbuf_append_format(&value, "%u", options->port);
-    cfbp_environment_set(environment, "PORT", value.buf);
-    cfbp_environment_set(environment, "CF_INSTANCE_PORT", value.buf);
-    cfbp_environment_set(environment, "CF_INSTANCE_INDEX", "0");
-    cfbp_environment_set(environment, "INSTANCE_INDEX", "0");
-    cfbp_environment_set(environment, "CF_INSTANCE_IP", "127.0.0.1");
-    cfbp_strbuf_reset(&value);
-    cfbp_strbuf_append_format(&value, "127.0.0.1:%u", options->port);
-    cfbp_environment_set(environment, "CF_INSTANCE_ADDR", value.buf);
-    cfbp_strbuf_reset(&value);
-    cfbp_strbuf_append_format(&value, "%lum", memory);
-    cfbp_environment_set(environment, "MEMORY_LIMIT", value.buf);
-    /* The launcher's VCAP_APPLICATION: the staging one plus where this instance is. */
-    cfbp_strbuf_reset(&value);
-    cfbp_strbuf_append_string(&value,
-                              "{\"application_id\":\"00000000-0000-0000-0000-000000000000\","
-                              "\"application_name\":");
-    cfbp_json_write_string(&value, name, strlen(name));
-    cfbp_strbuf_append_format(&value,
-                              ",\"application_uris\":[],\"host\":\"0.0.0.0\",\"instance_id\":"
-                              "\"00000000-0000-0000-0000-000000000001\",\"instance_index\":0,"
-                              "\"limits\":{\"disk\":1024,\"fds\":16384,\"mem\":%lu},\"name\":",
-                              memory);
-    cfbp_json_write_string(&value, name, strlen(name));
-    cfbp_strbuf_append_format(&value,
-                              ",\"organization_name\":\"local\",\"port\":%u,\"space_name\":"
-                              "\"local\",\"uris\":[]}",
-                              options->port);
-    cfbp_environment_set(environment, "VCAP_APPLICATION", value.buf);
-    cfbp_strbuf_release(&value);
-    cfbp_strbuf_release(&path);
+    struct cfbp_environment app_environment = CFBP_ENVIRONMENT_INIT;
+    cfbp_environment_merge(&app_environment, &settings->environment);
+    cfbp_environment_merge(&app_environment, options->app_environment);
+    struct cfbp_platform_app app = {
+        .name = options->app_name ? options->app_name : settings->name,
+        .memory = options->memory ? options->memory : settings->memory,
+        .environment = &app_environment,
+    };
+    char guid[37];
+    cfbp_platform_new_instance_guid(guid);
+    struct cfbp_platform_instance where = {
+        .home = instance->home.buf,
+        .port = options->port,
+        .index = 0,
+        .guid = guid,
+        .ip = "127.0.0.1",
+    };
+    cfbp_platform_instance_environment(&instance->environment, &app, &where);
+    cfbp_environment_release(&app_environment);
 }
 
 /* --- running --- */
@@ -322,7 +319,7 @@ static int start_process(struct instance *instance, struct instance_process *pro
     char *argv[] = {"/bin/bash",
                     "-c",
                     (char *)launcher_script,
-                    "launcher",
+                    LAUNCHER_NAME,
                     instance->app_dir.buf,
                     process->command,
                     instance->entrypoint_prefix ? instance->entrypoint_prefix : "",
@@ -508,25 +505,14 @@ static void instance_release(struct instance *instance)
     cfbp_strbuf_release(&instance->app_dir);
 }
 
-static int load_app_manifest(struct instance *instance, struct cfbp_app_manifest *manifest)
-{
-    struct cfbp_strbuf path = CFBP_STRBUF_INIT;
-    cfbp_path_join(&path, instance->app_dir.buf, "manifest.yml");
-    memset(manifest, 0, sizeof(*manifest));
-    int result = 0;
-    if (cfbp_fs_is_file(path.buf))
-        result = cfbp_app_manifest_load(manifest, path.buf, instance->err);
-    cfbp_strbuf_release(&path);
-    return result;
-}
-
 int cfbp_launcher_run(const struct cfbp_launcher_options *options, int *exit_status,
                       struct cfbp_error *err)
 {
     struct instance instance = {.options = options, .err = err, .temp = CFBP_WORKDIR_INIT};
     cfbp_strbuf_init(&instance.home, 0);
     cfbp_strbuf_init(&instance.app_dir, 0);
-    struct cfbp_app_manifest manifest = {0};
+    struct cfbp_app_settings settings;
+    memset(&settings, 0, sizeof(settings));
     *exit_status = 0;
     /* Children that appear from here on and outlive the processes are orphans the app left
      * (adopted when the program called cfbp_process_adopt_orphans): they go at the end. */
@@ -534,12 +520,17 @@ int cfbp_launcher_run(const struct cfbp_launcher_options *options, int *exit_sta
     cfbp_process_children_snapshot(&before);
     int result = unpack(&instance);
     if (result == 0)
-        result = load_app_manifest(&instance, &manifest);
+        result = cfbp_app_settings_load(&settings, instance.app_dir.buf, err);
     if (result == 0)
-        result = choose_processes(&instance, &manifest);
-    if (result == 0)
-        make_environment(&instance, &manifest);
-    cfbp_app_manifest_release(&manifest);
+        result = choose_processes(&instance, &settings);
+    if (result == 0) {
+        make_environment(&instance, &settings);
+        struct cfbp_strbuf warnings = CFBP_STRBUF_INIT;
+        cfbp_platform_profile_warnings(instance.home.buf, &warnings);
+        fputs(warnings.buf, options->output);
+        cfbp_strbuf_release(&warnings);
+    }
+    cfbp_app_settings_release(&settings);
     bool stop = result == 0 && stop_requested(options);
     if (stop)
         fprintf(options->output, "[cfbp] stopping the instance\n");

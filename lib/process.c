@@ -156,8 +156,11 @@ int cfbp_process_exit_code(int wait_status)
     return 1;
 }
 
-int cfbp_process_start(const struct cfbp_process_spec *spec, pid_t *pid, struct cfbp_error *err)
+/* cfbp_process_start, which also tells execve's errno (or 0) in *start_errno. */
+static int start(const struct cfbp_process_spec *spec, pid_t *pid, int *start_errno,
+                 struct cfbp_error *err)
 {
+    *start_errno = 0;
     const char *program = spec->argv[0];
     if (spec->directory && !cfbp_fs_is_directory(spec->directory))
         return cfbp_error_set(err, CFBP_ERROR_NOT_FOUND, "cannot run %s in %s: no such directory",
@@ -185,19 +188,35 @@ int cfbp_process_start(const struct cfbp_process_spec *spec, pid_t *pid, struct 
     int spawned = posix_spawn(pid, program, &actions, &attributes, spec->argv, environment);
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attributes);
-    if (spawned != 0)
+    if (spawned != 0) {
+        *start_errno = spawned;
         return cfbp_error_set_errno(err, spawned == ENOENT ? CFBP_ERROR_NOT_FOUND : CFBP_ERROR_IO,
                                     spawned, "cannot run %s", program);
+    }
+    return 0;
+}
+
+int cfbp_process_start(const struct cfbp_process_spec *spec, pid_t *pid, struct cfbp_error *err)
+{
+    int start_errno;
+    return start(spec, pid, &start_errno, err);
+}
+
+/* Waits for pid; *wait_status gets what waitpid(2) says of how it ended. */
+static int wait_for(pid_t pid, const char *name, int *wait_status, struct cfbp_error *err)
+{
+    while (waitpid(pid, wait_status, 0) < 0) {
+        if (errno != EINTR)
+            return cfbp_error_set_errno(err, CFBP_ERROR_IO, errno, "cannot wait for %s", name);
+    }
     return 0;
 }
 
 int cfbp_process_wait(pid_t pid, const char *name, int *status, struct cfbp_error *err)
 {
     int wait_status;
-    while (waitpid(pid, &wait_status, 0) < 0) {
-        if (errno != EINTR)
-            return cfbp_error_set_errno(err, CFBP_ERROR_IO, errno, "cannot wait for %s", name);
-    }
+    if (wait_for(pid, name, &wait_status, err) < 0)
+        return -1;
     *status = cfbp_process_exit_code(wait_status);
     return 0;
 }
@@ -428,6 +447,7 @@ int cfbp_process_run_spec(const struct cfbp_process_spec *spec, struct cfbp_proc
                           int *status, struct cfbp_error *err)
 {
     run->output_exceeded = run->stopped = false;
+    run->start_errno = run->wait_status = 0;
     const char *program = spec->argv[0];
     int pipe_fds[2] = {-1, -1};
     struct cfbp_process_spec actual = *spec;
@@ -442,7 +462,7 @@ int cfbp_process_run_spec(const struct cfbp_process_spec *spec, struct cfbp_proc
     struct cfbp_process_children before = {NULL, 0};
     if (run->kill_orphans)
         cfbp_process_children_snapshot(&before);
-    int result = cfbp_process_start(&actual, &watch.pid, err);
+    int result = start(&actual, &watch.pid, &run->start_errno, err);
     if (pipe_fds[1] >= 0)
         close(pipe_fds[1]);
     if (result < 0) {
@@ -456,13 +476,12 @@ int cfbp_process_run_spec(const struct cfbp_process_spec *spec, struct cfbp_proc
     close_output(&watch);
     if (watch.pidfd >= 0)
         close(watch.pidfd);
-    int exit_status;
-    int waited = cfbp_process_wait(watch.pid, program, &exit_status, err);
+    int waited = wait_for(watch.pid, program, &run->wait_status, err);
     if (run->kill_orphans)
         cfbp_process_children_kill_new(&before);
     if (waited < 0)
         return -1;
-    *status = exit_status;
+    *status = cfbp_process_exit_code(run->wait_status);
     if (run->output_exceeded)
         return cfbp_error_set(err, CFBP_ERROR_INVALID,
                               "%s wrote more than %zu bytes of output and was stopped", program,

@@ -437,12 +437,13 @@ void cfbp_staging_result_write_json(const struct cfbp_staging_result *result, bo
 {
     cfbp_strbuf_append_char(out, '{');
     write_lifecycle_metadata(result, out);
-    if (!failed) {
-        cfbp_strbuf_append_char(out, ',');
+    cfbp_strbuf_append_char(out, ',');
+    if (failed) /* the builder's StagingResult with nothing but its lifecycle type set */
+        cfbp_strbuf_append_string(out, "\"process_types\":null");
+    else
         write_processes(result, out);
-        cfbp_strbuf_append_string(out, ",\"execution_metadata\":\"\"");
-    }
-    cfbp_strbuf_append_string(out, ",\"lifecycle_type\":\"buildpack\"}\n");
+    cfbp_strbuf_append_string(out,
+                              ",\"execution_metadata\":\"\",\"lifecycle_type\":\"buildpack\"}\n");
 }
 
 void cfbp_staging_result_write_staging_info(const struct cfbp_staging_result *result,

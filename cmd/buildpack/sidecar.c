@@ -140,6 +140,17 @@ static int write_launch_yml(const struct sidecar_plan *plan, const struct cfbp_s
     return result;
 }
 
+/*
+ * True when Cloud Foundry's builder will not read this buildpack's
+ * launch.yml: it looks under the index without its zero padding
+ * (deps/3/launch.yml for DEPS_IDX 03), which is another directory from 10
+ * buildpacks on (contract §17).
+ */
+static bool launch_yml_is_ignored(const char *deps_idx)
+{
+    return deps_idx[0] == '0' && deps_idx[1] != '\0';
+}
+
 static int write_app_launcher(const struct cfbp_stager *stager, struct cfbp_log *log,
                               struct cfbp_error *err)
 {
@@ -176,5 +187,23 @@ int sidecar_declare(const struct sidecar_plan *plan, const struct cfbp_stager *s
     }
     cfbp_log_info(log, "Declaring the %s sidecar for web processes (%lu MB)", SIDECAR_NAME,
                   plan->memory);
-    return write_launch_yml(plan, stager, err);
+    if (write_launch_yml(plan, stager, err) < 0)
+        return -1;
+    if (!launch_yml_is_ignored(stager->deps_idx))
+        return 0;
+    /* launch.yml stays (a builder that reads the padded index will find it), and the seed's
+     * manifest form is made ready: the app only has to declare the sidecar. */
+    cfbp_log_warning(log,
+                     "With 10 or more buildpacks Cloud Foundry's builder ignores deps/%s/"
+                     "launch.yml (it looks for deps/%d/launch.yml), so the %s sidecar declared "
+                     "there will not run. Declare it in the app's manifest and restage:\n"
+                     "  sidecars:\n"
+                     "  - name: %s\n"
+                     "    process_types: [web]\n"
+                     "    command: ./%s\n"
+                     "    memory: %luM\n"
+                     "(./%s is written into the app for it.)",
+                     stager->deps_idx, atoi(stager->deps_idx), SIDECAR_NAME, SIDECAR_NAME,
+                     SIDECAR_NAME, plan->memory, SIDECAR_NAME);
+    return write_app_launcher(stager, log, err);
 }

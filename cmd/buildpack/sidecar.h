@@ -9,6 +9,12 @@
  * too (Cloud Controller rejects the clash); instead an executable
  * BUILD_DIR/config-server runs the installed binary, so `command:
  * './config-server'` keeps working.
+ *
+ * With a zero-padded DEPS_IDX (10 or more buildpacks) Cloud Foundry's
+ * builder never reads this buildpack's launch.yml (contract §17). The
+ * buildpack then still writes it, also writes BUILD_DIR/config-server, and
+ * warns with the `sidecars:` block that makes the sidecar run: it cannot
+ * declare the sidecar any other way from inside staging.
  */
 #ifndef BUILDPACK_SIDECAR_H
 #define BUILDPACK_SIDECAR_H

@@ -7,7 +7,6 @@
  * script's process group and removes its temporary directory, and cfbp stage
  * exits with 128 + the signal.
  */
-#include "app_settings.h"
 #include "commands.h"
 
 #include "cfbp/builder.h"
@@ -15,6 +14,7 @@
 #include "cfbp/digest.h"
 #include "cfbp/error.h"
 #include "cfbp/path.h"
+#include "cfbp/platform.h"
 #include "cfbp/process.h"
 #include "cfbp/strbuf.h"
 
@@ -159,19 +159,19 @@ int cmd_stage(int argc, char **argv)
     if (cfbp_process_adopt_orphans(&adopt) < 0)
         fprintf(stderr, "cfbp stage: warning: %s\n", adopt.message);
     cfbp_error_clear(&adopt);
-    struct app_settings settings;
+    struct cfbp_app_settings settings;
     struct cfbp_registry registry = {0};
     struct cfbp_strbuf home = CFBP_STRBUF_INIT, cache_dir = CFBP_STRBUF_INIT,
                        result_default = CFBP_STRBUF_INIT;
     struct cfbp_error err = CFBP_ERROR_INIT;
-    if (app_settings_load(&settings, app_dir, &err) < 0 ||
+    if (cfbp_app_settings_load(&settings, app_dir, &err) < 0 ||
         cfbp_registry_default_home(&home, &err) < 0 ||
         cfbp_registry_load(&registry, home.buf, &err) < 0) {
         status = command_fail("stage", err.message);
         goto out;
     }
     for (size_t i = 0; i < envs.count; i++)
-        if (!app_settings_add_env(&settings, envs.items[i])) {
+        if (!cfbp_app_settings_add_env(&settings, envs.items[i])) {
             status = command_usage_error("stage", "--env takes NAME=VALUE");
             goto out;
         }
@@ -195,7 +195,7 @@ int cmd_stage(int argc, char **argv)
         .registry = &registry,
         .stack = stack            ? stack
                  : settings.stack ? settings.stack
-                                  : "cflinuxfs4",
+                                  : CFBP_PLATFORM_DEFAULT_STACK,
         .droplet = droplet,
         .result = result_path,
         .cache_dir = cache,
@@ -218,7 +218,7 @@ int cmd_stage(int argc, char **argv)
 out:
     release_stop_signals();
     cfbp_error_clear(&err);
-    app_settings_release(&settings);
+    cfbp_app_settings_release(&settings);
     cfbp_registry_release(&registry);
     cfbp_string_list_clear(&buildpacks);
     cfbp_string_list_clear(&envs);

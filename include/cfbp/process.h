@@ -79,11 +79,13 @@ struct cfbp_process_run {
     bool kill_orphans;          /* after it ended: kill children we did not have before */
     bool output_exceeded;       /* set when the program wrote more than output_limit */
     bool stopped;               /* set when stop_fd became readable while it ran */
+    int start_errno;            /* set when the program could not be started (execve's errno) */
+    int wait_status;            /* how it ended, as waitpid(2) tells (WIFEXITED, WTERMSIG, ...) */
 };
 
 #define CFBP_PROCESS_RUN_INIT                                                                      \
     {                                                                                              \
-        NULL, false, 0, -1, false, false, false                                                    \
+        NULL, false, 0, -1, false, false, false, 0, 0                                              \
     }
 
 /*

@@ -481,3 +481,11 @@ void test_check_cpu_time(const char *what, double started, double limit)
     if (spent > limit)
         fail_msg("%s took %.2f s of CPU time, over %.1f s", what, spent, limit);
 }
+
+size_t test_count_lines(const char *text)
+{
+    size_t lines = 0;
+    for (; *text; text++)
+        lines += *text == '\n';
+    return lines;
+}

@@ -32,6 +32,8 @@ bool test_exists(const char *path);
 const char *test_sha256_of_file(const char *path);
 /* Counts entries below a directory (recursively, not counting itself). */
 size_t test_count_entries(const char *path);
+/* How many newline characters text holds. */
+size_t test_count_lines(const char *text);
 
 /*
  * Describes the tree at root, one line per entry in sorted order: path,

@@ -441,31 +441,115 @@ static void eleven_buildpacks_end_at_10(void **state)
     check_indices(*state, 11, indices);
 }
 
-static void launch_yml_is_found_under_the_padded_index(void **state)
+/*
+ * count buildpacks p00, p01, ...: each supply writes a launch.yml with a worker
+ * "w<i>", the final finalize one with web "from-launch-yml", and the final
+ * release says web "from-release" (and records that it ran).
+ */
+static void stage_with_launch_yml_everywhere(struct fixture *fixture, size_t count, char **roots)
 {
-    struct fixture *fixture = *state;
-    char *roots[10];
-    for (size_t i = 0; i < 10; i++) {
+    for (size_t i = 0; i < count; i++) {
         char name[8];
         snprintf(name, sizeof(name), "p%02zu", i);
         roots[i] = make_buildpack(fixture, name);
-        add_script(fixture, roots[i], "supply", "exit 0\n");
+        struct cfbp_strbuf body = CFBP_STRBUF_INIT;
+        if (i + 1 < count) {
+            cfbp_strbuf_append_format(&body,
+                                      "printf 'processes:\\n- type: w%02zu\\n  command: run\\n' > "
+                                      "\"$3/$4/launch.yml\"\n",
+                                      i);
+            add_script(fixture, roots[i], "supply", body.buf);
+        } else {
+            add_script(fixture, roots[i], "finalize",
+                       "printf 'processes:\\n- type: web\\n  command: from-launch-yml\\n' > "
+                       "\"$3/$4/launch.yml\"\n");
+            add_script(fixture, roots[i], "release",
+                       "echo released >> \"$R\"\necho 'default_process_types: {web: "
+                       "from-release}'\n");
+        }
+        cfbp_strbuf_release(&body);
         fixture->buildpacks[i] = roots[i];
     }
-    add_script(fixture, roots[3], "supply",
-               "printf 'processes:\\n- type: side03\\n  command: run\\n  platforms:\\n    "
-               "cloudfoundry:\\n      sidecar_for: [web]\\n' > \"$3/$4/launch.yml\"\n");
-    add_script(fixture, roots[9], "finalize",
-               "printf 'processes:\\n- type: web\\n  command: serve\\n' > \"$3/$4/launch.yml\"\n");
-    add_script(fixture, roots[9], "release", "echo released >> \"$R\"\n");
-    must_stage(fixture, 10);
+    must_stage(fixture, count);
+}
+
+/*
+ * The builder looks for launch.yml at deps/<i>/ with i not padded (§17): with
+ * 10 buildpacks (deps/00 ... deps/09) it finds none, runs release, and a
+ * WARNING names each launch.yml that Cloud Foundry will not read.
+ */
+static void ten_buildpacks_have_their_launch_yml_ignored_as_on_cloud_foundry(void **state)
+{
+    struct fixture *fixture = *state;
+    char *roots[10];
+    stage_with_launch_yml_everywhere(fixture, 10, roots);
     char *text = test_read_file(fixture->result);
-    assert_non_null(strstr(text, "\"process_types\":{\"web\":\"serve\"},\"processes\":[{\"type\":"
-                                 "\"web\",\"command\":\"serve\"}],\"sidecars\":[{\"name\":"
-                                 "\"side03\",\"process_types\":[\"web\"],\"command\":\"run\"}]"));
-    assert_record(fixture, ""); /* release was skipped */
+    assert_non_null(strstr(text, "\"process_types\":{\"web\":\"from-release\"},\"processes\":[{"
+                                 "\"type\":\"web\",\"command\":\"from-release\"}],"
+                                 "\"execution_metadata\""));
+    assert_record(fixture, "released\n");
+    struct cfbp_strbuf expected = CFBP_STRBUF_INIT;
+    cfbp_strbuf_append_format(&expected,
+                              "WARNING: with 10 or more buildpacks, Cloud Foundry's builder looks "
+                              "for launch.yml at deps/3/, not deps/03/, so it ignores the "
+                              "deps/03/launch.yml that buildpack %s wrote: the processes and "
+                              "sidecars declared there (w03) will not run on Cloud Foundry, and "
+                              "cfbp stage ignores them too. Declare them in the app manifest "
+                              "(processes:, sidecars:) instead.\n",
+                              roots[3]);
+    assert_non_null(strstr(messages(fixture), expected.buf));
+    cfbp_strbuf_reset(&expected);
+    cfbp_strbuf_append_format(&expected,
+                              "so it ignores the deps/09/launch.yml that buildpack %s wrote: the "
+                              "processes and sidecars declared there (web) will not run on Cloud "
+                              "Foundry (bin/release runs instead), and cfbp stage ignores them "
+                              "too.",
+                              roots[9]);
+    assert_non_null(strstr(messages(fixture), expected.buf));
+    assert_int_equal(test_count_lines(messages(fixture)), 10);
+    cfbp_strbuf_release(&expected);
     free(text);
     for (size_t i = 0; i < 10; i++)
+        free(roots[i]);
+}
+
+/*
+ * With 12 buildpacks the unpadded lookups deps/10/ and deps/11/ are real
+ * directories again: the supply buildpack at 10 and the final one at 11 have
+ * their launch.yml read, those at 0-9 not.
+ */
+static void twelve_buildpacks_have_launch_yml_read_from_position_10_on(void **state)
+{
+    struct fixture *fixture = *state;
+    char *roots[12];
+    stage_with_launch_yml_everywhere(fixture, 12, roots);
+    char *text = test_read_file(fixture->result);
+    assert_non_null(strstr(text, "\"process_types\":{\"w10\":\"run\",\"web\":"
+                                 "\"from-launch-yml\"},\"processes\":[{\"type\":\"w10\","
+                                 "\"command\":\"run\"},{\"type\":\"web\",\"command\":"
+                                 "\"from-launch-yml\"}],"));
+    assert_record(fixture, ""); /* release was skipped */
+    assert_int_equal(test_count_lines(messages(fixture)), 10);
+    assert_null(strstr(messages(fixture), "deps/10/launch.yml"));
+    free(text);
+    for (size_t i = 0; i < 12; i++)
+        free(roots[i]);
+}
+
+/* Fewer than 10: every launch.yml is read and nothing is said. */
+static void nine_buildpacks_have_every_launch_yml_read(void **state)
+{
+    struct fixture *fixture = *state;
+    char *roots[9];
+    stage_with_launch_yml_everywhere(fixture, 9, roots);
+    char *text = test_read_file(fixture->result);
+    assert_non_null(strstr(text, "\"w00\":\"run\""));
+    assert_non_null(strstr(text, "\"w07\":\"run\""));
+    assert_non_null(strstr(text, "\"web\":\"from-launch-yml\""));
+    assert_record(fixture, "");
+    assert_string_equal(messages(fixture), "");
+    free(text);
+    for (size_t i = 0; i < 9; i++)
         free(roots[i]);
 }
 
@@ -659,7 +743,8 @@ static void release_output_that_is_not_yaml_fails_with_224(void **state)
     cfbp_strbuf_append_format(&expected,
                               "{\"lifecycle_metadata\":{\"buildpack_key\":\"%s\","
                               "\"detected_buildpack\":\"\",\"buildpacks\":[{\"key\":\"%s\","
-                              "\"name\":\"\"}]},\"lifecycle_type\":\"buildpack\"}\n",
+                              "\"name\":\"\"}]},\"process_types\":null,\"execution_metadata\":\"\","
+                              "\"lifecycle_type\":\"buildpack\"}\n",
                               final, final);
     assert_result_json(fixture, expected.buf);
 
@@ -785,13 +870,15 @@ static void a_failing_final_buildpack_fails_with_223(void **state)
     assert_false(test_exists(fixture->droplet));
     /* config.yml is read on failure too, so buildpacks can report why there. */
     struct cfbp_strbuf expected = CFBP_STRBUF_INIT;
-    cfbp_strbuf_append_format(&expected,
-                              "{\"lifecycle_metadata\":{\"buildpack_key\":\"%s\","
-                              "\"detected_buildpack\":\"finisher\",\"buildpacks\":[{\"key\":\"%s\","
-                              "\"name\":\"supplied\",\"version\":\"1.0\"},{\"key\":\"%s\","
-                              "\"name\":\"finisher\",\"output_metadata\":{\"reason\":"
-                              "\"\\u003cbroken\\u003e\"}}]},\"lifecycle_type\":\"buildpack\"}\n",
-                              final, supplier, final);
+    cfbp_strbuf_append_format(
+        &expected,
+        "{\"lifecycle_metadata\":{\"buildpack_key\":\"%s\","
+        "\"detected_buildpack\":\"finisher\",\"buildpacks\":[{\"key\":\"%s\","
+        "\"name\":\"supplied\",\"version\":\"1.0\"},{\"key\":\"%s\","
+        "\"name\":\"finisher\",\"output_metadata\":{\"reason\":"
+        "\"\\u003cbroken\\u003e\"}}]},\"process_types\":null,\"execution_metadata\":\"\","
+        "\"lifecycle_type\":\"buildpack\"}\n",
+        final, supplier, final);
     assert_result_json(fixture, expected.buf);
 
     add_script(fixture, final, "supply", "exit 5\n");
@@ -832,10 +919,8 @@ static void a_failing_supply_buildpack_fails_with_225(void **state)
     free(final);
 }
 
-/* A buildpack that is not there fails as a download does (1); one without bin/ fails as the
- * builder's supply phase does (225), even in the final position (spec §8 says 1; buildpack-
- * applifecycle's runner wraps the error in "Failed to run all supply scripts"). */
-static void a_missing_buildpack_fails_with_1_and_one_without_bin_with_225(void **state)
+/* A buildpack that is not there fails as a download does (1). */
+static void a_missing_buildpack_fails_with_1(void **state)
 {
     struct fixture *fixture = *state;
     char *missing = test_path(fixture->dir, "no-such-buildpack");
@@ -845,25 +930,123 @@ static void a_missing_buildpack_fails_with_1_and_one_without_bin_with_225(void *
     cfbp_strbuf_append_format(
         &expected, "buildpack %s is not a registered buildpack, a directory or a zip", missing);
     assert_string_equal(fixture->err.message, expected.buf);
+    assert_false(test_exists(fixture->result));
+    cfbp_strbuf_release(&expected);
+    free(missing);
+}
 
-    char *malformed = test_path(fixture->dir, "malformed");
+/*
+ * A named buildpack without bin/ (§17): as a supply buildpack, the builder
+ * says so twice (once on its own, once in its failure) before running any
+ * supply; as the final one, once, after the supply buildpacks ran. 225
+ * either way, and no result.json.
+ */
+static void a_buildpack_without_bin_fails_with_225_where_the_builder_checks(void **state)
+{
+    struct fixture *fixture = *state;
+    char *malformed = test_path(fixture->dir, "nobin");
     char *readme = test_path(malformed, "README");
     test_write_file(readme, "no bin\n", 0644);
+    char *supplier = make_recording_buildpack(fixture, "supplier");
+    char *final = make_recording_buildpack(fixture, "final");
+    struct cfbp_strbuf line = CFBP_STRBUF_INIT, expected = CFBP_STRBUF_INIT;
+    cfbp_strbuf_append_format(&line, "malformed buildpack does not contain a /bin dir: %s",
+                              malformed);
+    cfbp_strbuf_append_format(&expected, "Failed to run all supply scripts: %s", line.buf);
+
+    /* Second of three: nothing runs, not even the supply buildpack before it. */
+    fixture->buildpacks[0] = supplier;
+    fixture->buildpacks[1] = malformed;
+    fixture->buildpacks[2] = final;
+    assert_int_equal(stage(fixture, 3), CFBP_BUILDER_SUPPLY_FAILED);
+    assert_string_equal(fixture->err.message, expected.buf);
+    cfbp_strbuf_append_char(&line, '\n');
+    assert_string_equal(messages(fixture), line.buf);
+    assert_record(fixture, "");
+    assert_false(test_exists(fixture->result));
+    assert_false(test_exists(fixture->droplet));
+
+    /* Final: the supply buildpack runs first; the error is said once. */
+    fixture->buildpacks[1] = malformed;
+    assert_int_equal(stage(fixture, 2), CFBP_BUILDER_SUPPLY_FAILED);
+    assert_string_equal(fixture->err.message, expected.buf);
+    assert_string_equal(messages(fixture), line.buf); /* nothing added */
+    char cache[17];
+    cfbp_builder_cache_name(supplier, cache);
+    cfbp_strbuf_reset(&expected);
+    cfbp_strbuf_append_format(&expected,
+                              "supplier:supply|$WORK/app|$CACHE/%s|$WORK/contents/deps|0\n", cache);
+    assert_record(fixture, expected.buf);
+
+    assert_false(test_exists(fixture->result));
+
+    /* Alone, the same. */
     fixture->buildpacks[0] = malformed;
     assert_int_equal(stage(fixture, 1), CFBP_BUILDER_SUPPLY_FAILED);
     cfbp_strbuf_reset(&expected);
-    cfbp_strbuf_append_format(
-        &expected,
-        "Failed to run all supply scripts: malformed buildpack does not contain a /bin dir: %s",
-        malformed);
+    cfbp_strbuf_append_format(&expected,
+                              "Failed to run all supply scripts: malformed buildpack does not "
+                              "contain a /bin dir: %s",
+                              malformed);
     assert_string_equal(fixture->err.message, expected.buf);
-    assert_result_json(fixture, "{\"lifecycle_metadata\":{\"detected_buildpack\":\"\","
-                                "\"buildpacks\":[]},\"lifecycle_type\":\"buildpack\"}\n");
-    assert_false(test_exists(fixture->droplet));
+    assert_false(test_exists(fixture->result));
+    cfbp_strbuf_release(&line);
     cfbp_strbuf_release(&expected);
     free(readme);
     free(malformed);
-    free(missing);
+    free(supplier);
+    free(final);
+}
+
+/*
+ * A script that cannot start or that dies of a signal fails in os/exec's
+ * words, as the builder prints them: "fork/exec <path>: <errno>", "signal:
+ * killed".
+ */
+static void scripts_fail_in_the_builders_words(void **state)
+{
+    struct fixture *fixture = *state;
+    char *supplier = make_buildpack(fixture, "supplier");
+    add_script_mode(fixture, supplier, "supply", "exit 0\n", 0644);
+    char *final = make_recording_buildpack(fixture, "final");
+    fixture->buildpacks[0] = supplier;
+    fixture->buildpacks[1] = final;
+    assert_int_equal(stage(fixture, 2), CFBP_BUILDER_SUPPLY_FAILED);
+    struct cfbp_strbuf expected = CFBP_STRBUF_INIT;
+    cfbp_strbuf_append_format(&expected,
+                              "Failed to run all supply scripts: fork/exec %s/bin/supply: "
+                              "permission denied",
+                              supplier);
+    assert_string_equal(fixture->err.message, expected.buf);
+    assert_false(test_exists(fixture->result));
+
+    add_script(fixture, supplier, "supply", "kill -KILL $$\n");
+    assert_int_equal(stage(fixture, 2), CFBP_BUILDER_SUPPLY_FAILED);
+    assert_string_equal(fixture->err.message, "Failed to run all supply scripts: signal: killed");
+
+    /* A script with no #! line is not an executable to execve. */
+    char *bin = test_path(supplier, "bin/supply");
+    test_write_file(bin, "exit 0\n", 0755);
+    assert_int_equal(stage(fixture, 2), CFBP_BUILDER_SUPPLY_FAILED);
+    cfbp_strbuf_reset(&expected);
+    cfbp_strbuf_append_format(&expected,
+                              "Failed to run all supply scripts: fork/exec %s/bin/supply: exec "
+                              "format error",
+                              supplier);
+    assert_string_equal(fixture->err.message, expected.buf);
+
+    /* The final buildpack's finalize, killed: 223 with result.json. */
+    fixture->buildpacks[0] = final;
+    add_script(fixture, final, "finalize", "kill -TERM $$\n");
+    assert_int_equal(stage(fixture, 1), CFBP_BUILDER_COMPILE_FAILED);
+    assert_string_equal(fixture->err.message,
+                        "Failed to compile droplet: Failed to run finalize script: signal: "
+                        "terminated");
+    assert_true(test_exists(fixture->result));
+    cfbp_strbuf_release(&expected);
+    free(bin);
+    free(supplier);
+    free(final);
 }
 
 /* --- the compile path (§3.4, §10.5) --- */
@@ -906,6 +1089,91 @@ static void the_compile_path_drops_the_final_deps_directory(void **state)
     assert_record(fixture, "legacy:compile|$WORK/app|$CACHE/final\ndeps: \n");
     free(supplier);
     free(legacy);
+}
+
+/* A legacy buildpack fails as the builder says it (§17): 223 twice-wrapped, 224 without release. */
+static void a_legacy_buildpack_fails_in_the_builders_words(void **state)
+{
+    struct fixture *fixture = *state;
+    char *legacy = make_buildpack(fixture, "legacy");
+    add_script(fixture, legacy, "compile", "exit 6\n");
+    fixture->buildpacks[0] = legacy;
+    assert_int_equal(stage(fixture, 1), CFBP_BUILDER_COMPILE_FAILED);
+    assert_string_equal(fixture->err.message,
+                        "Failed to compile droplet: Failed to compile droplet: exit status 6");
+    assert_true(test_exists(fixture->result));
+
+    add_script(fixture, legacy, "compile", "exit 0\n");
+    assert_int_equal(stage(fixture, 1), CFBP_BUILDER_RELEASE_FAILED);
+    struct cfbp_strbuf expected = CFBP_STRBUF_INIT;
+    cfbp_strbuf_append_format(&expected,
+                              "Failed to build droplet release: fork/exec %s/bin/release: no such "
+                              "file or directory",
+                              legacy);
+    assert_string_equal(fixture->err.message, expected.buf);
+    assert_string_equal(messages(fixture), ""); /* no warning of ours before it */
+    cfbp_strbuf_reset(&expected);
+    cfbp_strbuf_append_format(&expected,
+                              "{\"lifecycle_metadata\":{\"buildpack_key\":\"%s\","
+                              "\"detected_buildpack\":\"\",\"buildpacks\":[{\"key\":\"%s\","
+                              "\"name\":\"\"}]},\"process_types\":null,\"execution_metadata\":"
+                              "\"\",\"lifecycle_type\":\"buildpack\"}\n",
+                              legacy, legacy);
+    assert_result_json(fixture, expected.buf);
+    assert_false(test_exists(fixture->droplet));
+    cfbp_strbuf_release(&expected);
+    free(legacy);
+}
+
+/* A failed staging leaves no droplet or result.json of an earlier one at its output paths. */
+static void a_failed_staging_removes_earlier_outputs(void **state)
+{
+    struct fixture *fixture = *state;
+    char *final = make_recording_buildpack(fixture, "final");
+    fixture->buildpacks[0] = final;
+    must_stage(fixture, 1);
+    assert_true(test_exists(fixture->droplet));
+    assert_true(test_exists(fixture->result));
+    add_script(fixture, final, "supply", "exit 1\n");
+    assert_int_equal(stage(fixture, 1), CFBP_BUILDER_COMPILE_FAILED);
+    assert_false(test_exists(fixture->droplet));
+    char *text = test_read_file(fixture->result);
+    assert_non_null(strstr(text, "\"process_types\":null"));
+    free(text);
+    /* A failure before the build (the supply phase) writes no result.json: the old one goes. */
+    add_script(fixture, final, "supply", "rec \"$@\"\n");
+    must_stage(fixture, 1);
+    char *supplier = make_buildpack(fixture, "supplier");
+    add_script(fixture, supplier, "supply", "exit 2\n");
+    fixture->buildpacks[0] = supplier;
+    fixture->buildpacks[1] = final;
+    assert_int_equal(stage(fixture, 2), CFBP_BUILDER_SUPPLY_FAILED);
+    assert_false(test_exists(fixture->droplet));
+    assert_false(test_exists(fixture->result));
+    free(supplier);
+    free(final);
+}
+
+/* Profile scripts the launcher's unquoted `source $env_file` will split get a WARNING (§17). */
+static void profile_scripts_with_spaces_are_warned_about(void **state)
+{
+    struct fixture *fixture = *state;
+    char *final = make_recording_buildpack(fixture, "final");
+    add_script(fixture, final, "finalize",
+               "echo 'export A=1' > \"$5/sp ace.sh\"\nmkdir -p \"$1/.profile.d\"\n"
+               "echo 'export B=1' > \"$1/.profile.d/star*.sh\"\n"
+               "echo 'export C=1' > \"$1/.profile.d/fine.sh\"\n");
+    fixture->buildpacks[0] = final;
+    must_stage(fixture, 1);
+    const char *text = messages(fixture);
+    assert_non_null(strstr(text, "WARNING: Cloud Foundry's launcher sources profile scripts "
+                                 "through an unquoted variable, so bash splits or expands the "
+                                 "name '../profile.d/sp ace.sh' and does not source that file "
+                                 "(it tries '../profile.d/sp')"));
+    assert_non_null(strstr(text, "'.profile.d/star*.sh'"));
+    assert_null(strstr(text, "fine.sh"));
+    assert_int_equal(test_count_lines(text), 2);
+    free(final);
 }
 
 /* --- detection (§3.1, §10.4) --- */
@@ -988,6 +1256,54 @@ static void config_yml_names_the_detected_buildpack(void **state)
     free(named);
 }
 
+/*
+ * When detecting, the builder looks for the final launch.yml at the last
+ * position of its order (the number of candidates less one, §10.6) while the
+ * detected buildpack writes deps/0/: with two candidates it is ignored and
+ * release runs; with one it is read.
+ */
+static void
+a_detected_buildpacks_launch_yml_is_read_only_when_it_was_the_only_candidate(void **state)
+{
+    struct fixture *fixture = *state;
+    char *never = make_buildpack(fixture, "never");
+    add_script(fixture, never, "detect", "exit 1\n");
+    char *yes = make_recording_buildpack(fixture, "yes");
+    add_script(fixture, yes, "detect", "echo Yes\n");
+    add_script(fixture, yes, "supply", "exit 0\n");
+    add_script(fixture, yes, "finalize",
+               "printf 'processes:\\n- type: web\\n  command: from-launch-yml\\n' > "
+               "\"$3/$4/launch.yml\"\n");
+    add_script(fixture, yes, "release",
+               "echo released >> \"$R\"\necho 'default_process_types: {web: from-release}'\n");
+    register_directory(fixture, "yes", yes);
+    fixture->options.registry = &fixture->registry;
+    must_stage(fixture, 0);
+    char *info = droplet_file(fixture->droplet, "./staging_info.yml");
+    assert_string_equal(info, "{\"detected_buildpack\":\"Yes\",\"start_command\":"
+                              "\"from-launch-yml\"}\n");
+    free(info);
+    assert_record(fixture, "");
+    assert_string_equal(messages(fixture), "");
+
+    register_directory(fixture, "never", never);
+    must_stage(fixture, 0);
+    info = droplet_file(fixture->droplet, "./staging_info.yml");
+    assert_string_equal(info,
+                        "{\"detected_buildpack\":\"Yes\",\"start_command\":\"from-release\"}\n");
+    free(info);
+    assert_record(fixture, "released\n");
+    struct cfbp_strbuf expected = CFBP_STRBUF_INIT;
+    cfbp_strbuf_append_format(&expected,
+                              "WARNING: when it detects among 2 buildpacks, Cloud Foundry's "
+                              "builder looks for launch.yml at deps/1/, not deps/0/, so it "
+                              "ignores the deps/0/launch.yml that buildpack yes wrote");
+    assert_non_null(strstr(messages(fixture), expected.buf));
+    cfbp_strbuf_release(&expected);
+    free(never);
+    free(yes);
+}
+
 static void nothing_detected_fails_with_222(void **state)
 {
     struct fixture *fixture = *state;
@@ -1001,8 +1317,8 @@ static void nothing_detected_fails_with_222(void **state)
     assert_int_equal(stage(fixture, 0), CFBP_BUILDER_DETECT_FAILED);
     assert_string_equal(fixture->err.message,
                         "None of the buildpacks detected a compatible application");
-    assert_result_json(fixture, "{\"lifecycle_metadata\":{\"detected_buildpack\":\"\","
-                                "\"buildpacks\":[]},\"lifecycle_type\":\"buildpack\"}\n");
+    /* The builder writes no result.json when nothing detected. */
+    assert_false(test_exists(fixture->result));
     assert_false(test_exists(fixture->droplet));
 
     /* No registry at all is the same. */
@@ -1113,7 +1429,7 @@ static void an_oversized_procfile_launch_yml_or_config_yml_is_refused(void **sta
     assert_string_equal(fixture->err.message, "Failed to build droplet release: exit status 3");
     cfbp_strbuf_reset(&expected);
     cfbp_strbuf_append_format(&expected,
-                              "Warning: buildpack %s wrote a config.yml of 2097152 bytes, more "
+                              "WARNING: buildpack %s wrote a config.yml of 2097152 bytes, more "
                               "than the 1 MiB (1048576 bytes) that is read; it is ignored\n",
                               final);
     assert_non_null(strstr(messages(fixture), expected.buf));
@@ -1219,7 +1535,8 @@ static void the_droplet_is_laid_out_like_the_builders(void **state)
     fixture->buildpacks[0] = final;
     must_stage(fixture, 1);
     char *members = droplet_members(fixture->droplet);
-    assert_string_equal(members, "./ 0755\n"
+    /* The root is 0700: the builder makes it with os.MkdirTemp (§17). */
+    assert_string_equal(members, "./ 0700\n"
                                  "./app/ 0755\n"
                                  "./app/bin/ 0755\n"
                                  "./app/bin/run 0750\n"
@@ -1299,7 +1616,9 @@ int main(void)
         TEST(one_buildpack_gets_index_0),
         TEST(ten_buildpacks_get_two_digit_indices),
         TEST(eleven_buildpacks_end_at_10),
-        TEST(launch_yml_is_found_under_the_padded_index),
+        TEST(ten_buildpacks_have_their_launch_yml_ignored_as_on_cloud_foundry),
+        TEST(twelve_buildpacks_have_launch_yml_read_from_position_10_on),
+        TEST(nine_buildpacks_have_every_launch_yml_read),
         TEST(the_cache_keeps_final_and_the_current_supply_caches),
         TEST(scripts_get_the_staging_environment),
         TEST(the_app_can_give_its_services),
@@ -1311,15 +1630,21 @@ int main(void)
         TEST(no_start_command_is_only_a_message),
         TEST(a_failing_final_buildpack_fails_with_223),
         TEST(a_failing_supply_buildpack_fails_with_225),
-        TEST(a_missing_buildpack_fails_with_1_and_one_without_bin_with_225),
+        TEST(a_missing_buildpack_fails_with_1),
+        TEST(a_buildpack_without_bin_fails_with_225_where_the_builder_checks),
+        TEST(scripts_fail_in_the_builders_words),
         TEST(endless_release_output_is_cut_at_1_mib_with_224),
         TEST(endless_detect_output_is_cut_at_64_kib_with_1),
         TEST(an_oversized_procfile_launch_yml_or_config_yml_is_refused),
         TEST(a_droplet_that_cannot_be_written_leaves_no_temporary_files),
         TEST(a_stop_request_ends_staging_and_its_scripts),
         TEST(the_compile_path_drops_the_final_deps_directory),
+        TEST(a_legacy_buildpack_fails_in_the_builders_words),
+        TEST(a_failed_staging_removes_earlier_outputs),
+        TEST(profile_scripts_with_spaces_are_warned_about),
         TEST(detection_picks_the_first_buildpack_that_detects),
         TEST(config_yml_names_the_detected_buildpack),
+        TEST(a_detected_buildpacks_launch_yml_is_read_only_when_it_was_the_only_candidate),
         TEST(nothing_detected_fails_with_222),
         TEST(the_droplet_is_laid_out_like_the_builders),
         TEST(the_app_directory_is_never_changed),

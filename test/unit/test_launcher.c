@@ -420,6 +420,29 @@ static void profile_scripts_are_sourced_in_the_launchers_order(void **state)
                  "A=a-c-profile B=b i=unset pwd=app\n");
 }
 
+/*
+ * The launcher sources through an unquoted variable (§17): "sp ace.sh" is
+ * split and fails to load, with bash's own message for the launcher's line,
+ * after a WARNING of ours; the other scripts still load.
+ */
+static void a_profile_script_with_a_space_fails_to_load_as_on_cloud_foundry(void **state)
+{
+    struct fixture *fixture = *state;
+    droplet_file(fixture, "profile.d/sp ace.sh", "export SPACE=loaded\n", 0755);
+    droplet_file(fixture, "profile.d/z.sh", "export Z=loaded\n", 0755);
+    staging_info(fixture, "echo \"space=${SPACE-unset} z=$Z\"", NULL);
+    must_launch(fixture);
+    assert_lines(fixture, "[APP/PROC/WEB/0] OUT ",
+                 "Invoking pre-start scripts.\nInvoking start command.\nspace=unset z=loaded\n");
+    assert_lines(fixture, "[APP/PROC/WEB/0] ERR ",
+                 "/tmp/lifecycle/launcher: line 8: ../profile.d/sp: No such file or directory\n");
+    assert_non_null(strstr(output(fixture),
+                           "WARNING: Cloud Foundry's launcher sources profile scripts through an "
+                           "unquoted variable, so bash splits or expands the name "
+                           "'../profile.d/sp ace.sh' and does not source that file (it tries "
+                           "'../profile.d/sp'); cfbp run does the same."));
+}
+
 static void no_profile_scripts_is_fine(void **state)
 {
     struct fixture *fixture = *state;
@@ -434,16 +457,49 @@ static void no_profile_scripts_is_fine(void **state)
 }
 
 static const char print_environment[] =
-    "for v in HOME TMPDIR DEPS_DIR PORT CF_INSTANCE_PORT CF_INSTANCE_INDEX INSTANCE_INDEX "
-    "CF_INSTANCE_IP CF_INSTANCE_ADDR MEMORY_LIMIT LANG PATH VCAP_SERVICES VCAP_APPLICATION "
+    "for v in HOME TMPDIR DEPS_DIR PORT INSTANCE_GUID INSTANCE_INDEX CF_INSTANCE_GUID "
+    "CF_INSTANCE_INDEX CF_INSTANCE_IP CF_INSTANCE_INTERNAL_IP CF_INSTANCE_PORT CF_INSTANCE_PORTS "
+    "CF_INSTANCE_ADDR MEMORY_LIMIT LANG PATH VCAP_SERVICES VCAP_APPLICATION "
     "GREETING FROM_CALLER CFBP_TEST_SECRET; do eval \"x=\\${$v-(unset)}\"; printf '%s=%s\\n' "
     "\"$v\" \"$x\"; done; [ \"$PWD\" = \"$HOME\" ] && echo pwd-is-home; [ -d \"$TMPDIR\" ] && "
     "[ -d \"$DEPS_DIR\" ] && echo dirs-exist";
 
-/* The environment lines with the instance's home written as $H. */
+/* text with every from replaced by to. */
+static char *replace_all(char *text, const char *from, const char *to)
+{
+    struct cfbp_strbuf out = CFBP_STRBUF_INIT;
+    for (const char *at = text, *hit;; at = hit + strlen(from)) {
+        hit = strstr(at, from);
+        if (!hit) {
+            cfbp_strbuf_append_string(&out, at);
+            break;
+        }
+        cfbp_strbuf_append(&out, at, (size_t)(hit - at));
+        cfbp_strbuf_append_string(&out, to);
+    }
+    free(text);
+    return cfbp_strbuf_detach(&out, NULL);
+}
+
+/*
+ * The environment lines with the instance's home written as $H and its
+ * GUID, a fresh random one each run, as $GUID.
+ */
 static char *environment_lines(struct fixture *fixture)
 {
     char *text = lines(fixture, "[APP/PROC/WEB/0] OUT ");
+    const char *guid = strstr(text, "\nINSTANCE_GUID=");
+    assert_non_null(guid);
+    guid += strlen("\nINSTANCE_GUID=");
+    assert_int_equal(strcspn(guid, "\n"), 36);
+    char value[37];
+    memcpy(value, guid, 36);
+    value[36] = '\0';
+    for (size_t i = 0; i < 36; i++) {
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        assert_true(dash ? value[i] == '-' : strchr("0123456789abcdef", value[i]) != NULL);
+    }
+    text = replace_all(text, value, "$GUID");
     const char *home = strstr(text, "HOME=");
     assert_non_null(home);
     home += 5;
@@ -482,10 +538,14 @@ static void sets_the_launchers_environment(void **state)
         "TMPDIR=$H/tmp\n"
         "DEPS_DIR=$H/deps\n"
         "PORT=8080\n"
-        "CF_INSTANCE_PORT=8080\n"
-        "CF_INSTANCE_INDEX=0\n"
+        "INSTANCE_GUID=$GUID\n"
         "INSTANCE_INDEX=0\n"
+        "CF_INSTANCE_GUID=$GUID\n"
+        "CF_INSTANCE_INDEX=0\n"
         "CF_INSTANCE_IP=127.0.0.1\n"
+        "CF_INSTANCE_INTERNAL_IP=127.0.0.1\n"
+        "CF_INSTANCE_PORT=8080\n"
+        "CF_INSTANCE_PORTS=[{\"external\":8080,\"internal\":8080}]\n"
         "CF_INSTANCE_ADDR=127.0.0.1:8080\n"
         "MEMORY_LIMIT=1024m\n"
         "LANG=en_US.UTF-8\n"
@@ -493,7 +553,7 @@ static void sets_the_launchers_environment(void **state)
         "VCAP_SERVICES={}\n"
         "VCAP_APPLICATION={\"application_id\":\"00000000-0000-0000-0000-000000000000\","
         "\"application_name\":\"app\",\"application_uris\":[],\"host\":\"0.0.0.0\","
-        "\"instance_id\":\"00000000-0000-0000-0000-000000000001\",\"instance_index\":0,"
+        "\"instance_id\":\"$GUID\",\"instance_index\":0,"
         "\"limits\":{\"disk\":1024,\"fds\":16384,\"mem\":1024},\"name\":\"app\","
         "\"organization_name\":\"local\",\"port\":8080,\"space_name\":\"local\",\"uris\":[]}\n"
         "GREETING=(unset)\n"
@@ -535,10 +595,14 @@ static void the_app_manifest_gives_command_env_name_and_memory(void **state)
         "TMPDIR=$H/tmp\n"
         "DEPS_DIR=$H/deps\n"
         "PORT=9090\n"
-        "CF_INSTANCE_PORT=9090\n"
-        "CF_INSTANCE_INDEX=0\n"
+        "INSTANCE_GUID=$GUID\n"
         "INSTANCE_INDEX=0\n"
+        "CF_INSTANCE_GUID=$GUID\n"
+        "CF_INSTANCE_INDEX=0\n"
         "CF_INSTANCE_IP=127.0.0.1\n"
+        "CF_INSTANCE_INTERNAL_IP=127.0.0.1\n"
+        "CF_INSTANCE_PORT=9090\n"
+        "CF_INSTANCE_PORTS=[{\"external\":9090,\"internal\":9090}]\n"
         "CF_INSTANCE_ADDR=127.0.0.1:9090\n"
         "MEMORY_LIMIT=64m\n"
         "LANG=en_US.UTF-8\n"
@@ -546,7 +610,7 @@ static void the_app_manifest_gives_command_env_name_and_memory(void **state)
         "VCAP_SERVICES={}\n"
         "VCAP_APPLICATION={\"application_id\":\"00000000-0000-0000-0000-000000000000\","
         "\"application_name\":\"manifest-app\",\"application_uris\":[],\"host\":\"0.0.0.0\","
-        "\"instance_id\":\"00000000-0000-0000-0000-000000000001\",\"instance_index\":0,"
+        "\"instance_id\":\"$GUID\",\"instance_index\":0,"
         "\"limits\":{\"disk\":1024,\"fds\":16384,\"mem\":64},\"name\":\"manifest-app\","
         "\"organization_name\":\"local\",\"port\":9090,\"space_name\":\"local\",\"uris\":[]}\n"
         "GREETING=hello from the manifest\n"
@@ -749,6 +813,7 @@ int main(void)
         TEST(a_later_launch_yml_replaces_an_earlier_sidecar),
         TEST(a_manifest_sidecar_named_like_a_buildpack_sidecar_is_refused),
         TEST(profile_scripts_are_sourced_in_the_launchers_order),
+        TEST(a_profile_script_with_a_space_fails_to_load_as_on_cloud_foundry),
         TEST(no_profile_scripts_is_fine),
         TEST(sets_the_launchers_environment),
         TEST(the_app_manifest_gives_command_env_name_and_memory),

@@ -354,11 +354,12 @@ static void keeps_output_metadata(void **state)
                                                                   "  alpha: {b: true, a: ~}\n",
                                                                   NULL);
     assert_non_null(buildpack->output_metadata);
-    assert_string_equal(result_json(fixture, true),
-                        "{\"lifecycle_metadata\":{\"buildpack_key\":\"k\",\"detected_buildpack\":"
-                        "\"n\",\"buildpacks\":[{\"key\":\"k\",\"name\":\"n\",\"output_metadata\":{"
-                        "\"alpha\":{\"a\":null,\"b\":true},\"zeta\":[1,\"two\"]}}]},"
-                        "\"lifecycle_type\":\"buildpack\"}\n");
+    assert_string_equal(
+        result_json(fixture, true),
+        "{\"lifecycle_metadata\":{\"buildpack_key\":\"k\",\"detected_buildpack\":"
+        "\"n\",\"buildpacks\":[{\"key\":\"k\",\"name\":\"n\",\"output_metadata\":{"
+        "\"alpha\":{\"a\":null,\"b\":true},\"zeta\":[1,\"two\"]}}]},"
+        "\"process_types\":null,\"execution_metadata\":\"\",\"lifecycle_type\":\"buildpack\"}\n");
 }
 
 static void a_top_level_key_overrides_the_buildpack_key(void **state)
@@ -370,7 +371,8 @@ static void a_top_level_key_overrides_the_buildpack_key(void **state)
     assert_string_equal(result_json(fixture, true),
                         "{\"lifecycle_metadata\":{\"buildpack_key\":\"own-key\","
                         "\"detected_buildpack\":\"n\",\"buildpacks\":[{\"key\":\"own-key\","
-                        "\"name\":\"n\"}]},\"lifecycle_type\":\"buildpack\"}\n");
+                        "\"name\":\"n\"}]},\"process_types\":null,\"execution_metadata\":\"\","
+                        "\"lifecycle_type\":\"buildpack\"}\n");
 }
 
 static void a_config_yml_that_does_not_parse_is_ignored(void **state)
@@ -473,11 +475,13 @@ static void result_json_with_nothing_at_all(void **state)
                         "{\"lifecycle_metadata\":{\"detected_buildpack\":\"\",\"buildpacks\":[]},"
                         "\"process_types\":{},\"execution_metadata\":\"\",\"lifecycle_type\":"
                         "\"buildpack\"}\n");
-    assert_string_equal(result_json(fixture, true),
-                        "{\"lifecycle_metadata\":{\"detected_buildpack\":\"\",\"buildpacks\":[]},"
-                        "\"lifecycle_type\":\"buildpack\"}\n");
+    assert_string_equal(
+        result_json(fixture, true),
+        "{\"lifecycle_metadata\":{\"detected_buildpack\":\"\",\"buildpacks\":[]},"
+        "\"process_types\":null,\"execution_metadata\":\"\",\"lifecycle_type\":\"buildpack\"}\n");
 }
 
+/* As the builder's StagingResult{LifecycleType: "buildpack"}: process_types null (§5.9). */
 static void the_failed_form_keeps_only_the_buildpacks(void **state)
 {
     struct fixture *fixture = *state;
@@ -489,7 +493,8 @@ static void the_failed_form_keeps_only_the_buildpacks(void **state)
     assert_string_equal(result_json(fixture, true),
                         "{\"lifecycle_metadata\":{\"buildpack_key\":\"k1\",\"detected_buildpack\":"
                         "\"b\",\"buildpacks\":[{\"key\":\"k0\",\"name\":\"a\",\"version\":\"1\"},{"
-                        "\"key\":\"k1\",\"name\":\"b\",\"config\":{}}]},\"lifecycle_type\":"
+                        "\"key\":\"k1\",\"name\":\"b\",\"config\":{}}]},\"process_types\":null,"
+                        "\"execution_metadata\":\"\",\"lifecycle_type\":"
                         "\"buildpack\"}\n");
 }
 
