@@ -284,6 +284,8 @@ struct open_collection {
 };
 
 struct builder {
+    const char *text; /* the whole input, for positions libyaml gives as offsets */
+    size_t length;
     const char *name;
     struct cfbp_error *err;
     struct open_collection *open; /* collections being filled, outermost first */
@@ -633,10 +635,23 @@ static void builder_release(struct builder *builder)
 static int parser_error(struct builder *builder, const yaml_parser_t *parser)
 {
     const char *problem = parser->problem ? parser->problem : "unknown problem";
-    if (parser->error == YAML_READER_ERROR)
-        return cfbp_error_set(builder->err, CFBP_ERROR_INVALID,
-                              "%s: invalid YAML: %s at byte %zu; save the file as UTF-8",
-                              builder->name, problem, parser->problem_offset);
+    if (parser->error == YAML_READER_ERROR) {
+        /* libyaml's reader knows only a byte offset: turned into a line and a column (in
+         * characters) like every other error's. */
+        size_t line = 1, column = 1;
+        for (size_t i = 0; i < parser->problem_offset && i < builder->length; i++) {
+            if (builder->text[i] == '\n') {
+                line++;
+                column = 1;
+            } else if (((unsigned char)builder->text[i] & 0xc0) != 0x80) {
+                column++;
+            }
+        }
+        return builder_error(builder, line, column,
+                             "invalid YAML: %s (byte %zu); save the file "
+                             "as UTF-8",
+                             problem, parser->problem_offset);
+    }
     if (parser->error == YAML_MEMORY_ERROR)
         cfbp_alloc_failed(0);
     size_t line = parser->problem_mark.line + 1, column = parser->problem_mark.column + 1;
@@ -655,6 +670,8 @@ int cfbp_yaml_load_string(struct cfbp_yaml_document *doc, const char *name, cons
     struct builder builder = {0};
     builder.name = name;
     builder.err = err;
+    builder.text = text;
+    builder.length = length;
     yaml_parser_t parser;
     if (!yaml_parser_initialize(&parser))
         cfbp_alloc_failed(0);

@@ -206,6 +206,8 @@ int cmd_stage(int argc, char **argv)
         .stop_fd = stop_pipe[0],
     };
     status = cfbp_builder_stage(&builder, &err);
+    if (status == CFBP_BUILDER_STOPPED && !stop_signal)
+        stop_signal = SIGPIPE; /* a script found our output closed before we did */
     if (stop_signal) {
         const char *name = sigabbrev_np(stop_signal);
         fprintf(stderr, "cfbp stage: stopped by SIG%s\n", name ? name : "?");

@@ -5,16 +5,24 @@
  * The app directory is copied (never changed); buildpacks run on the copy
  * with the staging environment, their output streaming through; the result
  * is a droplet .tgz laid out as §4.5, a result.json in the builder's format,
- * and a build-artifacts cache kept between stagings. One deliberate
- * difference: launch.yml is found under the padded deps index, so orders of
- * ten or more buildpacks work (the builder looks under the unpadded one).
+ * and a build-artifacts cache kept between stagings. Its quirks are kept
+ * (contract §17): launch.yml is looked for under the unpadded deps index
+ * (deps/3/, not deps/03/), so from ten buildpacks on some are not read; a
+ * WARNING line names each launch.yml a buildpack wrote that Cloud Foundry
+ * will not read, and the other surprises get one too.
  *
- * Failures return the builder's exit status (§8) with its message:
+ * Failures return the builder's exit status (§8) with its message, a
+ * script's failure in os/exec's words ("exit status 7", "signal: killed",
+ * "fork/exec <path>: no such file or directory"):
  *   222 None of the buildpacks detected a compatible application
  *   223 Failed to compile droplet: ...      (the final buildpack failed)
  *   224 Failed to build droplet release: ... (also: release printed more than 1 MiB)
- *   225 Failed to run all supply scripts: ... (a supply buildpack failed)
- *   1   anything else (a bad Procfile, a buildpack without bin/, ...)
+ *   225 Failed to run all supply scripts: ... (a supply buildpack failed, or a named
+ *       buildpack has no bin/)
+ *   1   anything else (a bad Procfile, a buildpack that is not there, ...)
+ * As the builder does, no result.json is written when staging fails before
+ * the final buildpack runs (setup, detection, the supply phase); after, it is
+ * the builder's failed form: the buildpacks, "process_types":null.
  *
  * What staging reads from buildpacks and the app is bounded, where the real
  * builder reads whatever it gets: release output 1 MiB, detect output 64 KiB,
@@ -43,7 +51,11 @@ enum {
     CFBP_BUILDER_COMPILE_FAILED = 223,
     CFBP_BUILDER_RELEASE_FAILED = 224,
     CFBP_BUILDER_SUPPLY_FAILED = 225,
-    /* stop_fd became readable: staging was abandoned (cfbp stage exits 128 + the signal) */
+    /*
+     * stop_fd became readable, or a script failed while stdout or stderr was a pipe with no
+     * reader left: staging was abandoned (cfbp stage exits 128 + the signal, SIGPIPE for the
+     * latter), and nothing is written.
+     */
     CFBP_BUILDER_STOPPED = 130,
 };
 

@@ -5,9 +5,11 @@
  *
  * The droplet is unpacked into a fresh home directory; each process starts as
  * the launcher starts it: `bash` changes into the app directory, sources the
- * profile scripts (every file in ../profile.d, then in .profile.d, then .profile) and
- * execs the command with `bash -c`, with HOME, TMPDIR, DEPS_DIR, PORT and
- * VCAP_APPLICATION set as the launcher sets them. Output lines are prefixed
+ * profile scripts (every file in ../profile.d, then in .profile.d, then .profile,
+ * through the launcher's unquoted variable: a name with a space fails to
+ * load, after a WARNING line) and execs the command with `bash -c`, in the
+ * environment Diego and the launcher give an instance (platform.h: PORT,
+ * INSTANCE_GUID, CF_INSTANCE_*, HOME, TMPDIR, DEPS_DIR, VCAP_APPLICATION). Output lines are prefixed
  * as `cf logs` shows them ("[APP/PROC/WEB/0] OUT ...",
  * "[APP/PROC/WEB/SIDECAR/CONFIG-SERVER/0] ERR ..."). When any process exits,
  * the instance stops, as Diego stops it.

@@ -839,6 +839,55 @@ static void sigterm_or_sigint_during_a_slow_supply_leaves_nothing(void **state)
     assert_signal_stops_staging_cleanly(trial, SIGINT);
 }
 
+/*
+ * `cfbp stage | head -c 100`: the reader goes away while a supply script
+ * prints. The script dies of SIGPIPE, which is not the buildpack's failure:
+ * cfbp stage ends as on a SIGPIPE of its own (141), writes nothing and
+ * leaves nothing in TMPDIR.
+ */
+static void a_closed_output_pipe_stops_staging_as_sigpipe(void **state)
+{
+    struct trial *trial = *state;
+    char tmp_variable[1100];
+    char *tmp = fresh_tmpdir(trial, tmp_variable, sizeof(tmp_variable));
+    char *app = plain_app(trial);
+    char *chatty =
+        final_buildpack(trial, "chatty", "#!/bin/sh\necho 'default_process_types: {web: ./run}'\n");
+    char *supply = test_path(chatty, "bin/supply");
+    test_write_file(supply, "#!/bin/sh\nyes spam\n", 0755);
+    int output[2];
+    assert_int_equal(pipe(output), 0);
+    char *program = cfbp();
+    char droplet_flag[1024];
+    snprintf(droplet_flag, sizeof(droplet_flag), "--droplet=%s", trial->droplet);
+    char *argv[] = {program, "stage", app, droplet_flag, "-b", chatty, NULL};
+    char *env[] = {trial->home_env, tmp_variable, "PATH=/usr/bin:/bin", NULL};
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, output[1], STDOUT_FILENO);
+    posix_spawn_file_actions_addclose(&actions, output[0]);
+    pid_t pid;
+    assert_int_equal(posix_spawn(&pid, program, &actions, NULL, argv, env), 0);
+    posix_spawn_file_actions_destroy(&actions);
+    close(output[1]);
+    char block[100];
+    ssize_t got = read(output[0], block, sizeof(block)); /* what `head -c 100` takes */
+    assert_true(got > 0);
+    close(output[0]);
+    int wait_status;
+    assert_int_equal(waitpid(pid, &wait_status, 0), pid);
+    assert_true(WIFEXITED(wait_status));
+    assert_int_equal(WEXITSTATUS(wait_status), 128 + SIGPIPE);
+    assert_false(test_exists(trial->droplet));
+    assert_false(test_exists(trial->result));
+    assert_int_equal(test_count_entries(tmp), 0);
+    free(program);
+    free(supply);
+    free(chatty);
+    free(app);
+    free(tmp);
+}
+
 int main(void)
 {
 #define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -857,6 +906,7 @@ int main(void)
         TEST(a_release_printing_100_mb_is_refused_in_little_memory),
         TEST(failed_stagings_leave_tmpdir_empty),
         TEST(sigterm_or_sigint_during_a_slow_supply_leaves_nothing),
+        TEST(a_closed_output_pipe_stops_staging_as_sigpipe),
     };
     return cmocka_run_group_tests(tests, setup_world, teardown_world);
 }

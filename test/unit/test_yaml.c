@@ -337,8 +337,12 @@ static void load_errors_name_file_line_and_column(void **state)
     check_load_error("a: b: c\n", "m.yml:1:5: invalid YAML: mapping values are not allowed in this "
                                   "context");
     check_load_error("a: \xff\n",
-                     "m.yml: invalid YAML: invalid leading UTF-8 octet at byte 3; save the file as "
-                     "UTF-8");
+                     "m.yml:1:4: invalid YAML: invalid leading UTF-8 octet (byte 3); save the file "
+                     "as UTF-8");
+    /* Lines and columns in characters, also for the reader's errors. */
+    check_load_error("a: b\nc: \xc3\xa9\x01\n",
+                     "m.yml:2:5: invalid YAML: control characters are not allowed (byte 10); save "
+                     "the file as UTF-8");
 }
 
 static void an_explicit_document_end_is_fine(void **state)
