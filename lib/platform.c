@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -120,6 +121,74 @@ static void vcap_application(const struct cfbp_platform_app *app,
     cfbp_strbuf_append_string(out, ",\"space_name\":\"local\",\"uris\":[]}");
 }
 
+/* The member of object whose name matches name as Go's decoder matches a field: any case. */
+static const struct cfbp_json *go_field(const struct cfbp_json *object, const char *name)
+{
+    const struct cfbp_json *found = NULL;
+    for (size_t i = 0; object && object->type == CFBP_JSON_OBJECT && i < object->count; i++)
+        if (strcasecmp(object->keys[i], name) == 0)
+            found = object->values[i]; /* a later one overwrites, as in Go */
+    return found;
+}
+
+/*
+ * DATABASE_URL, as the builder and the launcher derive it from VCAP_SERVICES
+ * (buildpackapplifecycle's databaseuri): the credentials.uri of the first
+ * bound service whose scheme is mysql (given as mysql2), mysql2, postgres or
+ * postgresql (given as postgres); nothing when VCAP_SERVICES does not have
+ * the shape {"label": [{"credentials": {"uri": "..."}}]} throughout. Go visits
+ * the labels in random order; this takes them in document order.
+ */
+static bool database_url(const char *services, struct cfbp_strbuf *out)
+{
+    struct cfbp_json *root = NULL;
+    struct cfbp_error ignored = CFBP_ERROR_INIT;
+    bool shaped = cfbp_json_parse(services, strlen(services), &root, &ignored) == 0 &&
+                  root->type == CFBP_JSON_OBJECT;
+    cfbp_error_clear(&ignored);
+    /* Go's Unmarshal fails on any value of the wrong type, and then nothing is set. */
+    for (size_t i = 0; shaped && i < root->count; i++) {
+        const struct cfbp_json *bindings = root->values[i];
+        shaped = bindings->type == CFBP_JSON_ARRAY || bindings->type == CFBP_JSON_NULL;
+        for (size_t j = 0; shaped && bindings->type == CFBP_JSON_ARRAY && j < bindings->count;
+             j++) {
+            const struct cfbp_json *binding = bindings->values[j];
+            const struct cfbp_json *credentials = go_field(binding, "credentials");
+            const struct cfbp_json *uri = go_field(credentials, "uri");
+            shaped = (binding->type == CFBP_JSON_OBJECT || binding->type == CFBP_JSON_NULL) &&
+                     (!credentials || credentials->type == CFBP_JSON_OBJECT ||
+                      credentials->type == CFBP_JSON_NULL) &&
+                     (!uri || uri->type == CFBP_JSON_STRING || uri->type == CFBP_JSON_NULL);
+        }
+    }
+    static const char *const schemes[][2] = {
+        {"mysql", "mysql2"}, {"mysql2", NULL}, {"postgres", NULL}, {"postgresql", "postgres"}};
+    bool found = false;
+    for (size_t i = 0; shaped && !found && i < root->count; i++) {
+        const struct cfbp_json *bindings = root->values[i];
+        for (size_t j = 0; !found && bindings->type == CFBP_JSON_ARRAY && j < bindings->count;
+             j++) {
+            const char *uri =
+                cfbp_json_string(go_field(go_field(bindings->values[j], "credentials"), "uri"));
+            size_t scheme_length = uri ? strspn(uri, "abcdefghijklmnopqrstuvwxyz"
+                                                     "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.")
+                                       : 0;
+            if (!uri || scheme_length == 0 || uri[scheme_length] != ':')
+                continue;
+            for (size_t k = 0; !found && k < sizeof(schemes) / sizeof(*schemes); k++) {
+                if (strlen(schemes[k][0]) != scheme_length ||
+                    strncasecmp(uri, schemes[k][0], scheme_length) != 0)
+                    continue;
+                cfbp_strbuf_set(out, schemes[k][1] ? schemes[k][1] : schemes[k][0]);
+                cfbp_strbuf_append_string(out, uri + scheme_length);
+                found = true;
+            }
+        }
+    }
+    cfbp_json_free(root);
+    return found;
+}
+
 /* What both environments start from: the stack's PATH, LANG and the app's own variables. */
 static void common_environment(struct cfbp_environment *out, const struct cfbp_platform_app *app,
                                const char *const *inherited)
@@ -130,6 +199,11 @@ static void common_environment(struct cfbp_environment *out, const struct cfbp_p
     if (inherited)
         cfbp_environment_inherit(out, inherited);
     cfbp_environment_merge(out, app->environment);
+    struct cfbp_strbuf url = CFBP_STRBUF_INIT;
+    const char *services = cfbp_environment_get(out, "VCAP_SERVICES");
+    if (services && *services && database_url(services, &url))
+        cfbp_environment_set(out, "DATABASE_URL", url.buf);
+    cfbp_strbuf_release(&url);
 }
 
 /* Sets name to value in decimal, followed by suffix ("m" for MEMORY_LIMIT). */

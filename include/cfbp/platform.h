@@ -69,7 +69,10 @@ struct cfbp_platform_instance {
  * The environment of the staging scripts: PATH, LANG, HOME (home), an empty
  * VCAP_SERVICES, the staging environment group (the proxy and CA variables
  * of this process), the app's variables, then what the app cannot change:
- * CF_STACK, MEMORY_LIMIT and VCAP_APPLICATION.
+ * CF_STACK, MEMORY_LIMIT and VCAP_APPLICATION. Both environments get
+ * DATABASE_URL when VCAP_SERVICES binds a MySQL or PostgreSQL service, as
+ * the builder and the launcher derive it (mysql:// given as mysql2://,
+ * postgresql:// as postgres://).
  */
 void cfbp_platform_staging_environment(struct cfbp_environment *out,
                                        const struct cfbp_platform_app *app, const char *stack,

@@ -149,6 +149,49 @@ static void an_instance_gets_diegos_and_the_launchers_variables(void **state)
     assert_null(get(fixture, "CF_STACK"));
 }
 
+/* DATABASE_URL from VCAP_SERVICES, as buildpackapplifecycle's databaseuri gives it. */
+static void database_url_comes_from_a_bound_database(void **state)
+{
+    struct fixture *fixture = *state;
+    static const char *const cases[][2] = {
+        {"{\"cleardb\":[{\"credentials\":{\"uri\":\"mysql://u:p@db/x?reconnect=true\"}}]}",
+         "mysql2://u:p@db/x?reconnect=true"},
+        {"{\"elephant\":[{\"name\":\"e\",\"Credentials\":{\"URI\":\"postgresql://h/d\"}}]}",
+         "postgres://h/d"},
+        {"{\"a\":[{\"credentials\":{\"uri\":\"redis://r\"}}],\"b\":[{\"credentials\":{\"uri\":"
+         "\"POSTGRES://h/d\"}}]}",
+         "postgres://h/d"},
+        {"{\"m\":[{\"credentials\":{\"uri\":\"mysql2://h\"}}]}", "mysql2://h"},
+        {"{\"a\":[{\"credentials\":{\"uri\":\"redis://r\"}}]}", NULL},
+        {"{\"a\":{\"credentials\":{\"uri\":\"mysql://h\"}}}", NULL}, /* not a list: Go fails */
+        {"{\"a\":[{\"credentials\":{\"uri\":7}}],\"b\":[{\"credentials\":{\"uri\":\"mysql://"
+         "h\"}}]}",
+         NULL},
+        {"not json", NULL},
+        {"{}", NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+        struct cfbp_environment variables = CFBP_ENVIRONMENT_INIT,
+                                environment = CFBP_ENVIRONMENT_INIT;
+        cfbp_environment_set(&variables, "VCAP_SERVICES", cases[i][0]);
+        cfbp_environment_set(&variables, "DATABASE_URL", "the app's own");
+        struct cfbp_platform_app app = {.environment = &variables};
+        cfbp_platform_staging_environment(&environment, &app, "cflinuxfs4", "/home/vcap");
+        const char *expected = cases[i][1] ? cases[i][1] : "the app's own";
+        const char *got = cfbp_environment_get(&environment, "DATABASE_URL");
+        if (strcmp(got, expected) != 0)
+            fail_msg("case %zu: DATABASE_URL '%s', expected '%s'", i, got, expected);
+        cfbp_environment_release(&environment);
+        struct cfbp_platform_instance instance = {
+            .home = "/h", .port = 1, .guid = "g", .ip = "127.0.0.1"};
+        cfbp_platform_instance_environment(&environment, &app, &instance);
+        assert_string_equal(cfbp_environment_get(&environment, "DATABASE_URL"), expected);
+        cfbp_environment_release(&environment);
+        cfbp_environment_release(&variables);
+    }
+    (void)fixture;
+}
+
 static void instance_guids_are_fresh_version_4_uuids(void **state)
 {
     (void)state;
@@ -266,6 +309,7 @@ int main(void)
         TEST(staging_gets_the_stack_memory_and_vcap_application),
         TEST(the_app_sets_its_own_variables_but_not_the_platforms),
         TEST(an_instance_gets_diegos_and_the_launchers_variables),
+        TEST(database_url_comes_from_a_bound_database),
         TEST(instance_guids_are_fresh_version_4_uuids),
         TEST(settings_come_from_the_first_app_of_the_manifest),
         TEST(names_the_launcher_splits_or_expands),
