@@ -539,44 +539,74 @@ static int no_match(const char *constraint, const char *const *versions, size_t 
     return -1;
 }
 
-int cfbp_version_find_match(const char *constraint, const char *const *versions, size_t count,
-                            size_t *match, struct cfbp_error *err)
+/* A version that matched, for sorting. */
+struct matched {
+    size_t index;
+    struct cfbp_semver version;
+};
+
+static int compare_matched(const void *a, const void *b)
 {
+    const struct matched *x = a, *y = b;
+    int order = cfbp_semver_compare(&x->version, &y->version);
+    /* Of equal versions ("1.0" and "1.0.0" leniently) the one given first sorts last, so
+     * that it is the one cfbp_version_find_match picks, as it always has. */
+    return order ? order : (x->index < y->index) - (x->index > y->index);
+}
+
+int cfbp_version_find_matches(const char *constraint, const char *const *versions, size_t count,
+                              size_t **matches, size_t *match_count, struct cfbp_error *err)
+{
+    *matches = NULL;
+    *match_count = 0;
     bool all_strict = true;
     for (size_t i = 0; all_strict && i < count; i++)
         all_strict = cfbp_version_is_strict_semver(versions[i]);
     struct constraint parsed;
     bool have = (all_strict && parse_constraint(&parsed, constraint, false) == 0) ||
                 parse_constraint(&parsed, constraint, true) == 0;
-    bool found = false;
-    size_t best = 0;
-    struct cfbp_semver best_version = {0};
+    struct matched *found = count ? cfbp_xcalloc(count, sizeof(*found)) : NULL;
+    size_t found_count = 0;
     for (size_t i = 0; have && i < count; i++) {
         struct cfbp_semver v;
         if (!parse_version(&v, versions[i], !parsed.lenient, false, NULL, NULL))
             continue;
-        if (constraint_matches(&parsed, &v) &&
-            (!found || cfbp_semver_compare(&v, &best_version) > 0)) {
-            cfbp_semver_release(&best_version);
-            best_version = v;
-            best = i;
-            found = true;
-        } else {
+        if (constraint_matches(&parsed, &v))
+            found[found_count++] = (struct matched){.index = i, .version = v};
+        else
             cfbp_semver_release(&v);
-        }
     }
-    cfbp_semver_release(&best_version);
     if (have)
         constraint_release(&parsed);
-    for (size_t i = 0; !found && i < count; i++) {
-        if (strcmp(versions[i], constraint) == 0) {
-            best = i;
-            found = true;
-        }
+    if (found_count)
+        qsort(found, found_count, sizeof(*found), compare_matched);
+    size_t *indices = cfbp_xcalloc(count ? count : 1, sizeof(*indices));
+    for (size_t i = 0; i < found_count; i++) {
+        indices[i] = found[i].index;
+        cfbp_semver_release(&found[i].version);
     }
-    if (!found)
+    free(found);
+    /* A constraint that is no constraint at all still finds its exact spelling. */
+    for (size_t i = 0; found_count == 0 && i < count; i++)
+        if (strcmp(versions[i], constraint) == 0)
+            indices[found_count++] = i;
+    if (found_count == 0) {
+        free(indices);
         return no_match(constraint, versions, count, err);
-    *match = best;
+    }
+    *matches = indices;
+    *match_count = found_count;
+    return 0;
+}
+
+int cfbp_version_find_match(const char *constraint, const char *const *versions, size_t count,
+                            size_t *match, struct cfbp_error *err)
+{
+    size_t *matches, match_count;
+    if (cfbp_version_find_matches(constraint, versions, count, &matches, &match_count, err) < 0)
+        return -1;
+    *match = matches[match_count - 1];
+    free(matches);
     return 0;
 }
 

@@ -50,6 +50,15 @@ int cfbp_version_check_constraint(const char *constraint, struct cfbp_error *err
  */
 int cfbp_version_find_match(const char *constraint, const char *const *versions, size_t count,
                             size_t *match, struct cfbp_error *err);
+/*
+ * Finds every one of versions[0..count) matching constraint, as libbuildpack's
+ * FindMatchingVersions does: *matches gets a new array (free it) of their
+ * indices, lowest version first, and *match_count its length (at least 1).
+ * No match is the same error as cfbp_version_find_match's; the highest match
+ * is always the one cfbp_version_find_match picks.
+ */
+int cfbp_version_find_matches(const char *constraint, const char *const *versions, size_t count,
+                              size_t **matches, size_t *match_count, struct cfbp_error *err);
 /* True when version satisfies constraint under the same rules. */
 bool cfbp_version_matches(const char *constraint, const char *version);
 

@@ -452,6 +452,35 @@ static void many_alternatives_are_refused_and_messages_stay_short(void **state)
     cfbp_strbuf_release(&constraint);
 }
 
+/* Every match, lowest first; the last is the one cfbp_version_find_match picks. */
+static void finds_every_match_in_order(void **state)
+{
+    (void)state;
+    static const char *const versions[] = {"1.10.0", "2.0.0", "1.2.3", "1.9.9", "0.9.0"};
+    size_t *matches, count;
+    struct cfbp_error err = CFBP_ERROR_INIT;
+    assert_int_equal(cfbp_version_find_matches("1.x", versions, 5, &matches, &count, &err), 0);
+    assert_int_equal(count, 3);
+    assert_string_equal(versions[matches[0]], "1.2.3");
+    assert_string_equal(versions[matches[1]], "1.9.9");
+    assert_string_equal(versions[matches[2]], "1.10.0");
+    size_t best;
+    assert_int_equal(cfbp_version_find_match("1.x", versions, 5, &best, &err), 0);
+    assert_int_equal(best, matches[2]);
+    free(matches);
+    assert_int_equal(cfbp_version_find_matches("~> 3.0", versions, 5, &matches, &count, &err), -1);
+    assert_null(matches);
+    assert_int_equal(count, 0);
+    assert_non_null(strstr(err.message, "no match found for ~> 3.0 in [1.10.0 2.0.0 1.2.3"));
+    cfbp_error_clear(&err);
+    /* Non-semver versions match their exact spelling. */
+    static const char *const odd[] = {"latest", "nightly"};
+    assert_int_equal(cfbp_version_find_matches("nightly", odd, 2, &matches, &count, &err), 0);
+    assert_int_equal(count, 1);
+    assert_int_equal(matches[0], 1);
+    free(matches);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -475,6 +504,7 @@ int main(void)
         cmocka_unit_test(matches_single_versions),
         cmocka_unit_test(accepts_valid_constraints),
         cmocka_unit_test(refuses_garbage_constraints),
+        cmocka_unit_test(finds_every_match_in_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
