@@ -965,7 +965,8 @@ static void stage_release(struct stage *stage)
     cfbp_strbuf_release(&stage->home);
 }
 
-int cfbp_builder_stage(const struct cfbp_builder_options *options, struct cfbp_error *err)
+int cfbp_builder_stage(const struct cfbp_builder_options *options, int *exit_status,
+                       struct cfbp_error *err)
 {
     struct stage stage = {.options = options, .err = err, .temp = CFBP_WORKDIR_INIT};
     cfbp_strbuf_init(&stage.work, 0);
@@ -1014,5 +1015,6 @@ int cfbp_builder_stage(const struct cfbp_builder_options *options, struct cfbp_e
             unlink(options->result);
     }
     stage_release(&stage);
-    return status;
+    *exit_status = status;
+    return status ? -1 : 0;
 }

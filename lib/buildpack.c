@@ -87,7 +87,6 @@ int cfbp_buildpack_check_valid(const struct cfbp_manifest *manifest, const char 
         cfbp_error_append(err, " (CF_STACK is not set; Cloud Foundry sets it when staging)");
     cfbp_error_append(err, "; this buildpack supports %s",
                       supported.len ? supported.buf : "no stack");
-    cfbp_log_error(log, "%s", err->message);
     cfbp_strbuf_release(&supported);
     cfbp_string_list_clear(&stacks);
     return -1;

@@ -17,8 +17,15 @@ static int set_message(struct cfbp_error *err, enum cfbp_error_kind kind, struct
     return -1;
 }
 
+static void drop_detail(struct cfbp_error *err)
+{
+    free(err->detail);
+    err->detail = NULL;
+}
+
 int cfbp_error_set(struct cfbp_error *err, enum cfbp_error_kind kind, const char *format, ...)
 {
+    drop_detail(err);
     struct cfbp_strbuf text = CFBP_STRBUF_INIT;
     va_list args;
     va_start(args, format);
@@ -30,6 +37,7 @@ int cfbp_error_set(struct cfbp_error *err, enum cfbp_error_kind kind, const char
 int cfbp_error_set_errno(struct cfbp_error *err, enum cfbp_error_kind kind, int errnum,
                          const char *format, ...)
 {
+    drop_detail(err);
     struct cfbp_strbuf text = CFBP_STRBUF_INIT;
     va_list args;
     va_start(args, format);
@@ -62,11 +70,24 @@ int cfbp_error_append(struct cfbp_error *err, const char *format, ...)
     return set_message(err, err->kind ? err->kind : CFBP_ERROR_FAILED, &text);
 }
 
+int cfbp_error_set_detail(struct cfbp_error *err, const char *format, ...)
+{
+    struct cfbp_strbuf text = CFBP_STRBUF_INIT;
+    va_list args;
+    va_start(args, format);
+    cfbp_strbuf_append_vformat(&text, format, args);
+    va_end(args);
+    free(err->detail);
+    err->detail = cfbp_strbuf_detach(&text, NULL);
+    return -1;
+}
+
 void cfbp_error_clear(struct cfbp_error *err)
 {
     free(err->message);
     err->message = NULL;
     err->kind = CFBP_ERROR_NONE;
+    drop_detail(err);
 }
 
 void cfbp_error_move(struct cfbp_error *dst, struct cfbp_error *src)
@@ -74,7 +95,9 @@ void cfbp_error_move(struct cfbp_error *dst, struct cfbp_error *src)
     if (dst == src)
         return;
     free(dst->message);
+    free(dst->detail);
     *dst = *src;
     src->message = NULL;
+    src->detail = NULL;
     src->kind = CFBP_ERROR_NONE;
 }

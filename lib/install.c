@@ -74,10 +74,11 @@ static int report_missing(struct cfbp_installer *installer, const char *name, co
         for (size_t i = 0; i < versions.count; i++)
             cfbp_strbuf_append_format(&message, "\t- %s\n", versions.items[i]);
     }
-    cfbp_log_error(installer->log, "%s", message.buf);
+    cfbp_error_set(err, CFBP_ERROR_NOT_FOUND, "dependency %s %s not found", name, version);
+    cfbp_error_set_detail(err, "%s", message.buf); /* libbuildpack's block, shown first */
     cfbp_strbuf_release(&message);
     cfbp_string_list_clear(&versions);
-    return cfbp_error_set(err, CFBP_ERROR_NOT_FOUND, "dependency %s %s not found", name, version);
+    return -1;
 }
 
 /* --- warnings (contract §6.6 steps 4 and 5) --- */

@@ -65,9 +65,10 @@ int program_fail(struct program *program)
         fprintf(stderr, "%s: %s\n", program->name, message);
         return EXIT_USAGE;
     }
-    /* Stack errors were logged where they were found (libbuildpack's wording). */
-    if (program->err.kind != CFBP_ERROR_STACK)
-        cfbp_log_error(&program->log, "%s", message);
+    /* The library reports and never prints: each error is shown once, here. */
+    if (program->err.detail)
+        cfbp_log_error(&program->log, "%s", program->err.detail);
+    cfbp_log_error(&program->log, "%s", message);
     return EXIT_STAGING_FAILED;
 }
 

@@ -205,7 +205,7 @@ int cmd_stage(int argc, char **argv)
         .messages = stderr,
         .stop_fd = stop_pipe[0],
     };
-    status = cfbp_builder_stage(&builder, &err);
+    cfbp_builder_stage(&builder, &status, &err);
     if (status == CFBP_BUILDER_STOPPED && !stop_signal)
         stop_signal = SIGPIPE; /* a script found our output closed before we did */
     if (stop_signal) {

@@ -11,7 +11,7 @@
  * WARNING line names each launch.yml a buildpack wrote that Cloud Foundry
  * will not read, and the other surprises get one too.
  *
- * Failures return the builder's exit status (§8) with its message, a
+ * A failure reports the builder's exit status (§8) and its message, a
  * script's failure in os/exec's words ("exit status 7", "signal: killed",
  * "fork/exec <path>: no such file or directory"):
  *   222 None of the buildpacks detected a compatible application
@@ -84,10 +84,12 @@ struct cfbp_builder_options {
 };
 
 /*
- * Stages the app. Returns 0, or the builder's exit status (or
- * CFBP_BUILDER_STOPPED) with err set to its message.
+ * Stages the app. Returns 0, or -1 with err set to the builder's message and
+ * *exit_status to its exit status (or CFBP_BUILDER_STOPPED); *exit_status is
+ * 0 on success.
  */
-int cfbp_builder_stage(const struct cfbp_builder_options *options, struct cfbp_error *err);
+int cfbp_builder_stage(const struct cfbp_builder_options *options, int *exit_status,
+                       struct cfbp_error *err);
 
 /* Where the builder keeps a supply buildpack's cache: the 16-hex-digit XXH64 of its key (§4.1). */
 void cfbp_builder_cache_name(const char *key, char name[17]);

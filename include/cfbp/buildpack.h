@@ -24,7 +24,8 @@ void cfbp_buildpack_title(const char *language, struct cfbp_strbuf *out);
 
 /*
  * Logs "-----> <Title> Buildpack version <VERSION>" and checks that the
- * manifest supports stack; if not, logs and returns libbuildpack's sentence
+ * manifest supports stack; if not, returns (kind CFBP_ERROR_STACK, for the
+ * program to print) libbuildpack's sentence
  * "Stack not supported by buildpack: required stack <stack> was not found",
  * followed by the stacks the buildpack does support (and a note when
  * CF_STACK is not set at all).

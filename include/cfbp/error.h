@@ -3,8 +3,10 @@
  *
  * Every library call that can fail returns 0 on success and -1 on failure,
  * and on failure fills a caller-supplied struct cfbp_error with one sentence
- * that says what failed (naming the file, URI or line) and what to do. The
- * library never prints or exits on its own: the program decides.
+ * that says what failed (naming the file, URI or line) and what to do, and
+ * where useful detail lines. The library never prints an error or exits on
+ * its own: the program prints each error once (detail, then message) and
+ * decides the exit code.
  *
  *     struct cfbp_error err = CFBP_ERROR_INIT;
  *     if (cfbp_manifest_load(&manifest, root, &err) < 0) {
@@ -35,14 +37,20 @@ enum cfbp_error_kind {
 struct cfbp_error {
     char *message; /* NULL while there is no error */
     enum cfbp_error_kind kind;
+    /*
+     * Lines a program shows before the message, where one sentence is not
+     * enough (the versions a buildpack offers), or NULL. Set with
+     * cfbp_error_set_detail after the message.
+     */
+    char *detail;
 };
 
 #define CFBP_ERROR_INIT                                                                            \
     {                                                                                              \
-        NULL, CFBP_ERROR_NONE                                                                      \
+        NULL, CFBP_ERROR_NONE, NULL                                                                \
     }
 
-/* Sets the error (replacing any earlier one) and returns -1. */
+/* Sets the error (replacing any earlier one, detail included) and returns -1. */
 int cfbp_error_set(struct cfbp_error *err, enum cfbp_error_kind kind, const char *format, ...)
     __attribute__((format(printf, 3, 4)));
 /* Like cfbp_error_set, then appends ": <strerror(errnum)>". Returns -1. */
@@ -54,7 +62,10 @@ int cfbp_error_prefix(struct cfbp_error *err, const char *format, ...)
 /* Appends text to the current message, keeping its kind. Returns -1. */
 int cfbp_error_append(struct cfbp_error *err, const char *format, ...)
     __attribute__((format(printf, 2, 3)));
-/* Frees the message and resets err to "no error". */
+/* Sets the detail lines of the current error (replacing earlier ones). Returns -1. */
+int cfbp_error_set_detail(struct cfbp_error *err, const char *format, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Frees the message and detail and resets err to "no error". */
 void cfbp_error_clear(struct cfbp_error *err);
 /* Moves src into dst (dst's old message is freed); src is left clear. */
 void cfbp_error_move(struct cfbp_error *dst, struct cfbp_error *src);

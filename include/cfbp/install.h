@@ -17,6 +17,11 @@
  * holds a bad file; a cached copy that no longer matches is dropped and
  * downloaded again instead of failing every later staging (as libbuildpack
  * does).
+ *
+ * A name or version the manifest does not offer fails with kind
+ * CFBP_ERROR_NOT_FOUND, "dependency <name> <version> not found", and as the
+ * error's detail libbuildpack's "DEPENDENCY MISSING IN MANIFEST:" block
+ * listing the versions there are, for the program to print.
  */
 #ifndef CFBP_INSTALL_H
 #define CFBP_INSTALL_H

@@ -171,7 +171,9 @@ static int stage(struct fixture *fixture, size_t count)
 {
     fixture->options.buildpack_count = count;
     cfbp_error_clear(&fixture->err);
-    int status = cfbp_builder_stage(&fixture->options, &fixture->err);
+    int status = -1;
+    int result = cfbp_builder_stage(&fixture->options, &status, &fixture->err);
+    assert_int_equal(result, status ? -1 : 0);
     /* Whatever happened, the builder's temporary directory is gone. */
     assert_int_equal(test_count_entries(fixture->tmp), 0);
     return status;

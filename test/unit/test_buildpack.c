@@ -228,11 +228,7 @@ static void refuses_an_unsupported_stack(void **state)
     const char *expected = "Stack not supported by buildpack: required stack cflinuxfs3 was not "
                            "found; this buildpack supports cflinuxfs4, cflinuxfs5";
     assert_string_equal(fixture->err.message, expected);
-    struct cfbp_strbuf expected_log = CFBP_STRBUF_INIT;
-    cfbp_strbuf_append_format(&expected_log, "%s       " RED "**ERROR**" RESET " %s\n", BANNER,
-                              expected);
-    assert_string_equal(logged(fixture), expected_log.buf);
-    cfbp_strbuf_release(&expected_log);
+    assert_string_equal(logged(fixture), BANNER); /* the program prints the error, once */
 }
 
 static void an_empty_stack_keeps_libbuildpacks_double_space(void **state)
@@ -284,12 +280,8 @@ static void a_packaged_manifest_supports_only_its_stack(void **state)
     assert_string_equal(fixture->err.message, "Stack not supported by buildpack: required stack "
                                               "cflinuxfs3 was not found; this buildpack supports "
                                               "cflinuxfs4");
-    assert_true(cfbp_string_starts_with(logged(fixture),
-                                        "-----> Dotnet-Core Buildpack version 1.2.3\n"
-                                        "-----> Dotnet-Core Buildpack version 1.2.3\n"
-                                        "       " RED "**ERROR**" RESET
-                                        " Stack not supported by buildpack: required stack "
-                                        "cflinuxfs3 was not found"));
+    assert_string_equal(logged(fixture), "-----> Dotnet-Core Buildpack version 1.2.3\n"
+                                         "-----> Dotnet-Core Buildpack version 1.2.3\n");
 }
 
 /* --- locate_root --- */
