@@ -623,11 +623,13 @@ static int compare_directories(const void *a, const void *b)
 
 /*
  * Gives the directory members their modes, relative to the placed tree
- * root_fd. Best effort: a directory that was replaced by a later member, or
- * that belongs to someone else (tar as a user cannot change it either), is
- * left as it is.
+ * root_fd; through the journal of a merge, when there is one, so that
+ * undoing the merge gives the directories their old modes back. Best effort:
+ * a directory that was replaced by a later member, or that belongs to
+ * someone else (tar as a user cannot change it either), is left as it is.
  */
-static void apply_directory_modes(struct extractor *extractor, int root_fd, const char *root)
+static void apply_directory_modes(struct extractor *extractor, int root_fd, const char *root,
+                                  struct cfbp_beneath_journal *journal)
 {
     if (extractor->directory_count == 0)
         return;
@@ -640,6 +642,11 @@ static void apply_directory_modes(struct extractor *extractor, int root_fd, cons
             continue;
         previous = entry->path;
         struct cfbp_error ignored = CFBP_ERROR_INIT;
+        if (journal) {
+            cfbp_beneath_journal_chmod(journal, root_fd, root, entry->path, entry->mode, &ignored);
+            cfbp_error_clear(&ignored);
+            continue;
+        }
         int fd = cfbp_beneath_open_directory_at(root_fd, root, entry->path, false, 0, &ignored);
         cfbp_error_clear(&ignored);
         if (fd < 0)
@@ -849,12 +856,11 @@ static int install_single_file(int fd, bool as_destination,
 /* --- placing the tree --- */
 
 /*
- * The work directory holds the extracted tree and, during a merge, what the
- * tree's entries displaced from the destination (so that a failed merge can
- * put it back).
+ * The work directory holds the extracted tree and, during a merge, the
+ * merge's journal and what the tree's entries displaced from the destination
+ * (beneath.h), so that a failed or killed merge can be undone.
  */
-#define TREE_NAME  "tree"
-#define TRASH_NAME "displaced"
+#define TREE_NAME "tree"
 
 static int make_work_subdirectory(const struct cfbp_workdir *workdir, const char *name,
                                   struct cfbp_error *err)
@@ -872,27 +878,53 @@ static int make_work_subdirectory(const struct cfbp_workdir *workdir, const char
 }
 
 /*
+ * Merges the extracted tree into the destination directory with a journal:
+ * the merge, then the directory modes, then the commit. A failure at any
+ * point undoes all of it; a kill leaves the journal for the next install,
+ * which undoes it (workdir.h). Sets *keep_workdir when undoing did not
+ * finish, so that the work directory stays for the next install to finish it.
+ */
+static int merge_tree(struct extractor *extractor, struct cfbp_workdir *workdir, int destination_fd,
+                      const char *destination, bool *keep_workdir, struct cfbp_error *err)
+{
+    struct cfbp_beneath_journal *journal = NULL;
+    int result = cfbp_beneath_journal_start(&journal, workdir->fd, workdir->path, TREE_NAME, err);
+    if (result == 0)
+        result = cfbp_beneath_journal_merge(journal, destination_fd, destination, err);
+    if (result == 0) {
+        apply_directory_modes(extractor, destination_fd, destination, journal);
+        result = cfbp_beneath_journal_commit(journal, err);
+        if (result < 0 && cfbp_beneath_journal_undo(journal, destination_fd, destination, NULL) < 0)
+            cfbp_error_append(err,
+                              "; not everything could be put back yet: the next install "
+                              "into %s does it",
+                              destination);
+    }
+    *keep_workdir = cfbp_beneath_journal_pending(journal);
+    cfbp_beneath_journal_close(journal);
+    return result;
+}
+
+/*
  * Moves the extracted tree into the destination under the destination lock:
- * merged into it when it is a directory (a failure part way puts every entry
- * back), renamed to it when it is missing. Directory modes follow.
+ * merged into it when it is a directory (see merge_tree), renamed to it when
+ * it is missing. Directory modes follow.
  */
 static int place_tree(struct extractor *extractor, struct cfbp_workdir *workdir, int tree_fd,
-                      const char *destination, struct cfbp_error *err)
+                      const char *destination, bool *keep_workdir, struct cfbp_error *err)
 {
     struct cfbp_destination_lock lock = CFBP_DESTINATION_LOCK_INIT;
     if (cfbp_destination_lock(&lock, destination, err) < 0)
         return -1;
     struct cfbp_strbuf tree = CFBP_STRBUF_INIT;
     cfbp_path_join(&tree, workdir->path, TREE_NAME);
-    int result = 0;
-    int destination_fd = open(destination, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (destination_fd >= 0) {
-        int trash_fd = make_work_subdirectory(workdir, TRASH_NAME, err);
-        result = trash_fd < 0 ? -1
-                              : cfbp_beneath_merge_move(tree_fd, tree.buf, destination_fd,
-                                                        destination, trash_fd, err);
-        if (trash_fd >= 0)
-            close(trash_fd);
+    /* Another install may have been killed in its merge since ours began: undo that first. */
+    int result = cfbp_workdir_remove_stale(&lock, destination, err);
+    int destination_fd = result < 0 ? -1 : open(destination, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (result < 0) {
+        /* that merge could not be undone: nothing is placed over it */
+    } else if (destination_fd >= 0) {
+        result = merge_tree(extractor, workdir, destination_fd, destination, keep_workdir, err);
     } else if (cfbp_fs_exists(destination)) {
         result =
             cfbp_error_set(err, CFBP_ERROR_IO,
@@ -903,11 +935,11 @@ static int place_tree(struct extractor *extractor, struct cfbp_workdir *workdir,
         result = cfbp_error_set_errno(err, CFBP_ERROR_IO, errno, "cannot move %s to %s", tree.buf,
                                       destination);
     } else {
+        /* Best effort: the tree is in place, and only a directory of someone else's refuses. */
         destination_fd = open(destination, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (destination_fd >= 0)
+            apply_directory_modes(extractor, destination_fd, destination, NULL);
     }
-    /* Best effort: the tree is in place, and only a directory of someone else's refuses. */
-    if (result == 0 && destination_fd >= 0)
-        apply_directory_modes(extractor, destination_fd, destination);
     if (destination_fd >= 0)
         close(destination_fd);
     cfbp_destination_unlock(&lock);
@@ -926,6 +958,7 @@ static int install_archive(int fd, enum cfbp_archive_kind kind,
     cfbp_workdir_save_times(&times, request->destination);
     cfbp_path_dirname(&parent, request->destination);
     int tree_fd = -1;
+    bool keep_workdir = false;
     int result = cfbp_workdir_mkdir_p(parent.buf, &made, err);
     if (result == 0)
         result = cfbp_workdir_create(&workdir, request->destination, "", err);
@@ -940,12 +973,17 @@ static int install_archive(int fd, enum cfbp_archive_kind kind,
             result = extract_tar_stream(&extractor, fd, kind, request, actual_sha256, err);
         forget_parent(&extractor);
         if (result == 0)
-            result = place_tree(&extractor, &workdir, tree_fd, request->destination, err);
+            result =
+                place_tree(&extractor, &workdir, tree_fd, request->destination, &keep_workdir, err);
         extractor_release(&extractor);
     }
     if (tree_fd >= 0)
         close(tree_fd);
-    cfbp_workdir_remove(&workdir);
+    /* A merge not wholly undone leaves its journal for the next install (workdir.h). */
+    if (keep_workdir)
+        cfbp_workdir_release(&workdir);
+    else
+        cfbp_workdir_remove(&workdir);
     if (result < 0)
         cfbp_workdir_undo_mkdir(&made);
     cfbp_workdir_restore_times(&times, result < 0);

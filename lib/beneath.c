@@ -419,59 +419,474 @@ int cfbp_beneath_list_directory(const struct cfbp_beneath *root, const char *rel
 /* --- merging --- */
 
 /*
- * A merge records every entry it moved, and where it put what that entry
- * displaced, so that a failure part way can put everything back.
+ * A merge changes the destination one step at a time, and records each step
+ * before taking it: in memory always, and in the journal file when it has
+ * one. Undoing walks the steps newest first and reverses only what it finds
+ * done, judged by inode numbers (see beneath.h). Replacing is one
+ * renameat2(RENAME_EXCHANGE): at every moment the name holds the old entry or
+ * the new one, and the old one lands in the source tree, where undoing finds
+ * it. Where the file system cannot swap (EINVAL), the old entry is put aside
+ * first and the new one moved in after, both steps journaled.
+ *
+ * The journal is text, one record a line, each written with one write(2):
+ *
+ *     cfbp-merge-journal 1 /<source>
+ *     add /<directory> /<name> <its inode>
+ *     swap /<directory> /<name> <new entry's inode> <old entry's inode>
+ *     aside /<directory> /<name> <number in the aside directory> <its inode>
+ *     mode /<directory> <mode before, octal> <its inode>
+ *     commit
+ *
+ * Paths are relative to the two tops, and any byte that could split a
+ * record is escaped as %XX.
  */
-struct merge_move {
-    char *directory; /* relative to both tops */
-    char *name;
-    long displaced; /* its number in the trash directory, or -1 */
+#define JOURNAL_NAME   "journal"
+#define ASIDE_NAME     "displaced"
+#define JOURNAL_HEADER "cfbp-merge-journal 1"
+#define JOURNAL_MAX    ((size_t)1 << 30)
+#define NEED_PARENT    0300 /* write and search: to add or take away entries */
+#define NEED_MOVED     0200 /* write: a directory that changes parents rewrites its ".." */
+
+enum step_kind { STEP_ADD, STEP_SWAP, STEP_ASIDE, STEP_MODE, STEP_COMMIT };
+
+static const char *const step_names[] = {"add", "swap", "aside", "mode", "commit"};
+
+struct step {
+    enum step_kind kind;
+    char *directory;      /* relative to both tops, "" for the tops (MODE: the directory) */
+    char *name;           /* ADD SWAP ASIDE: the entry */
+    ino_t moved;          /* ADD SWAP: the source entry; MODE: the directory */
+    ino_t displaced;      /* SWAP ASIDE: the destination entry it replaces */
+    unsigned long number; /* ASIDE: its name in the aside directory */
+    mode_t mode;          /* MODE: the mode before */
 };
 
-/* A destination directory that was made writable for a moment, with its mode to give back. */
-struct lent_mode {
-    char *directory;
+struct cfbp_beneath_journal {
+    int work_fd; /* not owned */
+    char *work_display;
+    char *source_name;
+    char *source_display;
+    int source_fd;
+    bool owns_source;
+    int fd; /* the journal file, -1 for a merge kept in memory only */
+    int aside_fd;
+    bool owns_aside;
+    unsigned long aside_count;
+    bool keep;    /* keep what is replaced, so that the merge can be undone */
+    bool pending; /* steps taken that are neither committed nor undone */
+    struct step *steps;
+    size_t step_count, step_alloc;
+};
+
+/* A directory made writable for a moment, and the mode to give it back. */
+struct lent {
+    int fd;
     mode_t mode;
 };
 
 struct merge {
-    int src_fd, dest_fd, trash_fd;
-    const char *src_display, *dest_display;
-    struct merge_move *moves;
-    size_t move_count, move_alloc;
-    struct lent_mode *lent;
-    size_t lent_count, lent_alloc;
-    long trashed;
+    struct cfbp_beneath_journal *journal;
+    int dest_fd;
+    const char *dest_display;
+    bool recording;    /* lends are journaled (not while undoing: undoing restores the originals) */
+    struct lent *held; /* parent directories lent until restore_held */
+    size_t held_count, held_alloc;
 };
 
-/*
- * rename(2) from one open directory to another. A destination directory of
- * ours without write permission (an earlier archive may have made it 0555)
- * is made writable for the merge and given its mode back at the end.
- */
-static int rename_into(struct merge *merge, int from_fd, const char *from_name, int to_fd,
-                       const char *to_name, const char *to_directory)
+static void (*step_hook)(unsigned long moment, void *data);
+static void *step_hook_data;
+static unsigned long step_moment;
+static bool exchange_forced_off;
+static bool exchange_unsupported; /* set once a file system said it cannot swap */
+
+void cfbp_beneath_set_step_hook(void (*hook)(unsigned long moment, void *data), void *data)
 {
-    if (renameat(from_fd, from_name, to_fd, to_name) == 0)
-        return 0;
-    int saved = errno;
-    struct stat st;
-    if (saved != EACCES || fstat(to_fd, &st) < 0 || st.st_uid != geteuid() ||
-        (st.st_mode & 0300) == 0300 || fchmod(to_fd, (st.st_mode & 07777) | 0300) < 0) {
-        errno = saved;
-        return -1;
+    step_hook = hook;
+    step_hook_data = data;
+    step_moment = 0;
+}
+
+void cfbp_beneath_force_no_exchange(bool no_exchange)
+{
+    exchange_forced_off = no_exchange;
+}
+
+static void reach_moment(const struct cfbp_beneath_journal *journal)
+{
+    if (step_hook && journal->fd >= 0)
+        step_hook(step_moment++, step_hook_data);
+}
+
+/* --- journal records --- */
+
+/* Appends " /<text>" with bytes that could split a record escaped as %XX. */
+static void format_field(struct cfbp_strbuf *line, const char *text)
+{
+    cfbp_strbuf_append_string(line, " /");
+    for (const unsigned char *byte = (const unsigned char *)text; *byte; byte++) {
+        if (*byte <= ' ' || *byte >= 0x7f || *byte == '%')
+            cfbp_strbuf_append_format(line, "%%%02X", *byte);
+        else
+            cfbp_strbuf_append_char(line, (char)*byte);
     }
-    CFBP_GROW(merge->lent, merge->lent_alloc, merge->lent_count + 1);
-    merge->lent[merge->lent_count].directory = cfbp_xstrdup(to_directory);
-    merge->lent[merge->lent_count++].mode = st.st_mode & 07777;
-    return renameat(from_fd, from_name, to_fd, to_name);
+}
+
+static void format_step(struct cfbp_strbuf *line, const struct step *step)
+{
+    cfbp_strbuf_reset(line);
+    cfbp_strbuf_append_string(line, step_names[step->kind]);
+    if (step->kind != STEP_COMMIT)
+        format_field(line, step->directory);
+    switch (step->kind) {
+    case STEP_ADD:
+        format_field(line, step->name);
+        cfbp_strbuf_append_format(line, " %llu", (unsigned long long)step->moved);
+        break;
+    case STEP_SWAP:
+        format_field(line, step->name);
+        cfbp_strbuf_append_format(line, " %llu %llu", (unsigned long long)step->moved,
+                                  (unsigned long long)step->displaced);
+        break;
+    case STEP_ASIDE:
+        format_field(line, step->name);
+        cfbp_strbuf_append_format(line, " %lu %llu", step->number,
+                                  (unsigned long long)step->displaced);
+        break;
+    case STEP_MODE:
+        cfbp_strbuf_append_format(line, " %o %llu", (unsigned)step->mode,
+                                  (unsigned long long)step->moved);
+        break;
+    case STEP_COMMIT:
+        break;
+    }
+    cfbp_strbuf_append_char(line, '\n');
+}
+
+/* Takes the next space-separated token of a record; false when there is none. */
+static bool next_token(const char **cursor, const char *end, const char **token, size_t *length)
+{
+    if (*cursor >= end || **cursor != ' ')
+        return false;
+    *token = ++*cursor;
+    while (*cursor < end && **cursor != ' ')
+        ++*cursor;
+    *length = (size_t)(*cursor - *token);
+    return *length > 0;
+}
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+static bool parse_field(const char **cursor, const char *end, char **out)
+{
+    const char *token;
+    size_t length;
+    if (!next_token(cursor, end, &token, &length) || token[0] != '/')
+        return false;
+    struct cfbp_strbuf text = CFBP_STRBUF_INIT;
+    for (size_t i = 1; i < length; i++) {
+        if (token[i] != '%') {
+            cfbp_strbuf_append_char(&text, token[i]);
+            continue;
+        }
+        int high = i + 2 < length ? hex_value(token[i + 1]) : -1;
+        int low = i + 2 < length ? hex_value(token[i + 2]) : -1;
+        if (high < 0 || low < 0) {
+            cfbp_strbuf_release(&text);
+            return false;
+        }
+        cfbp_strbuf_append_char(&text, (char)(high * 16 + low));
+        i += 2;
+    }
+    *out = cfbp_strbuf_detach(&text, NULL);
+    return true;
+}
+
+static bool parse_number(const char **cursor, const char *end, int base, unsigned long long *out)
+{
+    const char *token;
+    size_t length;
+    if (!next_token(cursor, end, &token, &length) || length > 30)
+        return false;
+    char digits[32];
+    memcpy(digits, token, length);
+    digits[length] = '\0';
+    char *stop;
+    errno = 0;
+    *out = strtoull(digits, &stop, base);
+    return errno == 0 && *stop == '\0' && digits[0] != '-';
+}
+
+static bool parse_step(const char *line, const char *end, struct step *step)
+{
+    memset(step, 0, sizeof(*step));
+    size_t kind_length = strcspn(line, " \n");
+    bool known = false;
+    for (size_t i = 0; i < sizeof(step_names) / sizeof(*step_names); i++) {
+        if (strlen(step_names[i]) == kind_length && !strncmp(line, step_names[i], kind_length)) {
+            step->kind = (enum step_kind)i;
+            known = true;
+        }
+    }
+    const char *cursor = line + kind_length;
+    if (!known)
+        return false;
+    if (step->kind == STEP_COMMIT)
+        return cursor == end;
+    unsigned long long first = 0, second = 0;
+    bool parsed = parse_field(&cursor, end, &step->directory);
+    if (parsed && step->kind != STEP_MODE)
+        parsed = parse_field(&cursor, end, &step->name);
+    parsed = parsed && parse_number(&cursor, end, step->kind == STEP_MODE ? 8 : 10, &first);
+    if (parsed && step->kind != STEP_ADD)
+        parsed = parse_number(&cursor, end, 10, &second);
+    /* An entry's name is one component: a damaged journal must not move anything elsewhere. */
+    if (!parsed || cursor != end ||
+        (step->name && (!*step->name || strchr(step->name, '/') || !strcmp(step->name, ".") ||
+                        !strcmp(step->name, ".."))))
+        return false;
+    switch (step->kind) {
+    case STEP_ADD:
+        step->moved = (ino_t)first;
+        break;
+    case STEP_SWAP:
+        step->moved = (ino_t)first;
+        step->displaced = (ino_t)second;
+        break;
+    case STEP_ASIDE:
+        step->number = (unsigned long)first;
+        step->displaced = (ino_t)second;
+        break;
+    case STEP_MODE:
+        step->mode = (mode_t)(first & 07777);
+        step->moved = (ino_t)second;
+        break;
+    case STEP_COMMIT:
+        break;
+    }
+    return true;
+}
+
+static void free_steps(struct cfbp_beneath_journal *journal)
+{
+    for (size_t i = 0; i < journal->step_count; i++) {
+        free(journal->steps[i].directory);
+        free(journal->steps[i].name);
+    }
+    free(journal->steps);
+    journal->steps = NULL;
+    journal->step_count = journal->step_alloc = 0;
+}
+
+/*
+ * Records a step before it is taken: appended to the journal file with one
+ * write(2) (a record cut short by a kill has no newline and is ignored, as
+ * is the step it would have described, which was not taken), then kept in
+ * memory for undoing in this process.
+ */
+static int record_step(struct cfbp_beneath_journal *journal, const struct step *step,
+                       struct cfbp_error *err)
+{
+    if (journal->fd >= 0) {
+        struct cfbp_strbuf line = CFBP_STRBUF_INIT;
+        format_step(&line, step);
+        reach_moment(journal);
+        int saved = cfbp_fs_write_all(journal->fd, line.buf, line.len);
+        cfbp_strbuf_release(&line);
+        if (saved) {
+            struct cfbp_strbuf path = CFBP_STRBUF_INIT;
+            cfbp_path_join(&path, journal->work_display, JOURNAL_NAME);
+            cfbp_fs_write_error(err, saved, path.buf);
+            cfbp_strbuf_release(&path);
+            errno = saved;
+            return -1;
+        }
+        reach_moment(journal);
+    }
+    CFBP_GROW(journal->steps, journal->step_alloc, journal->step_count + 1);
+    struct step *copy = &journal->steps[journal->step_count++];
+    *copy = *step;
+    copy->directory = cfbp_xstrdup(step->directory);
+    copy->name = step->name ? cfbp_xstrdup(step->name) : NULL;
+    if (step->kind != STEP_COMMIT)
+        journal->pending = true;
+    return 0;
+}
+
+/* --- lending write permission --- */
+
+static void join_relative(struct cfbp_strbuf *out, const char *directory, const char *name)
+{
+    if (*directory)
+        cfbp_path_join(out, directory, name);
+    else
+        cfbp_strbuf_set(out, name);
+}
+
+/*
+ * Makes a directory of ours lacking need writable: the directory fd itself
+ * (name NULL) or its entry name, when that is a directory. relative is its
+ * path in the destination (NULL outside it), for the journal. Returns 1 with
+ * *lent filled, 0 when there was nothing to lend, -1 when the journal could
+ * not be written (errno set).
+ */
+static int lend_directory(struct merge *merge, int fd, const char *name, const char *relative,
+                          mode_t need, struct lent *lent)
+{
+    int directory = name ? openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                         : fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    struct stat st;
+    if (directory < 0)
+        return 0;
+    if (fstat(directory, &st) < 0 || st.st_uid != geteuid() || (st.st_mode & need) == need) {
+        close(directory);
+        return 0;
+    }
+    if (merge->recording && relative) {
+        struct step step = {.kind = STEP_MODE, .mode = st.st_mode & 07777, .moved = st.st_ino};
+        struct cfbp_strbuf path = CFBP_STRBUF_INIT;
+        if (name)
+            join_relative(&path, relative, name);
+        else
+            cfbp_strbuf_set(&path, relative);
+        step.directory = path.buf;
+        struct cfbp_error ignored = CFBP_ERROR_INIT;
+        int recorded = record_step(merge->journal, &step, &ignored);
+        int saved = errno;
+        cfbp_strbuf_release(&path);
+        cfbp_error_clear(&ignored);
+        if (recorded < 0) {
+            close(directory);
+            errno = saved;
+            return -1;
+        }
+    }
+    if (fchmod(directory, (st.st_mode & 07777) | need) < 0) {
+        close(directory);
+        return 0;
+    }
+    lent->fd = directory;
+    lent->mode = st.st_mode & 07777;
+    return 1;
+}
+
+static void give_back(struct lent *lent)
+{
+    fchmod(lent->fd, lent->mode);
+    close(lent->fd);
+}
+
+/* Gives the parent directories lent since the last call their modes back, newest first. */
+static void restore_held(struct merge *merge)
+{
+    for (size_t i = merge->held_count; i > 0; i--)
+        give_back(&merge->held[i - 1]);
+    merge->held_count = 0;
+}
+
+/* One end of a rename: an entry of a directory, whose path in the destination is relative. */
+struct end {
+    int fd;
+    const char *name;
+    const char *relative; /* NULL outside the destination */
+};
+
+static int rename_entries(const struct end *from, const struct end *to, unsigned flags)
+{
+    if (renameat2(from->fd, from->name, to->fd, to->name, flags) == 0)
+        return 0;
+    /* Some file systems cannot promise RENAME_NOREPLACE; the caller saw the place empty. */
+    if (errno == EINVAL && flags == RENAME_NOREPLACE)
+        return renameat(from->fd, from->name, to->fd, to->name);
+    return -1;
+}
+
+/*
+ * renameat2 from one end to the other. Refused for want of permission, it
+ * lends write permission to what must change and is ours: both parent
+ * directories (kept until restore_held, as the next entries of the same
+ * directory need them too) and a directory that changes parents (given back
+ * at once if it stays in, or comes into, the destination; one that leaves
+ * for the work directory keeps it, so that the work directory can be
+ * removed), then tries again.
+ */
+static int rename_lending(struct merge *merge, const struct end *from, const struct end *to,
+                          unsigned flags)
+{
+    if (rename_entries(from, to, flags) == 0)
+        return 0;
+    if (errno != EACCES && errno != EPERM)
+        return -1;
+    int refused = errno;
+    struct lent moving[2];
+    bool lent_moving[2] = {false, false};
+    int lent = 0, status = 0;
+    const struct end *ends[2] = {from, to};
+    for (int i = 0; i < 2 && status >= 0; i++) {
+        CFBP_GROW(merge->held, merge->held_alloc, merge->held_count + 1);
+        status = lend_directory(merge, ends[i]->fd, NULL, ends[i]->relative, NEED_PARENT,
+                                &merge->held[merge->held_count]);
+        if (status > 0) {
+            merge->held_count++;
+            lent++;
+        }
+    }
+    for (int i = 0; i < 2 && status >= 0; i++) {
+        if (i == 1 && !(flags & RENAME_EXCHANGE))
+            break;
+        status = lend_directory(merge, ends[i]->fd, ends[i]->name, ends[i]->relative, NEED_MOVED,
+                                &moving[i]);
+        lent_moving[i] = status > 0;
+        lent += status > 0;
+    }
+    int result = -1, saved = status < 0 ? errno : refused;
+    if (status >= 0 && lent > 0) {
+        result = rename_entries(from, to, flags);
+        saved = errno;
+    }
+    /* moving[0] came from "from" and is now at "to" when it worked; moving[1] the other way. */
+    for (int i = 0; i < 2; i++) {
+        if (!lent_moving[i])
+            continue;
+        const struct end *now_in = result < 0 ? ends[i] : ends[1 - i];
+        if (now_in->relative)
+            give_back(&moving[i]);
+        else
+            close(moving[i].fd);
+    }
+    errno = saved;
+    return result;
+}
+
+/* --- the merge --- */
+
+static void source_path(struct cfbp_strbuf *out, const struct merge *merge, const char *relative,
+                        const char *name)
+{
+    cfbp_path_join(out, merge->journal->source_display, relative);
+    if (name)
+        cfbp_path_append(out, name);
+}
+
+static void destination_path(struct cfbp_strbuf *out, const struct merge *merge,
+                             const char *relative, const char *name)
+{
+    cfbp_path_join(out, merge->dest_display, relative);
+    if (name)
+        cfbp_path_append(out, name);
 }
 
 static int open_pair(struct merge *merge, const char *relative, int *src, int *dest,
                      struct cfbp_error *err)
 {
-    *src =
-        cfbp_beneath_open_directory_at(merge->src_fd, merge->src_display, relative, false, 0, err);
+    *src = cfbp_beneath_open_directory_at(merge->journal->source_fd, merge->journal->source_display,
+                                          relative, false, 0, err);
     *dest = *src < 0 ? -1
                      : cfbp_beneath_open_directory_at(merge->dest_fd, merge->dest_display, relative,
                                                       false, 0, err);
@@ -483,74 +898,146 @@ static int open_pair(struct merge *merge, const char *relative, int *src, int *d
     return -1;
 }
 
-/* Moves one entry in, displacing what stands there (into the trash, or removing it). */
-static int move_entry(struct merge *merge, const char *relative, int src, int dest,
-                      const char *name, bool displace, struct cfbp_strbuf *display,
-                      struct cfbp_error *err)
+/* The directory for entries put aside (where the file system cannot swap), made when needed. */
+static int aside_directory(struct cfbp_beneath_journal *journal, struct cfbp_error *err)
 {
-    cfbp_path_join(display, merge->dest_display, relative);
-    cfbp_path_append(display, name);
-    long displaced = -1;
-    if (displace && merge->trash_fd >= 0) {
-        char number[32];
-        snprintf(number, sizeof(number), "%ld", merge->trashed);
-        if (rename_into(merge, dest, name, merge->trash_fd, number, relative) < 0)
-            return cfbp_fs_write_error(err, errno, display->buf);
-        displaced = merge->trashed++;
-    } else if (displace && cfbp_fs_remove_at(dest, name, display->buf, err) < 0) {
+    if (journal->aside_fd >= 0)
+        return journal->aside_fd;
+    int fd = -1;
+    if (journal->work_fd >= 0 &&
+        (mkdirat(journal->work_fd, ASIDE_NAME, 0700) == 0 || errno == EEXIST))
+        fd = openat(journal->work_fd, ASIDE_NAME, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        struct cfbp_strbuf path = CFBP_STRBUF_INIT;
+        cfbp_path_join(&path, journal->work_display ? journal->work_display : ".", ASIDE_NAME);
+        cfbp_fs_write_error(err, errno, path.buf);
+        cfbp_strbuf_release(&path);
         return -1;
     }
-    if (rename_into(merge, src, name, dest, name, relative) < 0) {
+    journal->aside_fd = fd;
+    journal->owns_aside = true;
+    return fd;
+}
+
+/* Renames the source entry into the destination, where nothing stands. */
+static int add_entry(struct merge *merge, const char *relative, const struct end *source,
+                     const struct end *destination, ino_t inode, struct cfbp_error *err)
+{
+    struct step step = {.kind = STEP_ADD,
+                        .directory = (char *)relative,
+                        .name = (char *)source->name,
+                        .moved = inode};
+    if (record_step(merge->journal, &step, err) < 0)
+        return -1;
+    if (rename_lending(merge, source, destination, RENAME_NOREPLACE) == 0)
+        return 0;
+    int saved = errno;
+    struct cfbp_strbuf display = CFBP_STRBUF_INIT;
+    destination_path(&display, merge, relative, destination->name);
+    cfbp_fs_write_error(err, saved, display.buf);
+    cfbp_strbuf_release(&display);
+    return -1;
+}
+
+/*
+ * Where the file system cannot swap: the old entry is put aside (or, when
+ * nothing is kept, removed), then the new one is moved in.
+ */
+static int replace_in_two_steps(struct merge *merge, const char *relative, const struct end *source,
+                                const struct end *destination, const struct stat *from,
+                                const struct stat *to, struct cfbp_error *err)
+{
+    struct cfbp_strbuf display = CFBP_STRBUF_INIT;
+    destination_path(&display, merge, relative, destination->name);
+    int result = 0;
+    if (!merge->journal->keep) {
+        result = cfbp_fs_remove_at(destination->fd, destination->name, display.buf, err);
+    } else {
+        int aside = aside_directory(merge->journal, err);
+        char number[32];
+        snprintf(number, sizeof(number), "%lu", merge->journal->aside_count);
+        struct step step = {.kind = STEP_ASIDE,
+                            .directory = (char *)relative,
+                            .name = (char *)destination->name,
+                            .number = merge->journal->aside_count,
+                            .displaced = to->st_ino};
+        struct end put_aside = {aside, number, NULL};
+        if (aside < 0 || record_step(merge->journal, &step, err) < 0) {
+            result = -1;
+        } else {
+            merge->journal->aside_count++; /* never reused, even after a failed rename */
+            if (rename_lending(merge, destination, &put_aside, RENAME_NOREPLACE) < 0)
+                result = cfbp_fs_write_error(err, errno, display.buf);
+        }
+    }
+    cfbp_strbuf_release(&display);
+    return result < 0 ? -1 : add_entry(merge, relative, source, destination, from->st_ino, err);
+}
+
+/* Replaces the destination entry with the source one: a swap, so the name is never empty. */
+static int swap_entry(struct merge *merge, const char *relative, const struct end *source,
+                      const struct end *destination, const struct stat *from, const struct stat *to,
+                      struct cfbp_error *err)
+{
+    if (exchange_forced_off || exchange_unsupported)
+        return replace_in_two_steps(merge, relative, source, destination, from, to, err);
+    struct step step = {.kind = STEP_SWAP,
+                        .directory = (char *)relative,
+                        .name = (char *)source->name,
+                        .moved = from->st_ino,
+                        .displaced = to->st_ino};
+    if (record_step(merge->journal, &step, err) < 0)
+        return -1;
+    struct cfbp_strbuf display = CFBP_STRBUF_INIT;
+    int result = 0;
+    if (rename_lending(merge, source, destination, RENAME_EXCHANGE) == 0) {
+        /* Swapped: the old entry is in the source tree now. */
+        if (!merge->journal->keep) {
+            source_path(&display, merge, relative, source->name);
+            result = cfbp_fs_remove_at(source->fd, source->name, display.buf, err);
+        }
+    } else if (errno == EINVAL || errno == ENOSYS) {
+        exchange_unsupported = true; /* the journaled swap did not happen: nothing to undo */
+        result = replace_in_two_steps(merge, relative, source, destination, from, to, err);
+    } else {
         int saved = errno;
-        if (displaced >= 0) {
-            char number[32];
-            snprintf(number, sizeof(number), "%ld", displaced);
-            renameat(merge->trash_fd, number, dest, name);
-        }
-        return cfbp_fs_write_error(err, saved, display->buf);
+        destination_path(&display, merge, relative, destination->name);
+        result = cfbp_fs_write_error(err, saved, display.buf);
     }
-    CFBP_GROW(merge->moves, merge->move_alloc, merge->move_count + 1);
-    merge->moves[merge->move_count].directory = cfbp_xstrdup(relative);
-    merge->moves[merge->move_count].name = cfbp_xstrdup(name);
-    merge->moves[merge->move_count++].displaced = displaced;
-    return 0;
+    cfbp_strbuf_release(&display);
+    return result;
 }
 
-/* Puts back every move, newest first, and what each displaced: best effort, after a failure. */
-static void undo_moves(struct merge *merge)
+static int merge_entry(struct merge *merge, const char *relative, int src, int dest,
+                       const char *name, struct cfbp_string_list *pending, struct cfbp_error *err)
 {
-    for (size_t i = merge->move_count; i > 0; i--) {
-        const struct merge_move *move = &merge->moves[i - 1];
-        struct cfbp_error ignored = CFBP_ERROR_INIT;
-        int src, dest;
-        if (open_pair(merge, move->directory, &src, &dest, &ignored) == 0) {
-            if (renameat(dest, move->name, src, move->name) == 0 && move->displaced >= 0) {
-                char number[32];
-                snprintf(number, sizeof(number), "%ld", move->displaced);
-                renameat(merge->trash_fd, number, dest, move->name);
-            }
-            close(src);
-            close(dest);
-        }
-        cfbp_error_clear(&ignored);
+    struct stat from, to;
+    struct cfbp_strbuf display = CFBP_STRBUF_INIT;
+    if (fstatat(src, name, &from, AT_SYMLINK_NOFOLLOW) < 0) {
+        int saved = errno;
+        source_path(&display, merge, relative, name);
+        cfbp_error_set_errno(err, CFBP_ERROR_IO, saved, "cannot read %s", display.buf);
+        cfbp_strbuf_release(&display);
+        return -1;
     }
-}
-
-/* Gives the directories made writable for a moment their modes back. */
-static void return_lent_modes(struct merge *merge)
-{
-    for (size_t i = merge->lent_count; i > 0; i--) {
-        struct cfbp_error ignored = CFBP_ERROR_INIT;
-        int fd = cfbp_beneath_open_directory_at(merge->dest_fd, merge->dest_display,
-                                                merge->lent[i - 1].directory, false, 0, &ignored);
-        if (fd >= 0) {
-            fchmod(fd, merge->lent[i - 1].mode);
-            close(fd);
-        }
-        cfbp_error_clear(&ignored);
-        free(merge->lent[i - 1].directory);
+    bool there = fstatat(dest, name, &to, AT_SYMLINK_NOFOLLOW) == 0;
+    if (!there && errno != ENOENT) {
+        int saved = errno;
+        destination_path(&display, merge, relative, name);
+        cfbp_error_set_errno(err, CFBP_ERROR_IO, saved, "cannot read %s", display.buf);
+        cfbp_strbuf_release(&display);
+        return -1;
     }
-    free(merge->lent);
+    if (there && S_ISDIR(from.st_mode) && S_ISDIR(to.st_mode)) {
+        join_relative(&display, relative, name);
+        cfbp_string_list_append(pending, display.buf);
+        cfbp_strbuf_release(&display);
+        return 0;
+    }
+    struct end source = {src, name, NULL}, destination = {dest, name, relative};
+    if (!there)
+        return add_entry(merge, relative, &source, &destination, from.st_ino, err);
+    return swap_entry(merge, relative, &source, &destination, &from, &to, err);
 }
 
 /* Removes the merged (now empty) source directories, deepest first. */
@@ -565,16 +1052,17 @@ static int remove_merged(struct merge *merge, const struct cfbp_string_list *pen
         cfbp_strbuf_reset(&parent);
         if (slash)
             cfbp_strbuf_append(&parent, relative, (size_t)(slash - relative));
-        int fd = cfbp_beneath_open_directory_at(merge->src_fd, merge->src_display, parent.buf,
-                                                false, 0, err);
+        int fd = cfbp_beneath_open_directory_at(
+            merge->journal->source_fd, merge->journal->source_display, parent.buf, false, 0, err);
         if (fd < 0) {
             result = -1;
             break;
         }
         if (unlinkat(fd, slash ? slash + 1 : relative, AT_REMOVEDIR) < 0) {
-            cfbp_path_join(&display, merge->src_display, relative);
+            int saved = errno;
+            source_path(&display, merge, relative, NULL);
             result =
-                cfbp_error_set_errno(err, CFBP_ERROR_IO, errno, "cannot remove %s", display.buf);
+                cfbp_error_set_errno(err, CFBP_ERROR_IO, saved, "cannot remove %s", display.buf);
         }
         close(fd);
     }
@@ -588,64 +1076,403 @@ static int remove_merged(struct merge *merge, const struct cfbp_string_list *pen
  * the two tops, each opened afresh beneath its top: no descriptor is held per
  * level, so a tree of any depth merges within a few descriptors.
  */
-int cfbp_beneath_merge_move(int src_fd, const char *src_display, int dest_fd,
-                            const char *dest_display, int trash_fd, struct cfbp_error *err)
+static int merge_trees(struct merge *merge, struct cfbp_error *err)
 {
-    struct merge merge = {.src_fd = src_fd,
-                          .dest_fd = dest_fd,
-                          .trash_fd = trash_fd,
-                          .src_display = src_display,
-                          .dest_display = dest_display};
     struct cfbp_string_list pending = CFBP_STRING_LIST_INIT, names = CFBP_STRING_LIST_INIT;
-    struct cfbp_strbuf from = CFBP_STRBUF_INIT, child = CFBP_STRBUF_INIT;
+    struct cfbp_strbuf from = CFBP_STRBUF_INIT;
     cfbp_string_list_append(&pending, "");
     int result = 0;
     for (size_t next = 0; result == 0 && next < pending.count; next++) {
         const char *relative = pending.items[next];
         int src, dest;
-        result = open_pair(&merge, relative, &src, &dest, err);
+        result = open_pair(merge, relative, &src, &dest, err);
         cfbp_string_list_clear(&names);
         if (result == 0) {
-            cfbp_path_join(&from, src_display, relative);
+            source_path(&from, merge, relative, NULL);
             result = cfbp_fs_list_fd(dup(src), from.buf, &names, err);
         }
-        for (size_t i = 0; result == 0 && i < names.count; i++) {
-            const char *name = names.items[i];
-            enum cfbp_fs_type from_type = cfbp_fs_type_at(src, name);
-            enum cfbp_fs_type to_type = cfbp_fs_type_at(dest, name);
-            if (from_type == CFBP_FS_DIRECTORY && to_type == CFBP_FS_DIRECTORY) {
-                if (*relative)
-                    cfbp_path_join(&child, relative, name);
-                else
-                    cfbp_strbuf_set(&child, name);
-                cfbp_string_list_append(&pending, child.buf);
-                continue;
-            }
-            /* rename() cannot replace a directory with a file or the other way round,
-             * and a displaced entry must be kept until the merge has worked. */
-            bool displace =
-                to_type != CFBP_FS_MISSING &&
-                (trash_fd >= 0 || to_type == CFBP_FS_DIRECTORY || from_type == CFBP_FS_DIRECTORY);
-            result = move_entry(&merge, relative, src, dest, name, displace, &child, err);
-        }
+        for (size_t i = 0; result == 0 && i < names.count; i++)
+            result = merge_entry(merge, relative, src, dest, names.items[i], &pending, err);
+        restore_held(merge);
         if (src >= 0)
             close(src);
         if (dest >= 0)
             close(dest);
     }
-    if (result == 0)
-        result = remove_merged(&merge, &pending, err);
-    if (result < 0)
-        undo_moves(&merge);
-    return_lent_modes(&merge);
-    for (size_t i = 0; i < merge.move_count; i++) {
-        free(merge.moves[i].directory);
-        free(merge.moves[i].name);
-    }
-    free(merge.moves);
+    if (result == 0 && !merge->journal->keep)
+        result = remove_merged(merge, &pending, err);
     cfbp_string_list_clear(&pending);
     cfbp_string_list_clear(&names);
     cfbp_strbuf_release(&from);
-    cfbp_strbuf_release(&child);
+    return result;
+}
+
+/* --- undoing --- */
+
+/* The inode of name in fd, or 0 when nothing is there (0 is never a file's inode). */
+static ino_t inode_at(int fd, const char *name)
+{
+    struct stat st;
+    return fd >= 0 && fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 ? st.st_ino : 0;
+}
+
+/* Reverses one step if it was taken and not yet reversed. */
+static int undo_step(struct merge *merge, const struct step *step, struct cfbp_error *err)
+{
+    int src, dest;
+    if (open_pair(merge, step->directory, &src, &dest, err) < 0)
+        return -1;
+    struct end source = {src, step->name, NULL}, destination = {dest, step->name, step->directory};
+    char number[32];
+    snprintf(number, sizeof(number), "%lu", step->number);
+    struct end put_aside = {merge->journal->aside_fd, number, NULL};
+    ino_t here = inode_at(dest, step->name);
+    int result = 0;
+    if (step->kind == STEP_ADD && here == step->moved && inode_at(src, step->name) == 0)
+        result = rename_lending(merge, &destination, &source, RENAME_NOREPLACE);
+    else if (step->kind == STEP_SWAP && here == step->moved &&
+             inode_at(src, step->name) == step->displaced)
+        result = rename_lending(merge, &source, &destination, RENAME_EXCHANGE);
+    else if (step->kind == STEP_ASIDE && here == 0 &&
+             inode_at(put_aside.fd, number) == step->displaced)
+        result = rename_lending(merge, &put_aside, &destination, RENAME_NOREPLACE);
+    if (result < 0) {
+        int saved = errno;
+        struct cfbp_strbuf display = CFBP_STRBUF_INIT;
+        destination_path(&display, merge, step->directory, step->name);
+        cfbp_error_set_errno(err, CFBP_ERROR_IO, saved, "cannot put %s back as it was",
+                             display.buf);
+        cfbp_strbuf_release(&display);
+    }
+    restore_held(merge);
+    close(src);
+    close(dest);
+    return result;
+}
+
+/* Gives a directory its mode from before the merge, if it is still the same directory. */
+static int undo_mode(struct merge *merge, const struct step *step, struct cfbp_error *err)
+{
+    struct cfbp_error ignored = CFBP_ERROR_INIT;
+    int fd = cfbp_beneath_open_directory_at(merge->dest_fd, merge->dest_display, step->directory,
+                                            false, 0, &ignored);
+    cfbp_error_clear(&ignored);
+    if (fd < 0)
+        return 0; /* moved back out of the destination: nothing to give back */
+    struct stat st;
+    int result = 0;
+    if (fstat(fd, &st) == 0 && st.st_ino == step->moved && (st.st_mode & 07777) != step->mode &&
+        fchmod(fd, step->mode) < 0) {
+        int saved = errno;
+        struct cfbp_strbuf display = CFBP_STRBUF_INIT;
+        destination_path(&display, merge, step->directory, NULL);
+        result =
+            cfbp_error_set_errno(err, CFBP_ERROR_IO, saved, "cannot give %s its mode %04o back",
+                                 display.buf, (unsigned)step->mode);
+        cfbp_strbuf_release(&display);
+    }
+    close(fd);
+    return result;
+}
+
+/*
+ * Undoes the journal's steps newest first: entries back where they were,
+ * then the modes of the directories, oldest last, so that each ends with
+ * the mode it had before the merge. Carries on past a failure, so that as
+ * much as possible is put back, and reports the first.
+ */
+static int undo_steps(struct merge *merge, struct cfbp_error *err)
+{
+    struct cfbp_beneath_journal *journal = merge->journal;
+    size_t count = journal->step_count;
+    if (count > 0 && journal->steps[count - 1].kind == STEP_COMMIT)
+        return 0;
+    merge->recording = false;
+    struct cfbp_error first = CFBP_ERROR_INIT;
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = count; i > 0; i--) {
+            const struct step *step = &journal->steps[i - 1];
+            struct cfbp_error why = CFBP_ERROR_INIT;
+            int status = 0;
+            if (pass == 0 && step->kind != STEP_MODE && step->kind != STEP_COMMIT)
+                status = undo_step(merge, step, &why);
+            else if (pass == 1 && step->kind == STEP_MODE)
+                status = undo_mode(merge, step, &why);
+            if (status < 0 && !first.message)
+                cfbp_error_move(&first, &why);
+            cfbp_error_clear(&why);
+        }
+    }
+    restore_held(merge);
+    if (first.message) {
+        if (err)
+            cfbp_error_move(err, &first);
+        cfbp_error_clear(&first);
+        return -1;
+    }
+    journal->pending = false;
+    /* Undone: the journal must never be applied again, even if removing the work directory
+     * is interrupted. */
+    if (journal->work_fd >= 0)
+        unlinkat(journal->work_fd, JOURNAL_NAME, 0);
+    return 0;
+}
+
+/* --- the calls --- */
+
+static void merge_init(struct merge *merge, struct cfbp_beneath_journal *journal, int dest_fd,
+                       const char *dest_display)
+{
+    memset(merge, 0, sizeof(*merge));
+    merge->journal = journal;
+    merge->dest_fd = dest_fd;
+    merge->dest_display = dest_display;
+    merge->recording = true;
+}
+
+static void merge_release(struct merge *merge)
+{
+    restore_held(merge);
+    free(merge->held);
+}
+
+int cfbp_beneath_merge_move(int src_fd, const char *src_display, int dest_fd,
+                            const char *dest_display, int trash_fd, struct cfbp_error *err)
+{
+    struct cfbp_beneath_journal journal = {.work_fd = -1,
+                                           .source_display = (char *)src_display,
+                                           .source_fd = src_fd,
+                                           .fd = -1,
+                                           .aside_fd = trash_fd,
+                                           .keep = trash_fd >= 0};
+    struct merge merge;
+    merge_init(&merge, &journal, dest_fd, dest_display);
+    int result = merge_trees(&merge, err);
+    restore_held(&merge);
+    if (result < 0 && journal.keep)
+        undo_steps(&merge, NULL);
+    merge_release(&merge);
+    free_steps(&journal);
+    return result;
+}
+
+static struct cfbp_beneath_journal *journal_new(int work_fd, const char *work_display,
+                                                const char *source_name)
+{
+    struct cfbp_beneath_journal *journal = cfbp_xcalloc(1, sizeof(*journal));
+    journal->work_fd = work_fd;
+    journal->work_display = cfbp_xstrdup(work_display);
+    journal->source_name = cfbp_xstrdup(source_name);
+    struct cfbp_strbuf source = CFBP_STRBUF_INIT;
+    cfbp_path_join(&source, work_display, source_name);
+    journal->source_display = cfbp_strbuf_detach(&source, NULL);
+    journal->source_fd = -1;
+    journal->owns_source = true;
+    journal->fd = -1;
+    journal->aside_fd = -1;
+    journal->keep = true;
+    return journal;
+}
+
+int cfbp_beneath_journal_start(struct cfbp_beneath_journal **out, int work_fd,
+                               const char *work_display, const char *source_name,
+                               struct cfbp_error *err)
+{
+    struct cfbp_beneath_journal *journal = journal_new(work_fd, work_display, source_name);
+    *out = journal;
+    journal->source_fd =
+        cfbp_beneath_open_directory_at(work_fd, work_display, source_name, false, 0, err);
+    if (journal->source_fd < 0)
+        return -1;
+    journal->fd = openat(work_fd, JOURNAL_NAME,
+                         O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+    int saved = journal->fd < 0 ? errno : 0;
+    if (!saved) {
+        struct cfbp_strbuf header = CFBP_STRBUF_INIT;
+        cfbp_strbuf_set(&header, JOURNAL_HEADER);
+        format_field(&header, source_name);
+        cfbp_strbuf_append_char(&header, '\n');
+        saved = cfbp_fs_write_all(journal->fd, header.buf, header.len);
+        cfbp_strbuf_release(&header);
+    }
+    if (saved) {
+        struct cfbp_strbuf path = CFBP_STRBUF_INIT;
+        cfbp_path_join(&path, work_display, JOURNAL_NAME);
+        cfbp_fs_write_error(err, saved, path.buf);
+        cfbp_strbuf_release(&path);
+        return -1;
+    }
+    return 0;
+}
+
+int cfbp_beneath_journal_merge(struct cfbp_beneath_journal *journal, int dest_fd,
+                               const char *dest_display, struct cfbp_error *err)
+{
+    struct merge merge;
+    merge_init(&merge, journal, dest_fd, dest_display);
+    int result = merge_trees(&merge, err);
+    restore_held(&merge);
+    if (result < 0 && undo_steps(&merge, NULL) < 0)
+        cfbp_error_append(err,
+                          "; not everything could be put back yet: the next install into "
+                          "%s does it",
+                          dest_display);
+    merge_release(&merge);
+    return result;
+}
+
+int cfbp_beneath_journal_chmod(struct cfbp_beneath_journal *journal, int dest_fd,
+                               const char *dest_display, const char *relative, mode_t mode,
+                               struct cfbp_error *err)
+{
+    int fd = cfbp_beneath_open_directory_at(dest_fd, dest_display, relative, false, 0, err);
+    if (fd < 0)
+        return -1;
+    struct stat st;
+    int result = 0;
+    if (fstat(fd, &st) < 0) {
+        result = cfbp_error_set_errno(err, CFBP_ERROR_IO, errno, "cannot read %s/%s", dest_display,
+                                      relative);
+    } else if ((st.st_mode & 07777) != (mode & 07777)) {
+        struct step step = {.kind = STEP_MODE,
+                            .directory = (char *)relative,
+                            .mode = st.st_mode & 07777,
+                            .moved = st.st_ino};
+        if (record_step(journal, &step, err) < 0)
+            result = -1;
+        else if (fchmod(fd, mode & 07777) < 0)
+            result =
+                cfbp_error_set_errno(err, CFBP_ERROR_IO, errno, "cannot change the mode of %s/%s",
+                                     dest_display, relative);
+    }
+    close(fd);
+    return result;
+}
+
+int cfbp_beneath_journal_commit(struct cfbp_beneath_journal *journal, struct cfbp_error *err)
+{
+    struct step step = {.kind = STEP_COMMIT, .directory = ""};
+    if (record_step(journal, &step, err) < 0)
+        return -1;
+    journal->pending = false;
+    return 0;
+}
+
+int cfbp_beneath_journal_undo(struct cfbp_beneath_journal *journal, int dest_fd,
+                              const char *dest_display, struct cfbp_error *err)
+{
+    struct merge merge;
+    merge_init(&merge, journal, dest_fd, dest_display);
+    int result = undo_steps(&merge, err);
+    merge_release(&merge);
+    return result;
+}
+
+bool cfbp_beneath_journal_pending(const struct cfbp_beneath_journal *journal)
+{
+    return journal && journal->pending;
+}
+
+void cfbp_beneath_journal_close(struct cfbp_beneath_journal *journal)
+{
+    if (!journal)
+        return;
+    if (journal->fd >= 0)
+        close(journal->fd);
+    if (journal->owns_source && journal->source_fd >= 0)
+        close(journal->source_fd);
+    if (journal->owns_aside && journal->aside_fd >= 0)
+        close(journal->aside_fd);
+    free_steps(journal);
+    free(journal->work_display);
+    free(journal->source_name);
+    free(journal->source_display);
+    free(journal);
+}
+
+/* Reads the journal's steps; a last record without its newline was cut short and is ignored. */
+static int read_journal(struct cfbp_beneath_journal **out, int work_fd, const char *work_display,
+                        int fd, struct cfbp_error *err)
+{
+    struct cfbp_strbuf path = CFBP_STRBUF_INIT, text = CFBP_STRBUF_INIT;
+    cfbp_path_join(&path, work_display, JOURNAL_NAME);
+    int result = cfbp_fs_read_fd(fd, path.buf, JOURNAL_MAX, &text, err);
+    const char *cursor = text.buf, *end = text.buf + text.len;
+    const char *newline = result == 0 ? memchr(cursor, '\n', (size_t)(end - cursor)) : NULL;
+    char *source_name = NULL;
+    const char *header_end = cursor + strlen(JOURNAL_HEADER);
+    if (result == 0 && newline && (size_t)(newline - cursor) > strlen(JOURNAL_HEADER) &&
+        !strncmp(cursor, JOURNAL_HEADER, strlen(JOURNAL_HEADER)) &&
+        parse_field(&header_end, newline, &source_name) && header_end == newline) {
+        *out = journal_new(work_fd, work_display, source_name);
+        for (cursor = newline + 1; result == 0 && cursor < end; cursor = newline + 1) {
+            newline = memchr(cursor, '\n', (size_t)(end - cursor));
+            if (!newline)
+                break; /* cut short by a kill: its step was not taken */
+            struct step step;
+            if (!parse_step(cursor, newline, &step)) {
+                free(step.directory);
+                free(step.name);
+                result = cfbp_error_set(err, CFBP_ERROR_INVALID,
+                                        "cannot undo the install interrupted in %s: its journal "
+                                        "%s is damaged; check %s against its dependency, then "
+                                        "remove %s",
+                                        work_display, path.buf, work_display, work_display);
+                break;
+            }
+            CFBP_GROW((*out)->steps, (*out)->step_alloc, (*out)->step_count + 1);
+            (*out)->steps[(*out)->step_count++] = step;
+        }
+    } else if (result == 0 && newline) {
+        result = cfbp_error_set(err, CFBP_ERROR_INVALID,
+                                "cannot undo the install interrupted in %s: %s is not a journal of "
+                                "ours; remove %s",
+                                work_display, path.buf, work_display);
+    }
+    /* No newline at all: killed while writing the header, before any step. */
+    free(source_name);
+    cfbp_strbuf_release(&path);
+    cfbp_strbuf_release(&text);
+    return result;
+}
+
+int cfbp_beneath_journal_recover(int work_fd, const char *work_display, int dest_fd,
+                                 const char *dest_display, struct cfbp_error *err)
+{
+    int fd = openat(work_fd, JOURNAL_NAME, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT)
+        return 0;
+    struct cfbp_strbuf path = CFBP_STRBUF_INIT;
+    cfbp_path_join(&path, work_display, JOURNAL_NAME);
+    if (fd < 0) {
+        int saved = errno;
+        cfbp_error_set_errno(err, CFBP_ERROR_IO, saved,
+                             "cannot undo the install interrupted in %s: cannot read %s",
+                             work_display, path.buf);
+        cfbp_strbuf_release(&path);
+        return -1;
+    }
+    struct cfbp_beneath_journal *journal = NULL;
+    int result = read_journal(&journal, work_fd, work_display, fd, err);
+    close(fd);
+    if (result == 0 && journal && journal->step_count > 0 &&
+        journal->steps[journal->step_count - 1].kind != STEP_COMMIT) {
+        journal->source_fd = cfbp_beneath_open_directory_at(work_fd, work_display,
+                                                            journal->source_name, false, 0, err);
+        journal->aside_fd =
+            openat(work_fd, ASIDE_NAME, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        journal->owns_aside = true;
+        struct merge merge;
+        merge_init(&merge, journal, dest_fd, dest_display);
+        result = journal->source_fd < 0 ? -1 : undo_steps(&merge, err);
+        merge_release(&merge);
+        if (result < 0)
+            cfbp_error_prefix(err, "cannot undo the install interrupted in %s", work_display);
+    }
+    /* Undone (or nothing to undo): the journal must never be applied again. */
+    if (result == 0 && unlinkat(work_fd, JOURNAL_NAME, 0) < 0 && errno != ENOENT)
+        result = cfbp_error_set_errno(err, CFBP_ERROR_IO, errno, "cannot remove %s", path.buf);
+    cfbp_beneath_journal_close(journal);
+    cfbp_strbuf_release(&path);
     return result;
 }

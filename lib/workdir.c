@@ -8,10 +8,16 @@
  * owner's whole life. A work directory is created and locked while the
  * destination lock is held, and stale ones are only looked for under that
  * lock, so no install ever sees another's work directory unlocked.
+ *
+ * A stale work directory may hold the journal of a merge its owner was
+ * killed in the middle of (beneath.h): that merge is undone, under the
+ * destination lock, before the directory is removed, so that no entry the
+ * merge had displaced into it is lost.
  */
 #include "cfbp/workdir.h"
 
 #include "cfbp/alloc.h"
+#include "cfbp/beneath.h"
 #include "cfbp/error.h"
 #include "cfbp/fs.h"
 #include "cfbp/path.h"
@@ -105,16 +111,20 @@ static bool is_work_directory_name(const char *name, const char *prefix)
  * Removes the entries of the directory fd named like our work directories
  * (prefix and six mkdtemp characters) that are directories of this user
  * which nobody holds (and, when min_age is not 0, that were last changed at
- * least min_age seconds ago).
+ * least min_age seconds ago). With a destination (destination_fd >= 0), a
+ * merge into it that one of them journaled is undone first; one that cannot
+ * be undone is kept, and the error says why.
  */
-static void remove_stale(int fd, const char *display, const char *prefix, time_t min_age)
+static int remove_stale(int fd, const char *display, const char *prefix, time_t min_age,
+                        int destination_fd, const char *destination, struct cfbp_error *err)
 {
     struct cfbp_string_list names = CFBP_STRING_LIST_INIT;
     struct cfbp_error ignored = CFBP_ERROR_INIT;
     struct cfbp_strbuf path = CFBP_STRBUF_INIT;
+    int result = 0;
     int copy = dup(fd);
     if (copy >= 0 && cfbp_fs_list_fd(copy, display, &names, &ignored) == 0) {
-        for (size_t i = 0; i < names.count; i++) {
+        for (size_t i = 0; result == 0 && i < names.count; i++) {
             if (!is_work_directory_name(names.items[i], prefix))
                 continue;
             int held = openat(fd, names.items[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -125,8 +135,16 @@ static void remove_stale(int fd, const char *display, const char *prefix, time_t
             bool old_enough = min_age == 0 || st.st_mtime + min_age < time(NULL);
             if (ours && old_enough && flock(held, LOCK_EX | LOCK_NB) == 0) {
                 cfbp_path_join(&path, display, names.items[i]);
-                cfbp_fs_remove_at(fd, names.items[i], path.buf, &ignored);
-                cfbp_error_clear(&ignored);
+                if (destination_fd >= 0 &&
+                    cfbp_beneath_journal_recover(held, path.buf, destination_fd, destination, err) <
+                        0) {
+                    cfbp_error_append(err,
+                                      "; its work directory is kept: fix that and install again");
+                    result = -1;
+                } else {
+                    cfbp_fs_remove_at(fd, names.items[i], path.buf, &ignored);
+                    cfbp_error_clear(&ignored);
+                }
             }
             close(held);
         }
@@ -134,6 +152,27 @@ static void remove_stale(int fd, const char *display, const char *prefix, time_t
     cfbp_error_clear(&ignored);
     cfbp_string_list_clear(&names);
     cfbp_strbuf_release(&path);
+    return result;
+}
+
+int cfbp_workdir_remove_stale(const struct cfbp_destination_lock *lock, const char *destination,
+                              struct cfbp_error *err)
+{
+    struct cfbp_strbuf parent = CFBP_STRBUF_INIT, base = CFBP_STRBUF_INIT,
+                       beside = CFBP_STRBUF_INIT;
+    cfbp_path_dirname(&parent, destination);
+    cfbp_path_basename(&base, destination);
+    cfbp_strbuf_append_format(&beside, ".%s." WORKDIR_MARK, base.buf);
+    int inside = open(destination, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int result = remove_stale(lock->fd, parent.buf, beside.buf, 0, inside, destination, err);
+    if (result == 0 && inside >= 0)
+        result = remove_stale(inside, destination, "." WORKDIR_MARK, 0, inside, destination, err);
+    if (inside >= 0)
+        close(inside);
+    cfbp_strbuf_release(&parent);
+    cfbp_strbuf_release(&base);
+    cfbp_strbuf_release(&beside);
+    return result;
 }
 
 /* Makes "<directory>/<prefix>XXXXXX", opens and locks it. */
@@ -174,16 +213,12 @@ int cfbp_workdir_create(struct cfbp_workdir *workdir, const char *destination, c
     cfbp_path_dirname(&parent, destination);
     cfbp_path_basename(&base, destination);
     cfbp_strbuf_append_format(&beside, ".%s." WORKDIR_MARK, base.buf);
-    remove_stale(lock.fd, parent.buf, beside.buf, 0);
-    int result;
-    int inside = open(destination, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (inside >= 0) {
-        remove_stale(inside, destination, "." WORKDIR_MARK, 0);
-        close(inside);
+    int result = cfbp_workdir_remove_stale(&lock, destination, err);
+    if (result == 0 && cfbp_fs_is_directory(destination)) {
         cfbp_strbuf_append_format(&prefix, "." WORKDIR_MARK "%s", purpose);
         result = make_locked(workdir, destination, prefix.buf, err);
         workdir->inside = true;
-    } else {
+    } else if (result == 0) {
         cfbp_strbuf_append_string(&beside, purpose);
         result = make_locked(workdir, parent.buf, beside.buf, err);
     }
@@ -203,7 +238,7 @@ int cfbp_workdir_create_temp(struct cfbp_workdir *workdir, const char *parent, c
     workdir->inside = false;
     int fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd >= 0) {
-        remove_stale(fd, parent, prefix, CFBP_WORKDIR_STALE_SECONDS);
+        remove_stale(fd, parent, prefix, CFBP_WORKDIR_STALE_SECONDS, -1, NULL, NULL);
         close(fd);
     }
     return make_locked(workdir, parent, prefix, err);

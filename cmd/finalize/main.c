@@ -7,12 +7,16 @@
  * buildpack we must also write the launch environment for every buildpack's
  * deps directory (000_multi-supply.sh and the profile.d copies), which is
  * what puts their bin/ directories on PATH at run time.
+ *
+ * All or nothing: a finalize that fails takes back everything it wrote
+ * (BUILD_DIR/.profile.d or PROFILE_DIR, and CACHE_DIR/BUILDPACK_METADATA),
+ * so BUILD_DIR is exactly as it was, times included.
  */
 #include "../buildpack/program.h"
 
 #include "cfbp/log.h"
 
-static int finalize(struct program *program)
+static int finalize_steps(struct program *program)
 {
     struct cfbp_stager *stager = &program->stager;
     struct cfbp_manifest *manifest = &program->manifest;
@@ -26,6 +30,15 @@ static int finalize(struct program *program)
             0)
         return -1;
     return 0;
+}
+
+static int finalize(struct program *program)
+{
+    cfbp_stager_begin_changes(&program->stager);
+    if (finalize_steps(program) == 0)
+        return 0;
+    cfbp_stager_rollback_changes(&program->stager);
+    return -1;
 }
 
 int main(int argc, char **argv)

@@ -48,13 +48,19 @@ static int supply_steps(struct program *program)
     return 0;
 }
 
-/* All or nothing: a supply that fails part way takes back what it added to DEPS_DIR/DEPS_IDX. */
+/*
+ * All or nothing: a supply that fails part way puts back the files its own
+ * writes replaced (config.yml, profile.d, launch.yml, BUILDPACK_METADATA,
+ * ./config-server) and takes back what it added to DEPS_DIR/DEPS_IDX.
+ */
 static int supply(struct program *program)
 {
     if (cfbp_stager_remember_dep_dir(&program->stager, &program->err) < 0)
         return -1;
+    cfbp_stager_begin_changes(&program->stager);
     if (supply_steps(program) == 0)
         return 0;
+    cfbp_stager_rollback_changes(&program->stager);
     cfbp_stager_rollback_dep_dir(&program->stager);
     return -1;
 }

@@ -13,6 +13,10 @@
 
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Called with the size that could not be allocated. Must not return. */
 typedef void (*cfbp_alloc_failure_handler)(size_t size);
 
@@ -22,7 +26,7 @@ void cfbp_alloc_set_failure_handler(cfbp_alloc_failure_handler handler);
  * Reports that size bytes could not be had (also for allocations made inside
  * other libraries, such as OpenSSL or libyaml contexts). Does not return.
  */
-_Noreturn void cfbp_alloc_failed(size_t size);
+__attribute__((noreturn)) void cfbp_alloc_failed(size_t size);
 
 /* malloc/calloc/realloc/strdup that never return NULL. */
 void *cfbp_xmalloc(size_t size);
@@ -36,5 +40,9 @@ void cfbp_grow_array(void **array, size_t *alloc, size_t need, size_t element_si
 
 #define CFBP_GROW(array, alloc, need)                                                              \
     cfbp_grow_array((void **)&(array), &(alloc), (need), sizeof(*(array)))
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

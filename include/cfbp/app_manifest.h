@@ -18,6 +18,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct cfbp_error;
 
 struct cfbp_app_sidecar {
@@ -59,5 +63,9 @@ cfbp_app_manifest_find_sidecar(const struct cfbp_app_manifest *manifest, const c
 
 /* Parses a Cloud Foundry size ("64M", "1G", "512MB", "1024"): megabytes, 0 on error. */
 bool cfbp_parse_megabytes(const char *text, unsigned long *megabytes);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -14,8 +14,12 @@
  *
  * Everything is written under a temporary directory (inside the destination
  * when it exists, beside it otherwise) and moved into place only after the
- * digest matched and every member was written. On failure the temporary
- * directory is removed and the destination is exactly as it was.
+ * digest matched and every member was written: merged into an existing
+ * destination by swapping each entry with its replacement, every step
+ * journaled first (beneath.h). On failure the merge is undone, the temporary
+ * directory is removed and the destination is exactly as it was. An install
+ * killed in its merge leaves the journal; the next install into the same
+ * destination undoes that merge before anything else (workdir.h).
  *
  * Members are refused (CFBP_ERROR_UNSAFE_ARCHIVE) when their name is
  * absolute or has a ".." component, when they are devices, fifos or sockets,
@@ -26,6 +30,10 @@
 #define CFBP_ARCHIVE_H
 
 #include "cfbp/digest.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 struct cfbp_error;
 
@@ -55,5 +63,9 @@ struct cfbp_archive_request {
  */
 int cfbp_archive_install(const struct cfbp_archive_request *request,
                          char actual_sha256[CFBP_DIGEST_HEX_SIZE], struct cfbp_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -30,6 +30,10 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct cfbp_strbuf;
 struct cfbp_string_list;
 struct cfbp_error;
@@ -107,21 +111,105 @@ int cfbp_beneath_list_directory(const struct cfbp_beneath *root, const char *rel
  * are renamed in, directories present on both sides are merged, anything
  * else in dest_fd is replaced. No link on either side is followed. All must
  * be on one file system. src_display and dest_display name them in messages.
- * On success src_fd's directory is left empty.
  *
- * With a trash directory (trash_fd >= 0), what an entry replaces is moved
- * there instead of removed, and a merge that fails part way puts every entry
- * back where it was: dest_fd's tree is as before (the caller empties the
- * trash). Without one (-1), replaced entries are removed and a failure may
- * leave a partial merge.
+ * An entry replaces another by swapping places with it (renameat2
+ * RENAME_EXCHANGE), so that its name always holds one of the two. Without a
+ * trash directory (trash_fd -1) what was replaced is then removed, src_fd's
+ * directory is left empty, and a failure may leave a partial merge. With one,
+ * what was replaced stays in src_fd's tree in its replacement's place (or,
+ * where the file system cannot swap, is moved into trash_fd), and a merge
+ * that fails part way puts every entry back; the caller removes both trees.
+ * To survive a SIGKILL as well, use the journal below.
+ *
+ * A directory of ours in dest_fd that the merge must change but that has no
+ * write permission (an earlier archive may have made it 0555) is made
+ * writable for the moment it is changed and given its mode back.
  */
 int cfbp_beneath_merge_move(int src_fd, const char *src_display, int dest_fd,
                             const char *dest_display, int trash_fd, struct cfbp_error *err);
+
+/*
+ * A merge that any later process can undo. Each step (an entry added, an
+ * entry swapped with the one it replaces, one put aside, a directory's mode
+ * changed) is appended to a journal file in a work directory of the caller's
+ * own before it is taken, so the journal is never behind what was done
+ * (fsync is not needed: a SIGKILL does not lose written data). The steps
+ * name the inodes they move, and undoing checks them: a step journaled but
+ * never taken, or already undone, is left alone, so undoing is safe at any
+ * moment and may itself be interrupted and repeated.
+ *
+ * The work directory holds the source tree (source_name), the journal
+ * ("journal") and what is put aside where the file system cannot swap
+ * ("displaced"). After a successful merge and any journaled mode changes,
+ * commit; after a failure, or on finding the work directory of a killed
+ * install, undo: the destination is then exactly as it was, modes included.
+ *
+ *     struct cfbp_beneath_journal *journal;
+ *     if (cfbp_beneath_journal_start(&journal, work_fd, work, "tree", err) == 0 &&
+ *         cfbp_beneath_journal_merge(journal, dest_fd, dest, err) == 0 &&
+ *         cfbp_beneath_journal_commit(journal, err) < 0)
+ *         cfbp_beneath_journal_undo(journal, dest_fd, dest, NULL);
+ *     bool keep_work_directory = cfbp_beneath_journal_pending(journal);
+ *     cfbp_beneath_journal_close(journal);
+ */
+struct cfbp_beneath_journal;
+
+/* Creates the journal in work_fd (refusing one that is there) for a merge of source_name. */
+int cfbp_beneath_journal_start(struct cfbp_beneath_journal **journal, int work_fd,
+                               const char *work_display, const char *source_name,
+                               struct cfbp_error *err);
+/* Merges the source tree into dest_fd as cfbp_beneath_merge_move does; a failure undoes it. */
+int cfbp_beneath_journal_merge(struct cfbp_beneath_journal *journal, int dest_fd,
+                               const char *dest_display, struct cfbp_error *err);
+/* Gives the directory relative (beneath dest_fd) mode, journaled so that undoing restores it. */
+int cfbp_beneath_journal_chmod(struct cfbp_beneath_journal *journal, int dest_fd,
+                               const char *dest_display, const char *relative, mode_t mode,
+                               struct cfbp_error *err);
+/* Marks the merge done: nothing will undo it. */
+int cfbp_beneath_journal_commit(struct cfbp_beneath_journal *journal, struct cfbp_error *err);
+/* Undoes every step, newest first (err may be NULL). */
+int cfbp_beneath_journal_undo(struct cfbp_beneath_journal *journal, int dest_fd,
+                              const char *dest_display, struct cfbp_error *err);
+/*
+ * True when the destination holds steps that are neither committed nor
+ * undone (undoing failed part way): the work directory must then be kept,
+ * unheld, for the next install to undo them.
+ */
+bool cfbp_beneath_journal_pending(const struct cfbp_beneath_journal *journal);
+/* Closes and frees the journal (NULL is fine); the file stays in the work directory. */
+void cfbp_beneath_journal_close(struct cfbp_beneath_journal *journal);
+
+/*
+ * Undoes the merge journaled in work_fd if it was not committed: what a
+ * later install does with the work directory of a killed one, before it
+ * removes it. No journal, or a committed one, is nothing to do. The journal
+ * is removed once its steps are undone, so that it is never applied twice.
+ */
+int cfbp_beneath_journal_recover(int work_fd, const char *work_display, int dest_fd,
+                                 const char *dest_display, struct cfbp_error *err);
+
+/*
+ * Tests only: hook is called at every moment a journaled merge could be
+ * killed: before each journal record is written and before the step it
+ * describes is taken, with moments counted from 0 since the hook was set.
+ * NULL removes it.
+ */
+void cfbp_beneath_set_step_hook(void (*hook)(unsigned long moment, void *data), void *data);
+
+/*
+ * Tests only: true makes merges behave as on a file system without
+ * RENAME_EXCHANGE (entries replaced are put aside, then the new one moved in).
+ */
+void cfbp_beneath_force_no_exchange(bool no_exchange);
 
 /*
  * Tests only: true makes every call here resolve with the portable
  * O_NOFOLLOW walk even where openat2 exists, so both ways can be tested.
  */
 void cfbp_beneath_force_portable_walk(bool portable);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -41,6 +41,10 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct cfbp_error;
 struct cfbp_environment;
 struct cfbp_registry;
@@ -93,5 +97,9 @@ int cfbp_builder_stage(const struct cfbp_builder_options *options, int *exit_sta
 
 /* Where the builder keeps a supply buildpack's cache: the 16-hex-digit XXH64 of its key (§4.1). */
 void cfbp_builder_cache_name(const char *key, char name[17]);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

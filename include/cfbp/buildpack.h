@@ -6,6 +6,10 @@
 #ifndef CFBP_BUILDPACK_H
 #define CFBP_BUILDPACK_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct cfbp_strbuf;
 struct cfbp_manifest;
 struct cfbp_log;
@@ -48,5 +52,9 @@ int cfbp_buildpack_locate_root(const char *directory, const char *shown, struct 
  */
 int cfbp_buildpack_unpack_zip(const char *zip, const char *destination, char sha256[65],
                               struct cfbp_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -15,6 +15,10 @@
 
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct cfbp_error;
 struct cfbp_strbuf;
 
@@ -52,5 +56,9 @@ int cfbp_registry_add(struct cfbp_registry *registry, const char *name, const ch
                       unsigned position, struct cfbp_error *err);
 /* Unregisters name, removes its files and saves the registry. */
 int cfbp_registry_remove(struct cfbp_registry *registry, const char *name, struct cfbp_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -11,6 +11,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct cfbp_error;
 
 enum cfbp_digest_algorithm { CFBP_DIGEST_SHA256, CFBP_DIGEST_MD5 };
@@ -38,5 +42,9 @@ int cfbp_digest_of_file(enum cfbp_digest_algorithm algorithm, const char *path,
 
 /* True for a 64-character lowercase hex string, the form of a manifest sha256. */
 bool cfbp_digest_is_sha256_hex(const char *text);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -13,6 +13,10 @@
 
 #include <stdbool.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct cfbp_error;
 
 /* True when the file starts with the ELF magic. */
@@ -29,5 +33,9 @@ bool cfbp_elf_knows_stack(const char *stack);
  */
 int cfbp_elf_audit(const char *path, const char *shown_name, const char *stack,
                    struct cfbp_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -19,6 +19,12 @@
 #ifndef CFBP_ERROR_H
 #define CFBP_ERROR_H
 
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum cfbp_error_kind {
     CFBP_ERROR_NONE = 0,
     CFBP_ERROR_FAILED,         /* anything not covered below */
@@ -69,5 +75,9 @@ int cfbp_error_set_detail(struct cfbp_error *err, const char *format, ...)
 void cfbp_error_clear(struct cfbp_error *err);
 /* Moves src into dst (dst's old message is freed); src is left clear. */
 void cfbp_error_move(struct cfbp_error *dst, struct cfbp_error *src);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -64,6 +64,10 @@
 
 #include <stdbool.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct cfbp_log;
 struct cfbp_error;
 
@@ -103,5 +107,9 @@ void cfbp_fetch_options_init(struct cfbp_fetch_options *options);
 int cfbp_fetch_to_file(const char *uri, const char *path, const struct cfbp_fetch_options *options,
                        struct cfbp_log *log, char sha256_hex[CFBP_DIGEST_HEX_SIZE],
                        struct cfbp_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -12,6 +12,10 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct cfbp_strbuf;
 struct cfbp_string_list;
 struct cfbp_error;
@@ -117,5 +121,9 @@ ssize_t cfbp_fs_read(int fd, void *buffer, size_t size);
 
 /* Writes all of data to fd, retrying short writes. Returns 0 or an errno value. */
 int cfbp_fs_write_all(int fd, const void *data, size_t length);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -15,6 +15,10 @@
 
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct cfbp_error;
 struct cfbp_stager;
 
@@ -54,5 +58,9 @@ int cfbp_hooks_run(const struct cfbp_hooks *hooks, enum cfbp_hook_point point,
 /* "before supply", "after finalize", ... */
 const char *cfbp_hook_point_name(enum cfbp_hook_point point);
 void cfbp_hooks_release(struct cfbp_hooks *hooks);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -31,6 +31,10 @@
 
 #include <time.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct cfbp_manifest;
 struct cfbp_log;
 struct cfbp_error;
@@ -60,5 +64,9 @@ int cfbp_installer_install_only_version(struct cfbp_installer *installer, const 
                                         const char *destination, struct cfbp_error *err);
 /* Deletes files under <CACHE_DIR>/dependencies that this run did not use. */
 int cfbp_installer_clean_app_cache(struct cfbp_installer *installer, struct cfbp_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -20,6 +20,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct cfbp_strbuf;
 struct cfbp_error;
 
@@ -66,5 +70,9 @@ const char *cfbp_json_type_name(enum cfbp_json_type type);
 void cfbp_json_write_string(struct cfbp_strbuf *out, const char *text, size_t length);
 /* Appends value in compact form (members in stored order). */
 void cfbp_json_write(struct cfbp_strbuf *out, const struct cfbp_json *value);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

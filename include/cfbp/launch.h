@@ -13,6 +13,10 @@
 
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct cfbp_error;
 
 struct cfbp_launch_process {
@@ -37,5 +41,9 @@ int cfbp_launch_write(const struct cfbp_launch *launch, const char *path, struct
 /* Reads path; a missing file is CFBP_ERROR_NOT_FOUND. Other keys are ignored, as the builder does.
  */
 int cfbp_launch_read(struct cfbp_launch *launch, const char *path, struct cfbp_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -9,8 +9,8 @@
  * through the launcher's unquoted variable: a name with a space fails to
  * load, after a WARNING line) and execs the command with `bash -c`, in the
  * environment Diego and the launcher give an instance (platform.h: PORT,
- * INSTANCE_GUID, CF_INSTANCE_*, HOME, TMPDIR, DEPS_DIR, VCAP_APPLICATION). Output lines are prefixed
- * as `cf logs` shows them ("[APP/PROC/WEB/0] OUT ...",
+ * INSTANCE_GUID, CF_INSTANCE_*, HOME, TMPDIR, DEPS_DIR, VCAP_APPLICATION). Output lines are
+ * prefixed as `cf logs` shows them ("[APP/PROC/WEB/0] OUT ...",
  * "[APP/PROC/WEB/SIDECAR/CONFIG-SERVER/0] ERR ..."). When any process exits,
  * the instance stops, as Diego stops it.
  *
@@ -23,6 +23,10 @@
 #define CFBP_LAUNCHER_H
 
 #include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 struct cfbp_error;
 struct cfbp_environment;
@@ -45,5 +49,9 @@ struct cfbp_launcher_options {
  */
 int cfbp_launcher_run(const struct cfbp_launcher_options *options, int *exit_status,
                       struct cfbp_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -19,6 +19,10 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct cfbp_log {
     FILE *out;
     bool debug;
@@ -39,5 +43,9 @@ void cfbp_log_debug(struct cfbp_log *log, const char *format, ...)
     __attribute__((format(printf, 2, 3)));
 /* A tip and the page that explains it, as two lines. */
 void cfbp_log_protip(struct cfbp_log *log, const char *tip, const char *url);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

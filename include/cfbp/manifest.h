@@ -21,6 +21,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct cfbp_error;
 
 struct cfbp_dependency {
@@ -105,5 +109,9 @@ void cfbp_manifest_versions(const struct cfbp_manifest *manifest, const char *na
 int cfbp_manifest_default_version(const struct cfbp_manifest *manifest, const char *name,
                                   const char *stack, const struct cfbp_dependency **out,
                                   struct cfbp_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -29,6 +29,10 @@
 
 #include <stdbool.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct cfbp_error;
 struct cfbp_strbuf;
 
@@ -70,5 +74,9 @@ void cfbp_package_result_release(struct cfbp_package_result *result);
 
 /* The markdown summary of the buildpack's dependencies and defaults, byte for byte as §9.4. */
 int cfbp_package_summary(const char *source_dir, struct cfbp_strbuf *out, struct cfbp_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

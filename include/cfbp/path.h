@@ -8,6 +8,10 @@
 
 #include <stdbool.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct cfbp_strbuf;
 struct cfbp_error;
 
@@ -28,5 +32,9 @@ int cfbp_path_absolute(struct cfbp_strbuf *out, const char *path, struct cfbp_er
  * not have.
  */
 bool cfbp_path_clean_relative(struct cfbp_strbuf *out, const char *path);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -18,6 +18,10 @@
 
 #include <stdbool.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct cfbp_error;
 struct cfbp_strbuf;
 
@@ -106,5 +110,9 @@ void cfbp_platform_profile_warnings(const char *home, struct cfbp_strbuf *out);
 
 /* A fresh random instance GUID ("41653aa4-3a3a-486a-4431-ef258b39f042"). */
 void cfbp_platform_new_instance_guid(char guid[37]);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

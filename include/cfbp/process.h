@@ -16,6 +16,10 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct cfbp_error;
 struct cfbp_strbuf;
 
@@ -146,5 +150,9 @@ int cfbp_process_run_capture(char *const *argv, const char *directory, int *stat
 
 /* Turns a waitpid() status into an exit code (128 + signal for a killed process). */
 int cfbp_process_exit_code(int wait_status);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

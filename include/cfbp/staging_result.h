@@ -21,6 +21,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct cfbp_error;
 struct cfbp_json;
 struct cfbp_launch;
@@ -89,5 +93,9 @@ void cfbp_staging_result_write_staging_info(const struct cfbp_staging_result *re
 
 /* Appends a YAML tree as JSON (maps with sorted keys, scalars typed as YAML 1.1 reads them). */
 void cfbp_yaml_write_json(const struct cfbp_yaml_node *node, struct cfbp_strbuf *out);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

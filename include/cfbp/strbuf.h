@@ -20,6 +20,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct cfbp_strbuf {
     char *buf;    /* NUL-terminated contents; never NULL */
     size_t len;   /* bytes in use, not counting the NUL */
@@ -60,5 +64,9 @@ void cfbp_strbuf_trim_newlines(struct cfbp_strbuf *sb);
 
 bool cfbp_string_starts_with(const char *text, const char *prefix);
 bool cfbp_string_ends_with(const char *text, const char *suffix);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

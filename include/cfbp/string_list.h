@@ -10,6 +10,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct cfbp_string_list {
     char **items;
     size_t count;
@@ -33,5 +37,9 @@ struct cfbp_strbuf;
 void cfbp_string_list_join(const struct cfbp_string_list *list, const char *separator,
                            struct cfbp_strbuf *out);
 void cfbp_string_list_clear(struct cfbp_string_list *list);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

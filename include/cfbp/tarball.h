@@ -12,6 +12,10 @@
 
 #include <stdbool.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct cfbp_error;
 
 /* 1980-01-01T00:00:00Z: the earliest time a zip can hold, used for tarballs too. */
@@ -35,5 +39,9 @@ struct cfbp_tarball_options {
  */
 int cfbp_tarball_write_tree(const char *path, const char *directory,
                             const struct cfbp_tarball_options *options, struct cfbp_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -21,6 +21,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct cfbp_text_slot {
     uint64_t hash;
     size_t entry; /* 0: empty; otherwise the caller's index + 1 */
@@ -48,5 +52,9 @@ size_t cfbp_text_table_find(const struct cfbp_text_table *table, uint64_t hash, 
 /* Adds index under hash; the caller has checked that its text is not there yet. */
 void cfbp_text_table_add(struct cfbp_text_table *table, uint64_t hash, size_t index);
 void cfbp_text_table_release(struct cfbp_text_table *table);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -13,6 +13,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct cfbp_strbuf;
 struct cfbp_error;
 
@@ -62,5 +66,9 @@ const char *cfbp_uri_file_name(struct cfbp_strbuf *out, const char *uri);
 /* For a file:// URI, sets out to the local path it names (percent-decoded); errors show the URI
  * redacted. */
 int cfbp_uri_file_path(struct cfbp_strbuf *out, const char *uri, struct cfbp_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

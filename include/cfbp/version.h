@@ -20,6 +20,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct cfbp_error;
 
 struct cfbp_semver {
@@ -61,5 +65,9 @@ int cfbp_version_find_matches(const char *constraint, const char *const *version
                               size_t **matches, size_t *match_count, struct cfbp_error *err);
 /* True when version satisfies constraint under the same rules. */
 bool cfbp_version_matches(const char *constraint, const char *version);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

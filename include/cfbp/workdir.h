@@ -8,9 +8,12 @@
  * beside it (".<name>.cfbp-install-XXXXXX" in its parent, when it is not
  * there yet), and moves the result into place at the end. A killed install
  * leaves its work directory behind; the next install into the same
- * destination removes it. Each work directory is held with flock(2) for its
- * owner's life, so only one whose owner is gone counts as stale: a work
- * directory is never removed under a running install.
+ * destination removes it, after undoing the merge into the destination it
+ * may have been killed in the middle of (its journal, beneath.h, says), so
+ * that the destination is first exactly as it was before. Each work
+ * directory is held with flock(2) for its owner's life, so only one whose
+ * owner is gone counts as stale: a work directory is never removed (or its
+ * merge undone) under a running install.
  *
  * Creating work directories and moving results into place happen under an
  * exclusive lock on the destination's parent directory (flock(2) on the
@@ -23,6 +26,10 @@
 #include <stdbool.h>
 #include <sys/stat.h>
 #include <time.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 struct cfbp_error;
 struct cfbp_string_list;
@@ -62,13 +69,24 @@ struct cfbp_workdir {
     }
 
 /*
- * Removes the stale work directories of destination, then makes a new one
- * (mode 0700) whose name says what it is for (purpose: "" or "download-").
- * Takes the destination lock for the time it needs it; the parent of
- * destination must exist.
+ * Removes the stale work directories of destination (cfbp_workdir_remove_stale),
+ * then makes a new one (mode 0700) whose name says what it is for (purpose:
+ * "" or "download-"). Takes the destination lock for the time it needs it;
+ * the parent of destination must exist.
  */
 int cfbp_workdir_create(struct cfbp_workdir *workdir, const char *destination, const char *purpose,
                         struct cfbp_error *err);
+/*
+ * Undoes what killed installs into destination left half merged, then
+ * removes their work directories (beside destination and inside it). The
+ * caller holds lock on destination: an install does this when it starts
+ * and again just before it merges, so that it never merges into what
+ * another, killed meanwhile, left half done. A merge that cannot be undone
+ * (a directory of someone else's in the way, say) is an error naming it,
+ * and its work directory is kept: nothing it holds is lost.
+ */
+int cfbp_workdir_remove_stale(const struct cfbp_destination_lock *lock, const char *destination,
+                              struct cfbp_error *err);
 /*
  * Makes "<parent>/<prefix>XXXXXX" (mode 0700) for a program's temporary
  * work, held for the program's life, after removing the earlier ones whose
@@ -107,5 +125,9 @@ struct cfbp_saved_times {
 void cfbp_workdir_save_times(struct cfbp_saved_times *saved, const char *path);
 /* Puts the times back when restore is true; frees what save took either way. */
 void cfbp_workdir_restore_times(struct cfbp_saved_times *saved, bool restore);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -29,6 +29,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct cfbp_strbuf;
 struct cfbp_error;
 
@@ -144,5 +148,9 @@ void cfbp_yaml_free(struct cfbp_yaml_node *node);
  */
 int cfbp_yaml_emit(struct cfbp_strbuf *out, const struct cfbp_yaml_node *root, unsigned flags,
                    struct cfbp_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -22,6 +22,10 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct cfbp_error;
 struct cfbp_zip;
 
@@ -52,5 +56,9 @@ int cfbp_zip_commit(struct cfbp_zip *zip, unsigned long long *size,
                     char sha256[CFBP_DIGEST_HEX_SIZE], struct cfbp_error *err);
 /* Throws the unfinished zip away (the temporary file is removed). */
 void cfbp_zip_abandon(struct cfbp_zip *zip);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -14,9 +14,11 @@
 
 #include "http_server.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,6 +27,7 @@
 
 struct fixture {
     char *dir, *root, *build, *cache, *deps, *dep, *profile, *archive;
+    char *mounted; /* a tmpfs to unmount at the end */
     char sha256[65];
     struct test_http_server *server;
 };
@@ -90,6 +93,9 @@ static int teardown(void **state)
     struct fixture *fixture = *state;
     if (fixture->server)
         test_http_server_stop(fixture->server);
+    if (fixture->mounted)
+        umount2(fixture->mounted, MNT_DETACH);
+    free(fixture->mounted);
     free(fixture->root);
     free(fixture->build);
     free(fixture->cache);
@@ -509,6 +515,105 @@ static void finalize_writes_the_launch_environment(void **state)
     test_run_free(&supply);
 }
 
+/*
+ * An earlier buildpack (same user) replaced DEPS_DIR/<idx> with a link out of
+ * DEPS_DIR: supply and finalize refuse it by name and write nothing anywhere.
+ */
+static void a_deps_directory_that_is_a_link_is_refused(void **state)
+{
+    struct fixture *fixture = *state;
+    write_manifest(fixture, NULL, NULL);
+    char *canary = test_path(fixture->dir, "canary");
+    assert_int_equal(mkdir(canary, 0755), 0);
+    assert_int_equal(rmdir(fixture->dep), 0);
+    assert_int_equal(symlink("../canary", fixture->dep), 0);
+    char *before = test_snapshot(fixture->dir, true);
+    struct test_run supply = run_supply(fixture, NULL);
+    assert_int_equal(supply.status, 1);
+    assert_contains(supply.out, "**ERROR**");
+    assert_contains(supply.out, fixture->dep);
+    assert_contains(supply.out, "it is a symbolic link");
+    char *finalize = program(fixture, "finalize");
+    char *argv[] = {finalize, fixture->build, fixture->cache, fixture->deps, "3", NULL};
+    char *env[] = {CLEAN_ENVIRONMENT, "CF_STACK=cflinuxfs4", NULL};
+    struct test_run finalized = test_run_program(argv, NULL, env);
+    assert_int_equal(finalized.status, 1);
+    assert_contains(finalized.out, "it is a symbolic link");
+    char *after = test_snapshot(fixture->dir, true);
+    test_assert_same_snapshot(before, after, "the staging directories and the canary");
+    free(after);
+    free(before);
+    free(finalize);
+    free(canary);
+    test_run_free(&finalized);
+    test_run_free(&supply);
+}
+
+/*
+ * The real finalize with the app on a tmpfs short of inodes (the repro of the
+ * report: room for no file, or for one) and on one short of space: it fails
+ * saying so, and the app and the cache are exactly as before, times included;
+ * with room for everything it works. Needs root to mount (CI runs as root).
+ */
+static void a_finalize_on_a_full_disk_leaves_the_app_as_it_was(void **state)
+{
+    struct fixture *fixture = *state;
+    if (geteuid() != 0) {
+        print_message("skipped: mounting a tmpfs needs root (CI runs as root)\n");
+        skip();
+    }
+    write_manifest(fixture, NULL, NULL);
+    struct test_run supply = run_supply(fixture, NULL);
+    assert_int_equal(supply.status, 0);
+    test_run_free(&supply);
+    /* The app's index.html fills size=8k: two pages. The last disk has room. */
+    static const struct {
+        const char *options;
+        size_t index_size;
+    } disks[] = {{"nr_inodes=3", 3}, {"nr_inodes=4", 3}, {"size=8k", 8192}, {"nr_inodes=64", 3}};
+    char *finalize = program(fixture, "finalize");
+    char *argv[] = {finalize, fixture->build, fixture->cache, fixture->deps, "3", NULL};
+    char *env[] = {CLEAN_ENVIRONMENT, "CF_STACK=cflinuxfs4", NULL};
+    for (size_t i = 0; i < sizeof(disks) / sizeof(*disks); i++) {
+        char options[64];
+        snprintf(options, sizeof(options), "%s,mode=0755", disks[i].options);
+        if (mount("tmpfs", fixture->build, "tmpfs", 0, options) < 0)
+            fail_msg("cannot mount a tmpfs at %s: %s", fixture->build, strerror(errno));
+        fixture->mounted = strdup(fixture->build);
+        char *index = test_path(fixture->build, "index.html");
+        char *page = calloc(1, disks[i].index_size + 1);
+        memset(page, 'x', disks[i].index_size);
+        test_write_file(index, page, 0644);
+        char *before = test_snapshot(fixture->dir, true);
+        struct test_run run = test_run_program(argv, NULL, env);
+        bool last = i + 1 == sizeof(disks) / sizeof(*disks);
+        if (last) {
+            if (run.status != 0)
+                fail_msg("finalize failed with room to spare:\n%s%s", run.out, run.err);
+            char *multi = test_path(fixture->build, ".profile.d/000_multi-supply.sh");
+            assert_true(test_exists(multi));
+            free(multi);
+        } else {
+            if (run.status != 1)
+                fail_msg("%s: finalize exited with %d:\n%s%s", disks[i].options, run.status,
+                         run.out, run.err);
+            assert_contains(run.out, "No space left on device");
+            assert_contains(run.out, "cf push -k");
+            char *after = test_snapshot(fixture->dir, true);
+            test_assert_same_snapshot(before, after, "the app, the cache and DEPS_DIR");
+            free(after);
+        }
+        test_run_free(&run);
+        free(before);
+        free(page);
+        free(index);
+        assert_int_equal(umount(fixture->mounted), 0);
+        free(fixture->mounted);
+        fixture->mounted = NULL;
+    }
+    free(finalize);
+}
+
 static void detect_declines_with_a_reason(void **state)
 {
     struct fixture *fixture = *state;
@@ -624,6 +729,8 @@ int main(void)
         TEST(staging_variable_must_be_known),
         TEST(supply_warns_when_the_buildpack_version_changes),
         TEST(finalize_writes_the_launch_environment),
+        TEST(a_deps_directory_that_is_a_link_is_refused),
+        TEST(a_finalize_on_a_full_disk_leaves_the_app_as_it_was),
         TEST(detect_declines_with_a_reason),
         TEST(release_prints_valid_yaml),
         TEST(compile_runs_supply_and_finalize_in_the_app),

@@ -6,17 +6,24 @@
  *
  * Every case snapshots the destination (times included) and a canary tree
  * beside it before the install; a refused or failed install must leave both
- * exactly as they were and no work directory behind.
+ * exactly as they were and no work directory behind. Installs that meet
+ * read-only directories, and merges killed at every moment, run as an
+ * unprivileged user (nobody, when the tests run as root), as Cloud Foundry
+ * stages: root's permissions would hide what goes wrong.
  */
 #include "support.h"
 
 #include "cfbp/archive.h"
+#include "cfbp/beneath.h"
 #include "cfbp/error.h"
 #include "cfbp/fs.h"
 #include "cfbp/strbuf.h"
+#include "cfbp/workdir.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -536,6 +543,360 @@ static void look_alike_directories_are_kept(void **state)
     assert_refused(fixture, planted, 1, CFBP_ERROR_UNSAFE_ARCHIVE, "reserved for the work");
 }
 
+/* --- as a user: read-only directories and killed merges --- */
+
+enum { NOBODY = 65534 };
+
+/* Forks; the child runs as nobody when we are root. Returns the pid (0 in the child). */
+static pid_t fork_as_user(void)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0 && geteuid() == 0 &&
+        (setgroups(0, NULL) < 0 || setgid(NOBODY) < 0 || setuid(NOBODY) < 0))
+        _exit(3);
+    return pid;
+}
+
+static int chown_to_nobody(const char *path, const struct stat *st, int flag, struct FTW *walk)
+{
+    (void)st;
+    (void)flag;
+    (void)walk;
+    return lchown(path, NOBODY, NOBODY) < 0 ? -1 : 0;
+}
+
+/* Gives the fixture's work tree to the user fork_as_user runs as. */
+static void give_work_to_user(struct fixture *fixture)
+{
+    assert_int_equal(chmod(fixture->dir, 0755), 0);
+    if (geteuid() == 0)
+        assert_int_equal(nftw(fixture->work, chown_to_nobody, 16, FTW_PHYS), 0);
+}
+
+static void die_at(unsigned long moment, void *data)
+{
+    if (moment == *(const unsigned long *)data)
+        raise(SIGKILL);
+}
+
+#define KILLED "(killed)"
+
+/*
+ * Installs source (named name) into destination in a child running as the
+ * user, which dies by SIGKILL at moment *kill_at of its merge (NULL: never).
+ * Returns NULL when it worked, KILLED when it was killed, else what failed.
+ */
+static char *install_as_user(const char *source, const char *name, const char *destination,
+                             const unsigned long *kill_at)
+{
+    int pipe_fds[2];
+    assert_int_equal(pipe(pipe_fds), 0);
+    pid_t pid = fork_as_user();
+    if (pid == 0) {
+        close(pipe_fds[0]);
+        if (kill_at)
+            cfbp_beneath_set_step_hook(die_at, (void *)kill_at);
+        struct cfbp_archive_request request = {
+            .source = source, .file_name = name, .destination = destination};
+        struct cfbp_error err = CFBP_ERROR_INIT;
+        char sha256[CFBP_DIGEST_HEX_SIZE];
+        if (cfbp_archive_install(&request, sha256, &err) == 0)
+            _exit(0);
+        if (write(pipe_fds[1], err.message, strlen(err.message)) < 0)
+            _exit(4);
+        _exit(1);
+    }
+    close(pipe_fds[1]);
+    char message[4096];
+    ssize_t length = read(pipe_fds[0], message, sizeof(message) - 1);
+    close(pipe_fds[0]);
+    message[length < 0 ? 0 : length] = '\0';
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+        return strdup(KILLED);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return NULL;
+    if (!message[0])
+        snprintf(message, sizeof(message), "the install ended with status %d", status);
+    return strdup(message);
+}
+
+static void assert_installed_as_user(const char *source, const char *name, const char *destination)
+{
+    char *message = install_as_user(source, name, destination, NULL);
+    if (message)
+        fail_msg("install of %s into %s as a user: %s", name, destination, message);
+}
+
+static void assert_mode(const char *directory, const char *relative, mode_t mode)
+{
+    char *path = test_path(directory, relative);
+    struct stat st;
+    assert_int_equal(lstat(path, &st), 0);
+    if ((st.st_mode & 07777) != mode)
+        fail_msg("%s has mode %04o, expected %04o", path, (unsigned)(st.st_mode & 07777),
+                 (unsigned)mode);
+    free(path);
+}
+
+static void assert_text(const char *directory, const char *relative, const char *expected)
+{
+    char *path = test_path(directory, relative);
+    char *text = test_read_file(path);
+    if (!text || strcmp(text, expected))
+        fail_msg("%s holds '%s', expected '%s'", path, text ? text : "(nothing)", expected);
+    free(text);
+    free(path);
+}
+
+/*
+ * The issue's F1: an archive whose bin/ is 0555. As a user, installing it
+ * again (or twice at once) must replace bin/config-server inside the
+ * read-only directory, and a read-only directory a new version replaces by
+ * a file must go, at any depth; their modes are given back.
+ */
+static void read_only_directories_do_not_stop_later_installs_as_a_user(void **state)
+{
+    struct fixture *fixture = *state;
+    static const struct test_entry entries[] = {
+        {"bin", 'd', 0555, NULL, 0},
+        {"bin/config-server", 'f', 0755, "#!/bin/sh\necho 1\n", 0},
+        {"lib/ro", 'd', 0555, NULL, 0},
+        {"lib/ro/inner", 'd', 0555, NULL, 0},
+        {"lib/ro/inner/data", 'f', 0644, "data\n", 0},
+        {"lib/ro/inner/deeper", 'd', 0555, NULL, 0},
+        {"lib/ro/inner/deeper/file", 'f', 0644, "deeper\n", 0},
+    };
+    make(fixture, "dep.tgz", TEST_TGZ, entries, 7);
+    give_work_to_user(fixture);
+    for (int round = 0; round < 3; round++)
+        assert_installed_as_user(fixture->archive, "dep.tgz", fixture->dest);
+    assert_mode(fixture->dest, "bin", 0555);
+    assert_mode(fixture->dest, "lib/ro", 0555);
+    assert_mode(fixture->dest, "lib/ro/inner", 0555);
+    assert_text(fixture->dest, "lib/ro/inner/data", "data\n");
+    assert_mode(fixture->dest, "lib/ro/inner/deeper", 0555);
+    /* existing, bin and 1 file, lib, lib/ro, lib/ro/inner and 3 below: no work directory */
+    assert_int_equal(test_count_entries(fixture->dest), 9);
+    /* A new version where a read-only directory holding another became a file: what it
+     * displaced goes, read-only directories and all. */
+    static const struct test_entry next[] = {
+        {"bin", 'd', 0555, NULL, 0},
+        {"bin/config-server", 'f', 0755, "#!/bin/sh\necho 2\n", 0},
+        {"lib/ro", 'd', 0555, NULL, 0},
+        {"lib/ro/inner", 'f', 0644, "a file now\n", 0},
+    };
+    make(fixture, "next.tgz", TEST_TGZ, next, 4);
+    assert_installed_as_user(fixture->archive, "next.tgz", fixture->dest);
+    assert_text(fixture->dest, "bin/config-server", "#!/bin/sh\necho 2\n");
+    assert_text(fixture->dest, "lib/ro/inner", "a file now\n");
+    assert_mode(fixture->dest, "bin", 0555);
+    assert_mode(fixture->dest, "lib/ro", 0555);
+    assert_int_equal(test_count_entries(fixture->dest), 6);
+    /* Two at once into a destination that is not there yet: the second merges. */
+    make(fixture, "dep.tgz", TEST_TGZ, entries, 7);
+    char *fresh = test_path(fixture->work, "fresh");
+    for (int round = 0; round < 4; round++) {
+        pid_t pids[2];
+        for (int i = 0; i < 2; i++) {
+            pids[i] = fork_as_user();
+            if (pids[i] == 0) {
+                char *message = install_as_user(fixture->archive, "dep.tgz", fresh, NULL);
+                if (message)
+                    fprintf(stderr, "install %d as a user: %s\n", i, message);
+                _exit(message ? 1 : 0);
+            }
+        }
+        for (int i = 0; i < 2; i++) {
+            int status;
+            assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+            if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                fail_msg("round %d: install %d of two at once failed (status %d)", round, i,
+                         status);
+        }
+        assert_mode(fresh, "bin", 0555);
+        assert_mode(fresh, "lib/ro/inner", 0555);
+        assert_int_equal(test_count_entries(fresh), 8);
+        assert_int_equal(cfbp_fs_remove_tree(fresh, &fixture->err), 0);
+    }
+    free(fresh);
+}
+
+/*
+ * Two versions that differ in every way a merge can: files replaced, a
+ * directory replaced by a file and a file by a directory (one of them
+ * read-only), a read-only directory that gains a file, a mode change, a
+ * link retargeted, entries only in one version.
+ */
+static const struct test_entry old_version[] = {
+    {"bin", 'd', 0555, NULL, 0},
+    {"bin/config-server", 'f', 0755, "old server\n", 0},
+    {"docs", 'd', 0700, NULL, 0},
+    {"docs/readme", 'f', 0644, "old readme\n", 0},
+    {"lib/a", 'f', 0644, "old a\n", 0},
+    {"lib/was-a-dir/x", 'f', 0644, "old x\n", 0},
+    {"lib/was-read-only", 'd', 0555, NULL, 0},
+    {"lib/was-read-only/z", 'f', 0644, "old z\n", 0},
+    {"lib/was-a-file", 'f', 0644, "old file\n", 0},
+    {"lib/ro", 'd', 0555, NULL, 0},
+    {"lib/ro/f", 'f', 0644, "old f\n", 0},
+    {"only-old", 'f', 0644, "only in the old version\n", 0},
+    {"link", 'l', 0, "lib/a", 0},
+};
+
+static const struct test_entry new_version[] = {
+    {"bin", 'd', 0555, NULL, 0},
+    {"bin/config-server", 'f', 0755, "new server\n", 0},
+    {"docs", 'd', 0755, NULL, 0},
+    {"docs/readme", 'f', 0644, "new readme\n", 0},
+    {"lib/a", 'f', 0644, "new a\n", 0},
+    {"lib/was-a-dir", 'f', 0644, "now a file\n", 0},
+    {"lib/was-read-only", 'f', 0644, "now a file too\n", 0},
+    {"lib/was-a-file/y", 'f', 0644, "now a directory\n", 0},
+    {"lib/ro", 'd', 0555, NULL, 0},
+    {"lib/ro/f", 'f', 0644, "new f\n", 0},
+    {"lib/ro/g", 'f', 0644, "new g\n", 0},
+    {"new-dir/new-file", 'f', 0644, "new\n", 0},
+    {"link", 'l', 0, "lib/ro/f", 0},
+};
+
+/* Files in both versions: at every moment each holds one version or the other. */
+static const char *const in_both[][3] = {
+    {"bin/config-server", "old server\n", "new server\n"},
+    {"docs/readme", "old readme\n", "new readme\n"},
+    {"lib/a", "old a\n", "new a\n"},
+    {"lib/ro/f", "old f\n", "new f\n"},
+    {"only-old", "only in the old version\n", "only in the old version\n"},
+};
+
+/* Names in both versions as different kinds of entry: never missing either. */
+static const char *const replaced[] = {"lib/was-a-dir", "lib/was-read-only", "lib/was-a-file",
+                                       "link"};
+
+static void assert_nothing_lost(const char *destination, unsigned long moment)
+{
+    for (size_t i = 0; i < sizeof(in_both) / sizeof(*in_both); i++) {
+        char *path = test_path(destination, in_both[i][0]);
+        char *text = test_read_file(path);
+        if (!text || (strcmp(text, in_both[i][1]) && strcmp(text, in_both[i][2])))
+            fail_msg("killed at moment %lu: %s holds '%s', neither version", moment, path,
+                     text ? text : "(missing)");
+        free(text);
+        free(path);
+    }
+    for (size_t i = 0; i < sizeof(replaced) / sizeof(*replaced); i++) {
+        char *path = test_path(destination, replaced[i]);
+        struct stat st;
+        if (lstat(path, &st) < 0)
+            fail_msg("killed at moment %lu: %s is missing", moment, path);
+        free(path);
+    }
+}
+
+/* Undoes and removes what killed installs into destination left, as the user. */
+static void recover_as_user(const char *destination, unsigned long moment)
+{
+    pid_t pid = fork_as_user();
+    if (pid == 0) {
+        struct cfbp_error err = CFBP_ERROR_INIT;
+        struct cfbp_destination_lock lock = CFBP_DESTINATION_LOCK_INIT;
+        if (cfbp_destination_lock(&lock, destination, &err) == 0 &&
+            cfbp_workdir_remove_stale(&lock, destination, &err) == 0)
+            _exit(0);
+        fprintf(stderr, "killed at moment %lu: %s\n", moment, err.message);
+        _exit(1);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fail_msg("killed at moment %lu: undoing the merge failed (status %d)", moment, status);
+}
+
+/*
+ * The issue's F3, at every moment: the new version is installed over the
+ * old by a user, and killed at moment 0, 1, 2, ... of its merge (before
+ * each journal record and before each step) until it finishes. After each
+ * kill no file is missing or in neither version; what the next install does
+ * first (undoing the merge) gives back exactly the old tree, read-only
+ * modes included (or, killed once the commit is journaled, keeps exactly
+ * the new one); and a rerun ends with exactly the new one.
+ */
+static void kill_at_every_moment(struct fixture *fixture, bool exchange)
+{
+    make(fixture, "old.tgz", TEST_TGZ, old_version, sizeof(old_version) / sizeof(*old_version));
+    char *old_archive = strdup(fixture->archive);
+    make(fixture, "new.tgz", TEST_TGZ, new_version, sizeof(new_version) / sizeof(*new_version));
+    char *new_archive = strdup(fixture->archive);
+    give_work_to_user(fixture);
+    cfbp_beneath_force_no_exchange(!exchange);
+    char *dest = test_path(fixture->work, "killed");
+    assert_installed_as_user(old_archive, "old.tgz", dest);
+    char *old_tree = test_snapshot(dest, false);
+    assert_installed_as_user(new_archive, "new.tgz", dest);
+    char *new_tree = test_snapshot(dest, false);
+    assert_int_equal(cfbp_fs_remove_tree(dest, &fixture->err), 0);
+    unsigned long moment = 0;
+    bool committed = false;
+    for (;; moment++) {
+        assert_installed_as_user(old_archive, "old.tgz", dest);
+        char *message = install_as_user(new_archive, "new.tgz", dest, &moment);
+        if (!message) {
+            /* Past the last moment: the install finished. */
+            char *tree = test_snapshot(dest, false);
+            test_assert_same_snapshot(new_tree, tree, "the destination after the install");
+            free(tree);
+            break;
+        }
+        if (strcmp(message, KILLED))
+            fail_msg("moment %lu: the install failed instead of being killed: %s", moment, message);
+        free(message);
+        /* Without a swap an entry is put aside before its replacement moves in: it may be
+         * missing here for a moment, and undoing brings it back. */
+        if (exchange)
+            assert_nothing_lost(dest, moment);
+        recover_as_user(dest, moment);
+        /* Killed once the commit was journaled, the merge stands: only the last moment. */
+        if (committed)
+            fail_msg("moment %lu: killed after the moment the merge was committed", moment);
+        char *tree = test_snapshot(dest, false);
+        committed = strcmp(tree, new_tree) == 0;
+        if (!committed)
+            test_assert_same_snapshot(old_tree, tree,
+                                      "the destination after undoing a killed merge");
+        free(tree);
+        assert_installed_as_user(new_archive, "new.tgz", dest);
+        tree = test_snapshot(dest, false);
+        test_assert_same_snapshot(new_tree, tree,
+                                  "the destination after a killed merge and a "
+                                  "rerun");
+        free(tree);
+        assert_int_equal(cfbp_fs_remove_tree(dest, &fixture->err), 0);
+        assert_true(moment < 500);
+    }
+    cfbp_beneath_force_no_exchange(false);
+    /* Two moments a step, and every entry and mode change of the merge is one. */
+    if (moment < 30)
+        fail_msg("only %lu moments: the merge was not journaled step by step", moment);
+    free(dest);
+    free(old_tree);
+    free(new_tree);
+    free(old_archive);
+    free(new_archive);
+}
+
+static void a_merge_killed_at_any_moment_is_undone_then_completed(void **state)
+{
+    kill_at_every_moment(*state, true);
+}
+
+/* Where the file system cannot swap, entries are put aside first: the same holds. */
+static void without_rename_exchange_too(void **state)
+{
+    kill_at_every_moment(*state, false);
+}
+
 /* --- installs at the same time --- */
 
 static void make_many_files(struct fixture *fixture, const char *name, const char *prefix,
@@ -676,6 +1037,9 @@ int main(void)
         TEST(only_work_directories_of_dead_owners_are_removed),
         TEST(a_merge_that_fails_part_way_puts_everything_back),
         TEST(look_alike_directories_are_kept),
+        TEST(read_only_directories_do_not_stop_later_installs_as_a_user),
+        TEST(a_merge_killed_at_any_moment_is_undone_then_completed),
+        TEST(without_rename_exchange_too),
     };
     if (getenv("CMOCKA_TEST_FILTER"))
         cmocka_set_test_filter(getenv("CMOCKA_TEST_FILTER"));

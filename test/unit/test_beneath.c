@@ -2,6 +2,7 @@
  * test_beneath.c - writing and reading beneath a root without following
  * links, with openat2 and with the portable O_NOFOLLOW walk (every test
  * runs both ways). A canary tree beside the root must never change.
+ * Journaled merges are killed at every moment and undone from their journal.
  */
 #include "support.h"
 
@@ -13,9 +14,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 struct fixture {
@@ -288,6 +292,161 @@ static void deep_paths_work_beyond_path_max(void **state)
     cfbp_strbuf_release(&text);
 }
 
+/* --- journaled merges --- */
+
+/* The root holds the old tree, <dir>/work/tree the new one. */
+static void make_old_and_new(struct fixture *fixture, const char *work)
+{
+    struct cfbp_error err = CFBP_ERROR_INIT;
+    char *tree = test_path(work, "tree");
+    assert_int_equal(cfbp_fs_remove_tree(work, &err), 0);
+    static const char *const old_files[][2] = {
+        {"bin/tool", "old tool\n"}, {"d/x", "old x\n"}, {"keep", "kept\n"}, {"f", "old f\n"}};
+    static const char *const new_files[][2] = {
+        {"bin/tool", "new tool\n"}, {"d", "now a file\n"}, {"add/new", "new\n"}, {"f/y", "y\n"}};
+    for (size_t i = 0; i < 4; i++) {
+        char *path = at(fixture, old_files[i][0]);
+        test_write_file(path, old_files[i][1], 0644);
+        free(path);
+        path = test_path(tree, new_files[i][0]);
+        test_write_file(path, new_files[i][1], 0644);
+        free(path);
+    }
+    free(tree);
+}
+
+static void die_at(unsigned long moment, void *data)
+{
+    if (moment == *(const unsigned long *)data)
+        raise(SIGKILL);
+}
+
+/* Runs a journaled merge of work/tree into the root in a child killed at moment; true if killed. */
+static bool merge_killed_at(struct fixture *fixture, const char *work, unsigned long moment)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        cfbp_beneath_set_step_hook(die_at, &moment);
+        struct cfbp_error err = CFBP_ERROR_INIT;
+        struct cfbp_beneath_journal *journal = NULL;
+        int work_fd = open(work, O_RDONLY | O_DIRECTORY);
+        int status = cfbp_beneath_journal_start(&journal, work_fd, work, "tree", &err);
+        if (status == 0)
+            status =
+                cfbp_beneath_journal_merge(journal, fixture->root.fd, fixture->root_path, &err);
+        if (status == 0)
+            status = cfbp_beneath_journal_chmod(journal, fixture->root.fd, fixture->root_path,
+                                                "bin", 0700, &err);
+        if (status == 0)
+            status = cfbp_beneath_journal_commit(journal, &err);
+        if (status < 0)
+            fprintf(stderr, "merge: %s\n", err.message);
+        cfbp_beneath_journal_close(journal);
+        _exit(status < 0 ? 1 : 0);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+        return true;
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    return false;
+}
+
+static int recover(struct fixture *fixture, const char *work)
+{
+    int work_fd = open(work, O_RDONLY | O_DIRECTORY);
+    assert_true(work_fd >= 0);
+    int result = cfbp_beneath_journal_recover(work_fd, work, fixture->root.fd, fixture->root_path,
+                                              &fixture->err);
+    close(work_fd);
+    return result;
+}
+
+/*
+ * Killed at each moment of a journaled merge (a file replaced, a directory
+ * by a file and a file by a directory, an entry added, a mode changed), the
+ * merge is undone from its journal to exactly the old tree, and undoing
+ * again changes nothing; killed after the commit, it stands.
+ */
+static void a_journaled_merge_killed_at_any_moment_is_undone(void **state)
+{
+    struct fixture *fixture = *state;
+    char *work = test_path(fixture->dir, "work");
+    make_old_and_new(fixture, work);
+    char *old_tree = test_snapshot(fixture->root_path, false);
+    unsigned long moment = 0;
+    while (merge_killed_at(fixture, work, moment)) {
+        if (recover(fixture, work) < 0)
+            fail_msg("moment %lu: %s", moment, fixture->err.message);
+        char *tree = test_snapshot(fixture->root_path, false);
+        char *tool = at(fixture, "bin/tool");
+        char *text = test_read_file(tool);
+        bool committed = strcmp(text, "new tool\n") == 0;
+        if (!committed)
+            test_assert_same_snapshot(old_tree, tree, "the root after undoing a killed merge");
+        /* Recovered: the journal is gone, and recovering again is nothing to do. */
+        char *journal = test_path(work, "journal");
+        assert_false(test_exists(journal));
+        assert_int_equal(recover(fixture, work), 0);
+        char *again = test_snapshot(fixture->root_path, false);
+        test_assert_same_snapshot(tree, again, "the root after undoing twice");
+        free(again);
+        free(journal);
+        free(text);
+        free(tool);
+        free(tree);
+        assert_int_equal(cfbp_fs_remove_tree(fixture->root_path, &fixture->err), 0);
+        assert_int_equal(mkdir(fixture->root_path, 0755), 0);
+        cfbp_beneath_close(&fixture->root);
+        assert_int_equal(cfbp_beneath_open(&fixture->root, fixture->root_path, &fixture->err), 0);
+        make_old_and_new(fixture, work);
+        moment++;
+        assert_true(moment < 200);
+    }
+    /* Five steps and a commit, two moments each, before the merge ran to its end. */
+    assert_true(moment >= 12);
+    char *tool = at(fixture, "bin/tool");
+    char *text = test_read_file(tool);
+    assert_string_equal(text, "new tool\n");
+    free(text);
+    free(tool);
+    free(old_tree);
+    free(work);
+}
+
+/* A record cut short by a kill describes a step never taken; a damaged journal is refused. */
+static void a_journal_cut_short_is_undone_up_to_its_last_whole_record(void **state)
+{
+    struct fixture *fixture = *state;
+    char *work = test_path(fixture->dir, "work");
+    char *file = test_path(work, "tree/moved");
+    test_write_file(file, "moved\n", 0644);
+    struct stat st;
+    assert_int_equal(stat(file, &st), 0);
+    char *placed = at(fixture, "moved");
+    assert_int_equal(rename(file, placed), 0);
+    char *journal = test_path(work, "journal");
+    char text[256];
+    snprintf(text, sizeof(text), "cfbp-merge-journal 1 /tree\nadd / /moved %llu\nswap / /ne",
+             (unsigned long long)st.st_ino);
+    test_write_file(journal, text, 0600);
+    assert_int_equal(recover(fixture, work), 0);
+    assert_false(test_exists(placed));
+    assert_true(test_exists(file));
+    assert_false(test_exists(journal));
+    test_write_file(journal, "cfbp-merge-journal 1 /tree\nadd / what?\n", 0600);
+    assert_int_equal(recover(fixture, work), -1);
+    if (!strstr(fixture->err.message, "is damaged") || !strstr(fixture->err.message, work))
+        fail_msg("unclear message '%s'", fixture->err.message);
+    assert_true(test_exists(journal));
+    free(journal);
+    free(placed);
+    free(file);
+    free(work);
+}
+
 int main(void)
 {
 #define BOTH(name)                                                                                 \
@@ -302,6 +461,8 @@ int main(void)
         BOTH(a_directory_in_the_way_is_an_error),
         BOTH(merge_move_never_follows_links_on_either_side),
         BOTH(deep_paths_work_beyond_path_max),
+        BOTH(a_journaled_merge_killed_at_any_moment_is_undone),
+        BOTH(a_journal_cut_short_is_undone_up_to_its_last_whole_record),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
