@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -488,4 +489,38 @@ size_t test_count_lines(const char *text)
     for (; *text; text++)
         lines += *text == '\n';
     return lines;
+}
+
+char *test_in_child_with_file_size_limit(unsigned long long limit,
+                                         int (*body)(void *data, struct cfbp_error *err),
+                                         void *data)
+{
+    int pipe_fds[2];
+    assert_int_equal(pipe(pipe_fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(pipe_fds[0]);
+        cfbp_fs_catch_file_size_limit();
+        struct rlimit rlimit = {(rlim_t)limit, (rlim_t)limit};
+        setrlimit(RLIMIT_FSIZE, &rlimit);
+        struct cfbp_error err = CFBP_ERROR_INIT;
+        int status = body(data, &err);
+        const char *message = err.message ? err.message : "failed without a message";
+        if (status < 0 && write(pipe_fds[1], message, strlen(message)) < 0)
+            _exit(3);
+        _exit(status < 0 ? 1 : 0);
+    }
+    close(pipe_fds[1]);
+    char message[4096];
+    ssize_t length = read(pipe_fds[0], message, sizeof(message) - 1);
+    close(pipe_fds[0]);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) > 1)
+        fail_msg("the child under a file size limit ended with status %d", status);
+    if (WEXITSTATUS(status) == 0)
+        return NULL;
+    message[length < 0 ? 0 : length] = '\0';
+    return strdup(message);
 }

@@ -18,6 +18,8 @@
 
 #include <cmocka.h>
 
+struct cfbp_error;
+
 /* A fresh directory under $TMPDIR (or /tmp); free with test_remove_dir. */
 char *test_make_dir(void);
 void test_remove_dir(char *path);
@@ -32,6 +34,16 @@ bool test_exists(const char *path);
 const char *test_sha256_of_file(const char *path);
 /* Counts entries below a directory (recursively, not counting itself). */
 size_t test_count_entries(const char *path);
+/*
+ * Runs body(data, err) in a child process whose file size limit is limit
+ * bytes (SIGXFSZ caught, as the programs catch it, so a write past it fails
+ * with EFBIG) and returns what it said: NULL when it returned 0, else its
+ * error message (free it). The child's changes to memory are lost; its
+ * writes to files stay.
+ */
+char *test_in_child_with_file_size_limit(unsigned long long limit,
+                                         int (*body)(void *data, struct cfbp_error *err),
+                                         void *data);
 /* How many newline characters text holds. */
 size_t test_count_lines(const char *text);
 

@@ -323,39 +323,29 @@ static void very_deep_trees_install_and_clean_up(void **state)
 
 /* --- write failures --- */
 
+struct install_call {
+    struct fixture *fixture;
+    const char *name;
+};
+
+static int run_install_call(void *data, struct cfbp_error *err)
+{
+    struct install_call *call = data;
+    int status = install_into(call->fixture, call->name, call->fixture->dest);
+    if (status < 0)
+        cfbp_error_move(err, &call->fixture->err);
+    return status;
+}
+
 /*
  * Installs the fixture's archive in a child process whose file size limit
- * is limit bytes (SIGXFSZ caught, as the programs do), and returns what
- * the child's install said: NULL for success, else the error message.
+ * is limit bytes, and returns what the child's install said: NULL for
+ * success, else the error message.
  */
 static char *install_with_size_limit(struct fixture *fixture, const char *name, rlim_t limit)
 {
-    int pipe_fds[2];
-    assert_int_equal(pipe(pipe_fds), 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        close(pipe_fds[0]);
-        cfbp_fs_catch_file_size_limit();
-        struct rlimit rlimit = {limit, limit};
-        setrlimit(RLIMIT_FSIZE, &rlimit);
-        int status = install_into(fixture, name, fixture->dest);
-        if (status < 0 &&
-            write(pipe_fds[1], fixture->err.message, strlen(fixture->err.message)) < 0)
-            _exit(3);
-        _exit(status < 0 ? 1 : 0);
-    }
-    close(pipe_fds[1]);
-    char message[4096];
-    ssize_t length = read(pipe_fds[0], message, sizeof(message) - 1);
-    close(pipe_fds[0]);
-    int status;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status));
-    if (WEXITSTATUS(status) == 0)
-        return NULL;
-    message[length < 0 ? 0 : length] = '\0';
-    return strdup(message);
+    struct install_call call = {fixture, name};
+    return test_in_child_with_file_size_limit(limit, run_install_call, &call);
 }
 
 static void a_file_size_limit_fails_the_install_at_any_offset(void **state)

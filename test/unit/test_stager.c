@@ -533,36 +533,25 @@ static int finalize_with_rollback(struct fixture *fixture, const char *profile)
     return result;
 }
 
+struct finalize_call {
+    struct fixture *fixture;
+    const char *profile;
+};
+
+static int run_finalize_call(void *data, struct cfbp_error *err)
+{
+    struct finalize_call *call = data;
+    int status = finalize_with_rollback(call->fixture, call->profile);
+    if (status < 0)
+        cfbp_error_move(err, &call->fixture->err);
+    return status;
+}
+
 /* Runs it in a child under a file size limit; returns the error message, or NULL on success. */
 static char *finalize_with_size_limit(struct fixture *fixture, const char *profile, rlim_t limit)
 {
-    int pipe_fds[2];
-    assert_int_equal(pipe(pipe_fds), 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        close(pipe_fds[0]);
-        cfbp_fs_catch_file_size_limit();
-        struct rlimit rlimit = {limit, limit};
-        setrlimit(RLIMIT_FSIZE, &rlimit);
-        int status = finalize_with_rollback(fixture, profile);
-        if (status < 0 &&
-            write(pipe_fds[1], fixture->err.message, strlen(fixture->err.message)) < 0)
-            _exit(3);
-        _exit(status < 0 ? 1 : 0);
-    }
-    close(pipe_fds[1]);
-    char message[4096];
-    ssize_t length = read(pipe_fds[0], message, sizeof(message) - 1);
-    close(pipe_fds[0]);
-    int status;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) > 1)
-        fail_msg("the finalize child ended with status %d", status);
-    if (WEXITSTATUS(status) == 0)
-        return NULL;
-    message[length < 0 ? 0 : length] = '\0';
-    return strdup(message);
+    struct finalize_call call = {fixture, profile};
+    return test_in_child_with_file_size_limit(limit, run_finalize_call, &call);
 }
 
 /* Fails when a name of ours (".<name>.cfbp-...") was left anywhere in the tree. */
