@@ -204,6 +204,17 @@ static int check_member(struct archive_entry *entry, unsigned strip, const char 
     if (cfbp_string_starts_with(clean->buf, ".cfbp-install-"))
         return unsafe(err, archive_name, name,
                       "has a name reserved for the work directories of installs");
+    for (const char *component = clean->buf; *component;) {
+        size_t length = strcspn(component, "/");
+        char *copy = strndup(component, length);
+        bool reserved = copy && cfbp_fs_is_write_temp_name(copy);
+        free(copy);
+        if (reserved)
+            return unsafe(err, archive_name, name,
+                          "has a name reserved for temporary files (.<name>.cfbp-<pid>-<n>), "
+                          "which staging removes");
+        component += length + (component[length] == '/');
+    }
     if (hardlink) {
         if (hardlink[0] == '/' || !cfbp_path_clean_relative(target, hardlink) ||
             !strip_path(target, strip))

@@ -615,3 +615,23 @@ int cfbp_fs_copy_tree(const char *from, const char *to, cfbp_fs_skip_fn skip, vo
 {
     return copy_entry(from, to, "", skip, skip_data, err);
 }
+
+long cfbp_fs_write_temp_pid(const char *name)
+{
+    const char *mark = name[0] == '.' ? strstr(name, ".cfbp-") : NULL;
+    while (mark && strstr(mark + 1, ".cfbp-"))
+        mark = strstr(mark + 1, ".cfbp-");
+    if (!mark || mark == name)
+        return 0;
+    char *end;
+    long pid = strtol(mark + 6, &end, 10);
+    if (pid <= 0 || end == mark + 6 || *end != '-' || !end[1] ||
+        strspn(end + 1, "0123456789") != strlen(end + 1))
+        return 0;
+    return pid;
+}
+
+bool cfbp_fs_is_write_temp_name(const char *name)
+{
+    return cfbp_fs_write_temp_pid(name) > 0;
+}

@@ -103,16 +103,8 @@ static int make_supply_directories(const struct cfbp_stager *stager, struct cfbp
  */
 static bool stale_temp_name(const char *name)
 {
-    const char *mark = name[0] == '.' ? strstr(name, ".cfbp-") : NULL;
-    while (mark && strstr(mark + 1, ".cfbp-"))
-        mark = strstr(mark + 1, ".cfbp-");
-    if (!mark || mark == name)
-        return false;
-    char *end;
-    long pid = strtol(mark + 6, &end, 10);
-    if (pid <= 0 || *end != '-' || !end[1] || strspn(end + 1, "0123456789") != strlen(end + 1))
-        return false;
-    return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+    long pid = cfbp_fs_write_temp_pid(name);
+    return pid > 0 && kill((pid_t)pid, 0) < 0 && errno == ESRCH;
 }
 
 /*
@@ -149,7 +141,10 @@ static void remove_stale_temps_everywhere(const struct cfbp_stager *stager)
         remove_stale_temps(path.buf);
     }
     remove_stale_temps(stager->cache_dir);
-    remove_stale_temps(stager->profile_dir);
+    /* The builder's PROFILE_DIR holds only what buildpacks wrote; the app's own .profile.d may
+     * hold files of any name, and is left alone (a leftover there is never sourced anyway). */
+    if (stager->profile_relative && !*stager->profile_relative)
+        remove_stale_temps(stager->profile_dir);
     cfbp_strbuf_release(&path);
 }
 

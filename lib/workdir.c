@@ -163,7 +163,8 @@ int cfbp_workdir_remove_stale(const struct cfbp_destination_lock *lock, const ch
     cfbp_path_dirname(&parent, destination);
     cfbp_path_basename(&base, destination);
     cfbp_strbuf_append_format(&beside, ".%s." WORKDIR_MARK, base.buf);
-    int inside = open(destination, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    /* Never through a link at the destination: its target is not ours to clean or recover. */
+    int inside = open(destination, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     int result = remove_stale(lock->fd, parent.buf, beside.buf, 0, inside, destination, err);
     if (result == 0 && inside >= 0)
         result = remove_stale(inside, destination, "." WORKDIR_MARK, 0, inside, destination, err);
@@ -205,6 +206,15 @@ int cfbp_workdir_create(struct cfbp_workdir *workdir, const char *destination, c
     workdir->path = NULL;
     workdir->fd = -1;
     workdir->inside = false;
+    /* A link at the destination (an earlier buildpack may plant one) is refused, never followed:
+     * everything an install does happens in or beside the destination itself. */
+    struct stat st;
+    if (lstat(destination, &st) == 0 && S_ISLNK(st.st_mode))
+        return cfbp_error_set(err, CFBP_ERROR_UNSAFE_PATH,
+                              "refusing to install into %s: it is a symbolic link, and an install "
+                              "never follows one; remove the link (an earlier buildpack may have "
+                              "made it) and stage again",
+                              destination);
     struct cfbp_destination_lock lock = CFBP_DESTINATION_LOCK_INIT;
     if (cfbp_destination_lock(&lock, destination, err) < 0)
         return -1;

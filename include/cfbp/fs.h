@@ -122,6 +122,16 @@ ssize_t cfbp_fs_read(int fd, void *buffer, size_t size);
 /* Writes all of data to fd, retrying short writes. Returns 0 or an errno value. */
 int cfbp_fs_write_all(int fd, const void *data, size_t length);
 
+/*
+ * True when name (one path component) has the form of the temporary files
+ * the stager writes beside their targets, ".<name>.cfbp-<pid>-<n>". A run
+ * removes those of dead processes at start-up, so no archive member may have
+ * such a name (cfbp_archive_install refuses it).
+ */
+bool cfbp_fs_is_write_temp_name(const char *name);
+/* The pid in such a name, or 0 when name is not one. */
+long cfbp_fs_write_temp_pid(const char *name);
+
 #ifdef __cplusplus
 }
 #endif

@@ -94,7 +94,10 @@ EOF
 export PKG_CONFIG_PATH=$prefix/$libdir/pkgconfig
 # check_linking shared|static BINARY: whether BINARY needs libcfbp.so.0, as it should.
 check_linking() {
-  if readelf -d "$2" | grep -q 'NEEDED.*\[libcfbp\.so\.0\]'; then linked=shared; else linked=static; fi
+  # Whole outputs into variables, never "cmd | grep -q": with pipefail, grep -q leaving early
+  # can make the pipeline fail on the writer's SIGPIPE.
+  dynamic=$(readelf -d "$2")
+  if grep -q 'NEEDED.*\[libcfbp\.so\.0\]' <<<"$dynamic"; then linked=shared; else linked=static; fi
   [ "$linked" = "$1" ] || fail "$2 links libcfbp $linked, not $1"
 }
 mkdir "$work/supplies"
@@ -152,7 +155,8 @@ step "cfbp package the example (pre_package builds bin/supply with libcfbp.a)"
 "$prefix/bin/cfbp" package --any-stack --output "$work/zips" "$example" >"$log" 2>&1 ||
   fail "cfbp package failed"
 zip=$(ls "$work"/zips/*.zip)
-unzip -l "$zip" | grep -q ' bin/supply$' || fail "$zip holds no bin/supply"
+members=$(unzip -l "$zip")
+grep -q ' bin/supply$' <<<"$members" || fail "$zip holds no bin/supply"
 
 step "cfbp stage an app with it and a final buildpack"
 final=$work/final-buildpack

@@ -149,6 +149,47 @@ static void hard_link_to_a_deep_symlink_cannot_escape(void **state)
                    "is a hard link to a symlink whose target leaves the destination");
 }
 
+/*
+ * A destination that is itself a link (an earlier buildpack planted deps/0/jdk
+ * -> the canary, with a fake work directory and journal there) is refused:
+ * nothing is recovered, cleaned, made or extracted through it.
+ */
+static void a_destination_that_is_a_link_is_refused(void **state)
+{
+    struct fixture *fixture = *state;
+    static const struct test_entry entries[] = {{"bin/tool", 'f', 0755, "#!/bin/sh\n", 0}};
+    make(fixture, "good.tgz", TEST_TGZ, entries, 1);
+    char *planted = test_path(fixture->canary, ".cfbp-install-abc123/journal");
+    test_write_file(planted, "cfbp-merge-journal 1 /tree\nadd / /etc 1\nmode / 0 1\n", 0644);
+    char *linked = test_path(fixture->dest, "jdk");
+    mkdir(fixture->dest, 0755);
+    assert_int_equal(symlink(fixture->canary, linked), 0);
+    struct snapshots before = take(fixture);
+    assert_int_equal(install_into(fixture, "good.tgz", linked), -1);
+    assert_int_equal(fixture->err.kind, CFBP_ERROR_UNSAFE_PATH);
+    assert_non_null(strstr(fixture->err.message, "it is a symbolic link"));
+    assert_unchanged(fixture, &before);
+    free(linked);
+    free(planted);
+}
+
+/* Names of the form staging's temporary files take, which a later run would remove, are refused. */
+static void members_named_like_temporary_files_are_refused(void **state)
+{
+    struct fixture *fixture = *state;
+    static const struct test_entry nested[] = {{"bin/.helper.cfbp-31999-1", 'f', 0755, "x", 0}};
+    assert_refused(fixture, nested, 1, CFBP_ERROR_UNSAFE_ARCHIVE,
+                   "has a name reserved for temporary files");
+    static const struct test_entry top[] = {{".data.cfbp-31998-7/x", 'f', 0644, "x", 0}};
+    assert_refused(fixture, top, 1, CFBP_ERROR_UNSAFE_ARCHIVE,
+                   "has a name reserved for temporary files");
+    /* Names that only look alike are fine. */
+    static const struct test_entry fine[] = {{"bin/.x.cfbp-1-y", 'f', 0644, "x", 0},
+                                             {"lib/cfbp-12-3", 'f', 0644, "x", 0}};
+    make(fixture, "fine.tgz", TEST_TGZ, fine, 2);
+    assert_int_equal(install_into(fixture, "fine.tgz", fixture->dest), 0);
+}
+
 static void hard_link_to_a_symlink_that_stays_inside_is_kept(void **state)
 {
     struct fixture *fixture = *state;
@@ -1011,6 +1052,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         TEST(hard_link_to_a_deep_symlink_cannot_escape),
         TEST(hard_link_to_a_symlink_that_stays_inside_is_kept),
+        TEST(a_destination_that_is_a_link_is_refused),
+        TEST(members_named_like_temporary_files_are_refused),
         TEST(hard_link_to_a_directory_is_refused),
         TEST(hard_link_before_its_target_is_refused),
         TEST(hard_link_through_a_replaced_directory_is_refused),

@@ -190,6 +190,16 @@ static void removes_what_a_killed_run_left(void **state)
     }
     assert_true(test_exists(lookalike));
     free(lookalike);
+    cfbp_stager_release(&fixture->stager);
+
+    /* The app's own .profile.d is the app's: finalize without PROFILE_DIR removes nothing there. */
+    char *app_file = test_path(fixture->build, ".profile.d");
+    char *named = test_path(app_file, dead);
+    test_write_file(named, "the app's", 0644);
+    assert_int_equal(init(fixture, CFBP_PHASE_FINALIZE, "0", NULL, 4), 0);
+    assert_true(test_exists(named));
+    free(named);
+    free(app_file);
 }
 
 static void writes_env_and_profile_files(void **state)
