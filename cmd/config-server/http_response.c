@@ -58,10 +58,10 @@ void http_response_format_date(time_t when, char date[HTTP_DATE_SIZE])
     gmtime_r(&when, &utc);
     /* The result is checked so that unoptimised builds, which cannot see the ranges above,
      * do not warn of truncation; it never happens for a date gmtime_r gave. */
-    int length = snprintf(date, HTTP_DATE_SIZE, "%s, %02d %s %04d %02d:%02d:%02d GMT",
-                          days[utc.tm_wday % 7], utc.tm_mday % 100, months[utc.tm_mon % 12],
-                          (utc.tm_year + 1900) % 10000, utc.tm_hour % 100, utc.tm_min % 100,
-                          utc.tm_sec % 100);
+    int length =
+        snprintf(date, HTTP_DATE_SIZE, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[utc.tm_wday % 7],
+                 utc.tm_mday % 100, months[utc.tm_mon % 12], (utc.tm_year + 1900) % 10000,
+                 utc.tm_hour % 100, utc.tm_min % 100, utc.tm_sec % 100);
     if (length < 0 || length >= HTTP_DATE_SIZE)
         date[0] = '\0';
 }
