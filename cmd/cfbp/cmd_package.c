@@ -168,3 +168,9 @@ int cmd_package(int argc, char **argv)
     cfbp_strbuf_release(&default_cache);
     return status;
 }
+
+int cmd_buildpack_packager(int argc, char **argv)
+{
+    /* placeholder until the drop-in lands */
+    return cmd_package(argc, argv);
+}

@@ -15,6 +15,8 @@ int cmd_run(int argc, char **argv);
 int cmd_stage(int argc, char **argv);
 int cmd_summary(int argc, char **argv);
 int cmd_tarball(int argc, char **argv);
+/* The Go buildpack-packager's command line (cfbp run under that name): build, summary, help. */
+int cmd_buildpack_packager(int argc, char **argv);
 
 /* Prints "cfbp <command>: <message>" to stderr and returns 1. */
 int command_fail(const char *command, const char *message);

@@ -69,6 +69,11 @@ int main(int argc, char **argv)
 {
     cfbp_alloc_set_failure_handler(out_of_memory);
     cfbp_fs_catch_file_size_limit();
+    /* Installed as a link named buildpack-packager: the Go packager's command line. */
+    const char *program = argv[0] ? strrchr(argv[0], '/') : NULL;
+    program = program ? program + 1 : argv[0];
+    if (program && strcmp(program, "buildpack-packager") == 0)
+        return cmd_buildpack_packager(argc, argv);
     if (argc < 2 || strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
         strcmp(argv[1], "-h") == 0) {
         usage(argc < 2 ? stderr : stdout);

@@ -37,7 +37,8 @@ enum cfbp_error_kind {
     CFBP_ERROR_HTTP,           /* an HTTP status that is not retried (404, 403, ...) */
     CFBP_ERROR_CHECKSUM,       /* a digest did not match */
     CFBP_ERROR_UNSAFE_ARCHIVE, /* an archive member that would escape or is not allowed */
-    CFBP_ERROR_UNSAFE_PATH     /* a write or read that would pass through a link (beneath.h) */
+    CFBP_ERROR_UNSAFE_PATH,    /* a write or read that would pass through a link (beneath.h) */
+    CFBP_ERROR_CANCELLED       /* stopped on request (cancel.h): Ctrl-C, SIGTERM */
 };
 
 struct cfbp_error {

@@ -31,7 +31,8 @@ struct cfbp_dependency {
     char *name;
     char *version;
     char *uri;
-    char *sha256; /* lowercase hex */
+    char *sha256; /* lowercase hex, or NULL for an md5-only entry */
+    char *md5;    /* lowercase hex when the manifest gives only md5 (weaker), else NULL */
     char *file;   /* cached copy, relative to the buildpack root (packaged zips), or NULL */
     char *source, *source_sha256;
     struct cfbp_string_list cf_stacks;
