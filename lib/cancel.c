@@ -1,15 +1,38 @@
 /*
- * cancel.c - one async-signal-safe flag that long library work polls (cancel.h).
+ * cancel.c - one async-signal-safe flag that long library work polls, and a
+ * self-pipe that mirrors it for poll(2) loops (cancel.h).
+ *
+ * The handler may run at any moment, so the request is a sig_atomic_t and
+ * the pipe's write end is published only once it exists; a request made
+ * before the pipe existed is written into it as soon as it is made.
  */
 #include "cfbp/cancel.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <unistd.h>
 
 static volatile sig_atomic_t requested_signal;
+static volatile sig_atomic_t wake_write_fd = -1;
+static int wake_read_fd = -1;
+
+static void wake(void)
+{
+    int fd = wake_write_fd;
+    if (fd >= 0) {
+        int saved = errno;
+        if (write(fd, "x", 1) < 0) {
+            /* full: the pipe is readable already */
+        }
+        errno = saved;
+    }
+}
 
 void cfbp_cancel_request(int signal_number)
 {
     requested_signal = signal_number > 0 ? signal_number : -1;
+    wake();
 }
 
 bool cfbp_cancel_requested(void)
@@ -25,4 +48,22 @@ int cfbp_cancel_signal(void)
 void cfbp_cancel_reset(void)
 {
     requested_signal = 0;
+    char drain[64];
+    if (wake_read_fd >= 0)
+        while (read(wake_read_fd, drain, sizeof(drain)) > 0)
+            ;
+}
+
+int cfbp_cancel_fd(void)
+{
+    if (wake_read_fd >= 0)
+        return wake_read_fd;
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0)
+        return -1;
+    wake_read_fd = fds[0];
+    wake_write_fd = fds[1];
+    if (requested_signal)
+        wake(); /* asked before the pipe was there */
+    return wake_read_fd;
 }

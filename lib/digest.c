@@ -57,39 +57,56 @@ void cfbp_digest_of_bytes(enum cfbp_digest_algorithm algorithm, const void *data
     cfbp_digest_finish_hex(&digest, hex);
 }
 
+int cfbp_digest_update_from_file(struct cfbp_digest *digests, size_t count, const char *path,
+                                 struct cfbp_error *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int saved = errno;
+    unsigned char buffer[1 << 16];
+    ssize_t got = fd < 0 ? -1 : 1;
+    while (got > 0) {
+        got = cfbp_fs_read(fd, buffer, sizeof(buffer));
+        saved = errno;
+        for (size_t i = 0; got > 0 && i < count; i++)
+            cfbp_digest_update(&digests[i], buffer, (size_t)got);
+    }
+    if (fd >= 0)
+        close(fd);
+    if (got == 0)
+        return 0;
+    for (size_t i = 0; i < count; i++)
+        cfbp_digest_release(&digests[i]);
+    return cfbp_error_set_errno(err, saved == ENOENT ? CFBP_ERROR_NOT_FOUND : CFBP_ERROR_IO, saved,
+                                "cannot read %s", path);
+}
+
 int cfbp_digest_of_file(enum cfbp_digest_algorithm algorithm, const char *path,
                         char hex[CFBP_DIGEST_HEX_SIZE], struct cfbp_error *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return cfbp_error_set_errno(err, errno == ENOENT ? CFBP_ERROR_NOT_FOUND : CFBP_ERROR_IO,
-                                    errno, "cannot read %s", path);
     struct cfbp_digest digest;
     cfbp_digest_start(&digest, algorithm);
-    unsigned char buffer[1 << 16];
-    for (;;) {
-        ssize_t got = cfbp_fs_read(fd, buffer, sizeof(buffer));
-        if (got < 0) {
-            int saved = errno;
-            close(fd);
-            cfbp_digest_release(&digest);
-            return cfbp_error_set_errno(err, CFBP_ERROR_IO, saved, "cannot read %s", path);
-        }
-        if (got == 0)
-            break;
-        cfbp_digest_update(&digest, buffer, (size_t)got);
-    }
-    close(fd);
+    if (cfbp_digest_update_from_file(&digest, 1, path, err) < 0)
+        return -1;
     cfbp_digest_finish_hex(&digest, hex);
     return 0;
 }
 
-bool cfbp_digest_is_sha256_hex(const char *text)
+static bool is_lowercase_hex(const char *text, size_t length)
 {
-    if (strlen(text) != 64)
+    if (strlen(text) != length)
         return false;
-    for (size_t i = 0; i < 64; i++)
+    for (size_t i = 0; i < length; i++)
         if (!((text[i] >= '0' && text[i] <= '9') || (text[i] >= 'a' && text[i] <= 'f')))
             return false;
     return true;
+}
+
+bool cfbp_digest_is_sha256_hex(const char *text)
+{
+    return is_lowercase_hex(text, 64);
+}
+
+bool cfbp_digest_is_md5_hex(const char *text)
+{
+    return is_lowercase_hex(text, 32);
 }

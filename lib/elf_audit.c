@@ -2,11 +2,17 @@
  * elf_audit.c - checking a program's library needs against a stack (see
  * elf_audit.h).
  *
- * What cflinuxfs4 offers comes from its package receipt (contract §16):
- * Ubuntu 22.04 with glibc 2.35, libcurl 7.81 (OpenSSL flavour), libarchive
- * 3.6.0, libyaml 0.2.2, OpenSSL 3.0.2, zlib, liblzma, libbz2, libgcc and
- * libstdc++ of gcc 11. Symbol versions name the newest interface a program
- * uses from a library, so "not newer than the stack's" is the whole rule.
+ * What each stack offers comes from its package receipt (contract §16), the
+ * dpkg listing its repository publishes with every release:
+ * receipt.cflinuxfs4.x86_64 of cloudfoundry/cflinuxfs4 and
+ * receipt.cflinuxfs5.x86_64 of cloudfoundry/cflinuxfs5. The receipt gives the
+ * package versions; the newest symbol version each library defines follows
+ * from that upstream release (its version script), and the comment by each
+ * table says which. Symbol versions name the newest interface a program uses
+ * from a library, so "not newer than the stack's" is the whole rule. The
+ * tables list the libraries a C buildpack links (glibc, the C and C++
+ * runtimes, and what libcfbp links), not the whole receipt: a library missing
+ * here is refused, never guessed to be present.
  */
 #include "cfbp/elf_audit.h"
 
@@ -26,46 +32,115 @@ struct stack_library {
     const char *family;      /* symbol version prefix, e.g. "GLIBC_"; NULL: any version ok */
     int newest[3];           /* the newest version in that family */
     const char *description; /* for messages: "glibc 2.35" */
+    const char *also;        /* a version name outside the family it provides too, or NULL */
 };
 
-#define GLIBC_2_35                                                                                 \
-    {                                                                                              \
-        2, 35, 0                                                                                   \
-    }
-static const struct stack_library cflinuxfs4[] = {
-    {"libc.so.6", "GLIBC_", GLIBC_2_35, "glibc 2.35"},
-    {"libm.so.6", "GLIBC_", GLIBC_2_35, "glibc 2.35"},
-    {"libpthread.so.0", "GLIBC_", GLIBC_2_35, "glibc 2.35"},
-    {"libdl.so.2", "GLIBC_", GLIBC_2_35, "glibc 2.35"},
-    {"librt.so.1", "GLIBC_", GLIBC_2_35, "glibc 2.35"},
-    {"libresolv.so.2", "GLIBC_", GLIBC_2_35, "glibc 2.35"},
-    {"ld-linux-x86-64.so.2", "GLIBC_", GLIBC_2_35, "glibc 2.35"},
-    {"libcrypto.so.3", "OPENSSL_", {3, 0, 0}, "OpenSSL 3.0.2"},
-    {"libssl.so.3", "OPENSSL_", {3, 0, 0}, "OpenSSL 3.0.2"},
-    {"libcurl.so.4", NULL, {0, 0, 0}, "libcurl 7.81.0"},
-    {"libarchive.so.13", NULL, {0, 0, 0}, "libarchive 3.6.0"},
-    {"libyaml-0.so.2", NULL, {0, 0, 0}, "libyaml 0.2.2"},
-    {"libz.so.1", "ZLIB_", {1, 2, 11}, "zlib 1.2.11"},
-    {"liblzma.so.5", "XZ_", {5, 2, 0}, "xz 5.2.5"},
-    {"libbz2.so.1.0", NULL, {0, 0, 0}, "bzip2 1.0.8"},
-    {"libgcc_s.so.1", "GCC_", {11, 0, 0}, "gcc 11"},
-    {"libstdc++.so.6", "GLIBCXX_", {3, 4, 29}, "gcc 11"},
+struct stack {
+    const char *name;
+    const char *ubuntu; /* for advice: build on this release or older */
+    const struct stack_library *libraries;
+    size_t library_count;
+    int curl[3]; /* the libcurl release: functions newer than it are not there */
+    const char *curl_description;
+};
+
+/* glibc's other libraries, which all carry the GLIBC_ versions of their release. */
+/* clang-format off */
+#define GLIBC_LIBRARIES(minor, text)                                                               \
+    {"libm.so.6", "GLIBC_", {2, minor, 0}, text, NULL},                                            \
+    {"libpthread.so.0", "GLIBC_", {2, minor, 0}, text, NULL},                                      \
+    {"libdl.so.2", "GLIBC_", {2, minor, 0}, text, NULL},                                           \
+    {"librt.so.1", "GLIBC_", {2, minor, 0}, text, NULL},                                           \
+    {"libresolv.so.2", "GLIBC_", {2, minor, 0}, text, NULL},                                       \
+    {"ld-linux-x86-64.so.2", "GLIBC_", {2, minor, 0}, text, NULL}
+/* clang-format on */
+
+/*
+ * cflinuxfs4, Ubuntu 22.04 "jammy" (receipt.cflinuxfs4.x86_64):
+ *   libc6 2.35-0ubuntu3            GLIBC_2.35; no GLIBC_ABI_DT_RELR (glibc 2.36)
+ *   libssl3 3.0.2-0ubuntu1         OPENSSL_3.0.0 (3.0.3 added the first newer one)
+ *   libcurl4 7.81.0 (OpenSSL)      CURL_OPENSSL_4, an ABI name: see curl_functions
+ *   libarchive13 3.6.0, libyaml-0-2 0.2.2, libbz2-1.0 1.0.8: unversioned symbols
+ *   zlib1g 1.2.11                  ZLIB_1.2.9 is its newest (1.2.12 added ZLIB_1.2.12)
+ *   liblzma5 5.2.5                 XZ_5.2
+ *   libelf1 0.186                  elfutils; its ELFUTILS_ versions are not checked
+ *   libgcc-s1, libstdc++6 12.3.0   GCC_12.0.0, GLIBCXX_3.4.30 (gcc 12)
+ */
+static const struct stack_library cflinuxfs4_libraries[] = {
+    {"libc.so.6", "GLIBC_", {2, 35, 0}, "glibc 2.35", NULL},
+    GLIBC_LIBRARIES(35, "glibc 2.35"),
+    {"libcrypto.so.3", "OPENSSL_", {3, 0, 0}, "OpenSSL 3.0.2", NULL},
+    {"libssl.so.3", "OPENSSL_", {3, 0, 0}, "OpenSSL 3.0.2", NULL},
+    {"libcurl.so.4", NULL, {0, 0, 0}, "libcurl 7.81.0", NULL},
+    {"libarchive.so.13", NULL, {0, 0, 0}, "libarchive 3.6.0", NULL},
+    {"libyaml-0.so.2", NULL, {0, 0, 0}, "libyaml 0.2.2", NULL},
+    {"libz.so.1", "ZLIB_", {1, 2, 11}, "zlib 1.2.11", NULL},
+    {"liblzma.so.5", "XZ_", {5, 2, 0}, "xz 5.2.5", NULL},
+    {"libbz2.so.1.0", NULL, {0, 0, 0}, "bzip2 1.0.8", NULL},
+    {"libelf.so.1", NULL, {0, 0, 0}, "elfutils 0.186", NULL},
+    {"libgcc_s.so.1", "GCC_", {12, 0, 0}, "gcc 12", NULL},
+    {"libstdc++.so.6", "GLIBCXX_", {3, 4, 30}, "gcc 12", NULL},
 };
 
 /*
- * Functions newer than the stack's copies of libraries that do not version
- * their symbols by release (libcurl versions everything CURL_OPENSSL_4), so
- * only the name tells. From libcurl's symbols-in-versions list.
+ * cflinuxfs5, Ubuntu 24.04 "noble" (receipt.cflinuxfs5.x86_64; the t64
+ * packages of noble's 64-bit time_t transition keep their sonames):
+ *   libc6 2.39-0ubuntu8            GLIBC_2.39, and GLIBC_ABI_DT_RELR (since 2.36)
+ *   libssl3t64 3.0.13-0ubuntu3     OPENSSL_3.0.9 (3.0.3, 3.0.8 and 3.0.9 added versions)
+ *   libcurl4t64 8.5.0 (OpenSSL)    CURL_OPENSSL_4, an ABI name: see curl_functions
+ *   libarchive13t64 3.7.2, libyaml-0-2 0.2.5, libbz2-1.0 1.0.8: unversioned symbols
+ *   zlib1g 1.3                     ZLIB_1.2.12 (1.3 added no version)
+ *   liblzma5 5.6.1+really5.4.5     XZ_5.4 (the package is xz 5.4.5)
+ *   libelf1t64 0.190               elfutils; its ELFUTILS_ versions are not checked
+ *   libgcc-s1, libstdc++6 14.2.0   GCC_14.0.0, GLIBCXX_3.4.33 (gcc 14)
+ */
+static const struct stack_library cflinuxfs5_libraries[] = {
+    {"libc.so.6", "GLIBC_", {2, 39, 0}, "glibc 2.39", "GLIBC_ABI_DT_RELR"},
+    GLIBC_LIBRARIES(39, "glibc 2.39"),
+    {"libcrypto.so.3", "OPENSSL_", {3, 0, 9}, "OpenSSL 3.0.13", NULL},
+    {"libssl.so.3", "OPENSSL_", {3, 0, 9}, "OpenSSL 3.0.13", NULL},
+    {"libcurl.so.4", NULL, {0, 0, 0}, "libcurl 8.5.0", NULL},
+    {"libarchive.so.13", NULL, {0, 0, 0}, "libarchive 3.7.2", NULL},
+    {"libyaml-0.so.2", NULL, {0, 0, 0}, "libyaml 0.2.5", NULL},
+    {"libz.so.1", "ZLIB_", {1, 2, 12}, "zlib 1.3", NULL},
+    {"liblzma.so.5", "XZ_", {5, 4, 0}, "xz 5.4.5", NULL},
+    {"libbz2.so.1.0", NULL, {0, 0, 0}, "bzip2 1.0.8", NULL},
+    {"libelf.so.1", NULL, {0, 0, 0}, "elfutils 0.190", NULL},
+    {"libgcc_s.so.1", "GCC_", {14, 0, 0}, "gcc 14", NULL},
+    {"libstdc++.so.6", "GLIBCXX_", {3, 4, 33}, "gcc 14", NULL},
+};
+
+#define COUNT(array) (sizeof(array) / sizeof(*(array)))
+
+static const struct stack stacks[] = {
+    {"cflinuxfs4",
+     "Ubuntu 22.04",
+     cflinuxfs4_libraries,
+     COUNT(cflinuxfs4_libraries),
+     {7, 81, 0},
+     "libcurl 7.81.0"},
+    {"cflinuxfs5",
+     "Ubuntu 24.04",
+     cflinuxfs5_libraries,
+     COUNT(cflinuxfs5_libraries),
+     {8, 5, 0},
+     "libcurl 8.5.0"},
+};
+
+/*
+ * libcurl functions by the release that added them, for the releases after
+ * the oldest stack's 7.81.0. libcurl versions every symbol CURL_OPENSSL_4,
+ * so only the name tells. From libcurl's symbols-in-versions list.
  */
 static const struct {
     const char *symbol;
-    const char *since;
-} newer_than_cflinuxfs4[] = {
-    {"curl_easy_header", "libcurl 7.83.0"},      {"curl_easy_nextheader", "libcurl 7.83.0"},
-    {"curl_ws_recv", "libcurl 7.86.0"},          {"curl_ws_send", "libcurl 7.86.0"},
-    {"curl_ws_meta", "libcurl 7.86.0"},          {"curl_global_trace", "libcurl 8.3.0"},
-    {"curl_multi_get_handles", "libcurl 8.4.0"}, {"curl_multi_waitfds", "libcurl 8.8.0"},
-    {"curl_easy_ssls_import", "libcurl 8.12.0"}, {"curl_easy_ssls_export", "libcurl 8.12.0"},
+    int since[3];
+} curl_functions[] = {
+    {"curl_easy_header", {7, 83, 0}},      {"curl_easy_nextheader", {7, 83, 0}},
+    {"curl_ws_recv", {7, 86, 0}},          {"curl_ws_send", {7, 86, 0}},
+    {"curl_ws_meta", {7, 86, 0}},          {"curl_global_trace", {8, 3, 0}},
+    {"curl_multi_get_handles", {8, 4, 0}}, {"curl_multi_waitfds", {8, 8, 0}},
+    {"curl_easy_ssls_import", {8, 12, 0}}, {"curl_easy_ssls_export", {8, 12, 0}},
 };
 
 /* Version names that say nothing about age (e.g. CURL_OPENSSL_4 is the ABI name). */
@@ -75,9 +150,17 @@ static bool is_abi_name(const char *version)
            strncmp(version, "CXXABI_", 7) == 0;
 }
 
+static const struct stack *find_stack(const char *name)
+{
+    for (size_t i = 0; name && i < COUNT(stacks); i++)
+        if (strcmp(stacks[i].name, name) == 0)
+            return &stacks[i];
+    return NULL;
+}
+
 bool cfbp_elf_knows_stack(const char *stack)
 {
-    return stack && strcmp(stack, "cflinuxfs4") == 0;
+    return find_stack(stack) != NULL;
 }
 
 bool cfbp_elf_is_elf(const char *path)
@@ -91,11 +174,11 @@ bool cfbp_elf_is_elf(const char *path)
     return result;
 }
 
-static const struct stack_library *find_library(const char *soname)
+static const struct stack_library *find_library(const struct stack *stack, const char *soname)
 {
-    for (size_t i = 0; i < sizeof(cflinuxfs4) / sizeof(*cflinuxfs4); i++)
-        if (strcmp(cflinuxfs4[i].soname, soname) == 0)
-            return &cflinuxfs4[i];
+    for (size_t i = 0; i < stack->library_count; i++)
+        if (strcmp(stack->libraries[i].soname, soname) == 0)
+            return &stack->libraries[i];
     return NULL;
 }
 
@@ -124,24 +207,25 @@ static int compare_versions(const int a[3], const int b[3])
     return 0;
 }
 
-static int check_needed(const char *soname, const char *shown, const char *stack,
+static int check_needed(const char *soname, const char *shown, const struct stack *stack,
                         struct cfbp_error *err)
 {
-    if (find_library(soname))
+    if (find_library(stack, soname))
         return 0;
     return cfbp_error_set(err, CFBP_ERROR_INVALID,
                           "%s needs %s, which %s does not have; link it statically or drop the "
                           "dependency",
-                          shown, soname, stack);
+                          shown, soname, stack->name);
 }
 
 static int check_version(const char *soname, const char *version, const char *shown,
-                         const char *stack, struct cfbp_error *err)
+                         const struct stack *stack, struct cfbp_error *err)
 {
-    const struct stack_library *library = find_library(soname);
+    const struct stack_library *library = find_library(stack, soname);
     if (!library)
         return check_needed(soname, shown, stack, err);
-    if (!library->family || is_abi_name(version))
+    if (!library->family || is_abi_name(version) ||
+        (library->also && strcmp(version, library->also) == 0))
         return 0;
     size_t prefix = strlen(library->family);
     int wanted[3];
@@ -149,17 +233,18 @@ static int check_version(const char *soname, const char *version, const char *sh
         return cfbp_error_set(err, CFBP_ERROR_INVALID,
                               "%s needs the symbol version %s from %s, which %s (%s) does not "
                               "provide",
-                              shown, version, soname, stack, library->description);
+                              shown, version, soname, stack->name, library->description);
     if (compare_versions(wanted, library->newest) > 0)
         return cfbp_error_set(err, CFBP_ERROR_INVALID,
                               "%s needs %s from %s, but %s has %s; build it against older "
-                              "libraries (e.g. on Ubuntu 22.04) or link statically",
-                              shown, version, soname, stack, library->description);
+                              "libraries (e.g. on %s) or link statically",
+                              shown, version, soname, stack->name, library->description,
+                              stack->ubuntu);
     return 0;
 }
 
 static int check_symbols(Elf *elf, const GElf_Shdr *header, Elf_Data *data, const char *shown,
-                         const char *stack, struct cfbp_error *err)
+                         const struct stack *stack, struct cfbp_error *err)
 {
     size_t count = header->sh_entsize ? header->sh_size / header->sh_entsize : 0;
     for (size_t i = 0; i < count; i++) {
@@ -167,12 +252,14 @@ static int check_symbols(Elf *elf, const GElf_Shdr *header, Elf_Data *data, cons
         if (!gelf_getsym(data, (int)i, &symbol) || symbol.st_shndx != SHN_UNDEF)
             continue;
         const char *name = elf_strptr(elf, header->sh_link, symbol.st_name);
-        for (size_t j = 0;
-             name && j < sizeof(newer_than_cflinuxfs4) / sizeof(*newer_than_cflinuxfs4); j++)
-            if (strcmp(name, newer_than_cflinuxfs4[j].symbol) == 0)
+        for (size_t j = 0; name && j < COUNT(curl_functions); j++)
+            if (strcmp(name, curl_functions[j].symbol) == 0 &&
+                compare_versions(curl_functions[j].since, stack->curl) > 0)
                 return cfbp_error_set(err, CFBP_ERROR_INVALID,
-                                      "%s calls %s, which needs %s, but %s has libcurl 7.81.0",
-                                      shown, name, newer_than_cflinuxfs4[j].since, stack);
+                                      "%s calls %s, which needs libcurl %d.%d.%d, but %s has %s",
+                                      shown, name, curl_functions[j].since[0],
+                                      curl_functions[j].since[1], curl_functions[j].since[2],
+                                      stack->name, stack->curl_description);
     }
     return 0;
 }
@@ -195,7 +282,8 @@ static bool has_dynamic_segment(Elf *elf)
  * Walks the dynamic section (DT_NEEDED), the version needs (SHT_GNU_verneed)
  * and the undefined symbols (SHT_DYNSYM).
  */
-static int audit_sections(Elf *elf, const char *shown, const char *stack, struct cfbp_error *err)
+static int audit_sections(Elf *elf, const char *shown, const struct stack *stack,
+                          struct cfbp_error *err)
 {
     bool dynamic_section_seen = false;
     Elf_Scn *section = NULL;
@@ -252,13 +340,15 @@ static int audit_sections(Elf *elf, const char *shown, const char *stack, struct
     return 0;
 }
 
-int cfbp_elf_audit(const char *path, const char *shown_name, const char *stack,
+int cfbp_elf_audit(const char *path, const char *shown_name, const char *stack_name,
                    struct cfbp_error *err)
 {
-    if (!cfbp_elf_knows_stack(stack))
+    const struct stack *stack = find_stack(stack_name);
+    if (!stack)
         return cfbp_error_set(err, CFBP_ERROR_INVALID,
-                              "cannot check %s for the stack %s: only cflinuxfs4 is known",
-                              shown_name, stack ? stack : "(none)");
+                              "cannot check %s for the stack %s: only cflinuxfs4 and cflinuxfs5 "
+                              "are known",
+                              shown_name, stack_name ? stack_name : "(none)");
     if (elf_version(EV_CURRENT) == EV_NONE)
         return cfbp_error_set(err, CFBP_ERROR_FAILED, "libelf is unusable: %s", elf_errmsg(-1));
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -271,9 +361,9 @@ int cfbp_elf_audit(const char *path, const char *shown_name, const char *stack,
         result = cfbp_error_set(err, CFBP_ERROR_INVALID, "%s is not a readable ELF file: %s",
                                 shown_name, elf_errmsg(-1));
     else if (header.e_machine != EM_X86_64 || gelf_getclass(elf) != ELFCLASS64)
-        result =
-            cfbp_error_set(err, CFBP_ERROR_INVALID,
-                           "%s is not a 64-bit x86 program, which %s needs", shown_name, stack);
+        result = cfbp_error_set(err, CFBP_ERROR_INVALID,
+                                "%s is not a 64-bit x86 program, which %s needs", shown_name,
+                                stack->name);
     else
         result = audit_sections(elf, shown_name, stack, err);
     if (elf)

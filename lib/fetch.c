@@ -14,6 +14,7 @@
 #include "cfbp/fetch.h"
 
 #include "cfbp/alloc.h"
+#include "cfbp/cancel.h"
 #include "cfbp/error.h"
 #include "cfbp/fs.h"
 #include "cfbp/log.h"
@@ -24,6 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,7 +258,8 @@ static int on_progress(void *user, curl_off_t total, curl_off_t now, curl_off_t 
     if (attempt->options->progress)
         attempt->options->progress(attempt->options->progress_data, (unsigned long long)now,
                                    (unsigned long long)total);
-    return 0;
+    /* Ctrl-C or SIGTERM (cancel.h): non-zero makes curl end with CURLE_ABORTED_BY_CALLBACK. */
+    return cfbp_cancel_requested() ? 1 : 0;
 }
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -408,7 +411,9 @@ static CURLcode run_transfer(const char *uri, struct attempt *attempt, long time
     curl_easy_setopt(curl, CURLOPT_HEADERDATA, attempt);
     curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
     curl_easy_setopt(curl, CURLOPT_XFERINFODATA, attempt);
-    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, options->progress ? 0L : 1L);
+    /* Always on: the callback is where a cancel request is seen, at least once a second
+     * even while nothing arrives. */
+    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
     const char *ca_file = getenv("SSL_CERT_FILE");
     const char *ca_dir = getenv("SSL_CERT_DIR");
     if (ca_file && *ca_file)
@@ -714,11 +719,27 @@ static double seconds_since(const struct timespec *start)
     return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
 }
 
+/* Sleeps, but not past a cancel request: the wait is a poll on cancel.h's descriptor. */
 static void sleep_seconds(double seconds)
 {
-    struct timespec wait = {(time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
-    while (nanosleep(&wait, &wait) < 0 && errno == EINTR)
-        ;
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    struct pollfd cancel = {.fd = cfbp_cancel_fd(), .events = POLLIN};
+    for (;;) {
+        double left = seconds - seconds_since(&start);
+        if (left <= 0 || cfbp_cancel_requested())
+            return;
+        if (poll(&cancel, 1, (int)(left * 1000) + 1) < 0 && errno != EINTR)
+            return;
+    }
+}
+
+static int fail_cancelled(struct cfbp_error *err, const char *shown_uri)
+{
+    int signal_number = cfbp_cancel_signal();
+    const char *name = signal_number ? sigabbrev_np(signal_number) : NULL;
+    return cfbp_error_set(err, CFBP_ERROR_CANCELLED, "the download of %s was cancelled%s%s",
+                          shown_uri, name ? " by SIG" : "", name ? name : "");
 }
 
 /* A jitter factor in [0.5, 1.5), from a small xorshift generator. */
@@ -811,6 +832,10 @@ static int fetch_http(const char *uri, const char *shown_uri, int fd, double tim
     double delay = options->retry_delay;
     int result = -1;
     for (unsigned attempt_number = 1;; attempt_number++) {
+        if (cfbp_cancel_requested()) {
+            result = fail_cancelled(err, shown_uri);
+            break;
+        }
         double left = timeout - seconds_since(&start);
         if (left <= 0) {
             result = fail_timeout(err, shown_uri, timeout, attempt_number - 1,
@@ -830,6 +855,12 @@ static int fetch_http(const char *uri, const char *shown_uri, int fd, double tim
         }
         cfbp_digest_start(&attempt.digest, CFBP_DIGEST_SHA256);
         CURLcode code = run_transfer(uri, &attempt, (long)(left * 1000) + 1, curl_message);
+        if (code != CURLE_OK && cfbp_cancel_requested()) {
+            release_attempt(&attempt);
+            cfbp_digest_release(&attempt.digest);
+            result = fail_cancelled(err, shown_uri);
+            break;
+        }
         enum cfbp_error_kind kind;
         enum outcome outcome = classify(uri, code, &attempt, curl_message, &reason, &kind);
         double retry_after = attempt.retry_after;
@@ -874,8 +905,8 @@ static int fetch_http(const char *uri, const char *shown_uri, int fd, double tim
     return result;
 }
 
-static int fetch_local(const char *uri, int fd, char sha256_hex[CFBP_DIGEST_HEX_SIZE],
-                       struct cfbp_error *err)
+static int fetch_local(const char *uri, const char *shown_uri, int fd,
+                       char sha256_hex[CFBP_DIGEST_HEX_SIZE], struct cfbp_error *err)
 {
     struct cfbp_strbuf path = CFBP_STRBUF_INIT;
     if (cfbp_uri_file_path(&path, uri, err) < 0) {
@@ -896,6 +927,10 @@ static int fetch_local(const char *uri, int fd, char sha256_hex[CFBP_DIGEST_HEX_
     char *buffer = cfbp_xmalloc(buffer_size);
     int result = 0;
     for (;;) {
+        if (cfbp_cancel_requested()) {
+            result = fail_cancelled(err, shown_uri);
+            break;
+        }
         ssize_t got = cfbp_fs_read(in, buffer, buffer_size);
         if (got <= 0) {
             if (got < 0)
@@ -947,7 +982,7 @@ int cfbp_fetch_to_file(const char *uri, const char *path, const struct cfbp_fetc
         goto out;
     }
     if (scheme == CFBP_URI_FILE)
-        result = fetch_local(uri, fd, sha256_hex, err);
+        result = fetch_local(uri, shown.buf, fd, sha256_hex, err);
     else
         result = fetch_http(uri, shown.buf, fd, timeout, options, log, sha256_hex, err);
     if (close(fd) < 0 && result == 0)

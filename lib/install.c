@@ -10,6 +10,8 @@
 #include "cfbp/alloc.h"
 #include "cfbp/archive.h"
 #include "cfbp/beneath.h"
+#include "cfbp/dependency_mirror.h"
+#include "cfbp/digest.h"
 #include "cfbp/error.h"
 #include "cfbp/fs.h"
 #include "cfbp/log.h"
@@ -124,12 +126,11 @@ static void warn_end_of_life(struct cfbp_installer *installer,
     const struct cfbp_manifest *manifest = installer->manifest;
     for (size_t i = 0; i < manifest->deprecation_count; i++) {
         const struct cfbp_deprecation *entry = &manifest->deprecations[i];
+        /* As libbuildpack's warnEndOfLife: Masterminds only, or text for a non-semver version. */
         if (strcmp(entry->name, dependency->name) != 0 ||
-            !cfbp_version_matches(entry->version_line, dependency->version))
+            !cfbp_version_line_matches(entry->version_line, dependency->version))
             continue;
-        struct tm date = {
-            .tm_year = entry->year - 1900, .tm_mon = entry->month - 1, .tm_mday = entry->day};
-        if (timegm(&date) >= installer->now + (time_t)EOL_WARNING_DAYS * 24 * 3600)
+        if (entry->moment >= installer->now + (time_t)EOL_WARNING_DAYS * 24 * 3600)
             continue;
         if (entry->link)
             cfbp_log_warning(installer->log,
@@ -150,6 +151,8 @@ struct source {
     struct cfbp_strbuf path;     /* the local file to install from */
     struct cfbp_workdir workdir; /* holds a download without an app cache, removed afterwards */
     bool app_cache_hit;          /* path is a copy from an earlier staging */
+    /* For an md5-only entry: the sha256 of the bytes whose md5 matched, or "". */
+    char md5_checked_sha256[CFBP_DIGEST_HEX_SIZE];
 };
 
 static void app_cache_path(const struct cfbp_installer *installer, const char *uri,
@@ -171,10 +174,62 @@ static int checksum_context(struct cfbp_error *err, const struct cfbp_dependency
     cfbp_uri_redact(&shown, dependency->uri);
     cfbp_error_set(err, CFBP_ERROR_CHECKSUM,
                    "%s %s from %s: dependency %s. The file is damaged or manifest.yml lists the "
-                   "wrong sha256; nothing was installed",
-                   dependency->name, dependency->version, shown.buf, err->message);
+                   "wrong %s; nothing was installed",
+                   dependency->name, dependency->version, shown.buf, err->message,
+                   dependency->sha256 ? "sha256" : "md5");
     cfbp_strbuf_release(&shown);
     return -1;
+}
+
+/*
+ * Checks an md5-only entry's file: md5 and sha256 in one read, the md5
+ * compared with the manifest's, and the sha256 kept so that extraction
+ * (which checks sha256 as it reads) takes exactly the bytes checked here.
+ */
+static int check_md5(const struct cfbp_dependency *dependency, const char *path,
+                     char checked_sha256[CFBP_DIGEST_HEX_SIZE], struct cfbp_error *err)
+{
+    struct cfbp_digest digests[2];
+    char md5[CFBP_DIGEST_HEX_SIZE];
+    cfbp_digest_start(&digests[0], CFBP_DIGEST_MD5);
+    cfbp_digest_start(&digests[1], CFBP_DIGEST_SHA256);
+    if (cfbp_digest_update_from_file(digests, 2, path, err) < 0)
+        return -1;
+    cfbp_digest_finish_hex(&digests[0], md5);
+    cfbp_digest_finish_hex(&digests[1], checked_sha256);
+    if (strcmp(md5, dependency->md5) == 0)
+        return 0;
+    checked_sha256[0] = '\0';
+    cfbp_error_set(err, CFBP_ERROR_CHECKSUM, "md5 mismatch: expected md5 %s, actual md5 %s",
+                   dependency->md5, md5);
+    return checksum_context(err, dependency);
+}
+
+/*
+ * Refuses, before anything is fetched, an entry that cannot be installed: an
+ * override.yml may list a version without uri or digest (§5.7), which
+ * libbuildpack would try to download from "" or fail to verify afterwards.
+ * An md5-only entry is installed, checked by md5, with a warning (libbuildpack
+ * has no md5: it fails such an entry as a sha256 mismatch).
+ */
+static int check_installable(struct cfbp_installer *installer,
+                             const struct cfbp_dependency *dependency, struct cfbp_error *err)
+{
+    const char *missing = !*dependency->uri                         ? "uri"
+                          : !dependency->sha256 && !dependency->md5 ? "sha256"
+                                                                    : NULL;
+    if (missing)
+        return cfbp_error_set(err, CFBP_ERROR_INVALID,
+                              "%s %s cannot be installed: its entry at %s:%zu:%zu has no %s; "
+                              "nothing was fetched",
+                              dependency->name, dependency->version, dependency->defined_in,
+                              dependency->line, dependency->column, missing);
+    if (!dependency->sha256)
+        cfbp_log_warning(installer->log,
+                         "%s %s: %s gives only an md5 digest, which is weaker than sha256 "
+                         "(checked by md5; add its sha256)",
+                         dependency->name, dependency->version, dependency->defined_in);
+    return 0;
 }
 
 /*
@@ -198,12 +253,36 @@ static int make_download_directory(struct cfbp_installer *installer, const char 
 }
 
 /*
+ * Where the bytes are downloaded from: the dependency's URI, or the
+ * operator's mirror for it (dependency_mirror.h), which is logged once,
+ * credentials redacted. variable is left empty when there is no mirror.
+ */
+static int download_uri(struct cfbp_installer *installer, const struct cfbp_dependency *dependency,
+                        struct cfbp_strbuf *uri, struct cfbp_strbuf *variable,
+                        struct cfbp_error *err)
+{
+    int found = cfbp_dependency_mirror_find(dependency->uri, uri, variable, err);
+    if (found < 0)
+        return -1;
+    if (found == 0) {
+        cfbp_strbuf_set(uri, dependency->uri);
+        return 0;
+    }
+    struct cfbp_strbuf shown = CFBP_STRBUF_INIT;
+    cfbp_uri_redact(&shown, uri->buf);
+    cfbp_log_info(installer->log, "Using the mirror from %s: %s", variable->buf, shown.buf);
+    cfbp_strbuf_release(&shown);
+    return 0;
+}
+
+/*
  * Downloads into path through a partial file of its own (so that two
  * stagings sharing a cache never write one file), refusing a file with the
  * wrong digest.
  */
 static int download(struct cfbp_installer *installer, const struct cfbp_dependency *dependency,
-                    const char *path, struct cfbp_error *err)
+                    const char *path, char md5_checked_sha256[CFBP_DIGEST_HEX_SIZE],
+                    struct cfbp_error *err)
 {
     struct cfbp_strbuf shown = CFBP_STRBUF_INIT, partial = CFBP_STRBUF_INIT,
                        directory = CFBP_STRBUF_INIT, name = CFBP_STRBUF_INIT;
@@ -214,7 +293,10 @@ static int download(struct cfbp_installer *installer, const struct cfbp_dependen
     cfbp_strbuf_append_format(&partial, "%s.partial-XXXXXX", cfbp_path_basename(&name, path));
     char actual[CFBP_DIGEST_HEX_SIZE];
     bool made_partial = false;
-    int result = make_download_directory(installer, directory.buf, err);
+    struct cfbp_strbuf uri = CFBP_STRBUF_INIT, mirror_variable = CFBP_STRBUF_INIT;
+    int result = download_uri(installer, dependency, &uri, &mirror_variable, err);
+    if (result == 0)
+        result = make_download_directory(installer, directory.buf, err);
     if (result == 0) {
         int fd = mkostemp(partial.buf, O_CLOEXEC);
         if (fd < 0) {
@@ -225,9 +307,11 @@ static int download(struct cfbp_installer *installer, const struct cfbp_dependen
         }
     }
     if (result == 0)
-        result = cfbp_fetch_to_file(dependency->uri, partial.buf, &installer->fetch, installer->log,
-                                    actual, err);
-    if (result == 0 && strcmp(actual, dependency->sha256) != 0) {
+        result = cfbp_fetch_to_file(uri.buf, partial.buf, &installer->fetch, installer->log, actual,
+                                    err);
+    if (result == 0 && !dependency->sha256) {
+        result = check_md5(dependency, partial.buf, md5_checked_sha256, err);
+    } else if (result == 0 && strcmp(actual, dependency->sha256) != 0) {
         cfbp_error_set(err, CFBP_ERROR_CHECKSUM,
                        "sha256 mismatch: expected sha256 %s, actual sha256 %s", dependency->sha256,
                        actual);
@@ -241,6 +325,13 @@ static int download(struct cfbp_installer *installer, const struct cfbp_dependen
         rmdir(directory.buf); /* only when empty: a refused download leaves nothing cached */
     if (result < 0 && err->kind != CFBP_ERROR_CHECKSUM)
         cfbp_error_prefix(err, "%s %s", dependency->name, dependency->version);
+    if (result < 0 && err->kind == CFBP_ERROR_CHECKSUM && mirror_variable.len) {
+        cfbp_uri_redact(&shown, uri.buf);
+        cfbp_error_append(err, " (downloaded from %s, the mirror %s names)", shown.buf,
+                          mirror_variable.buf);
+    }
+    cfbp_strbuf_release(&uri);
+    cfbp_strbuf_release(&mirror_variable);
     cfbp_strbuf_release(&shown);
     cfbp_strbuf_release(&partial);
     cfbp_strbuf_release(&directory);
@@ -328,14 +419,14 @@ static int find_source(struct cfbp_installer *installer, const struct cfbp_depen
             cfbp_log_info(installer->log, "Copy [%s]", source->path.buf);
             return 0;
         }
-        return download(installer, dependency, source->path.buf, err);
+        return download(installer, dependency, source->path.buf, source->md5_checked_sha256, err);
     }
     if (cfbp_workdir_create(&source->workdir, destination, "download-", err) < 0)
         return -1;
     struct cfbp_strbuf name = CFBP_STRBUF_INIT;
     cfbp_path_join(&source->path, source->workdir.path, cfbp_uri_file_name(&name, dependency->uri));
     cfbp_strbuf_release(&name);
-    return download(installer, dependency, source->path.buf, err);
+    return download(installer, dependency, source->path.buf, source->md5_checked_sha256, err);
 }
 
 static void source_release(struct source *source)
@@ -346,14 +437,17 @@ static void source_release(struct source *source)
 
 /* --- installing --- */
 
-static int install_from(const struct cfbp_dependency *dependency, const char *path,
+static int install_from(const struct cfbp_dependency *dependency, struct source *source,
                         const char *destination, unsigned strip, struct cfbp_error *err)
 {
+    if (!dependency->sha256 && !source->md5_checked_sha256[0] &&
+        check_md5(dependency, source->path.buf, source->md5_checked_sha256, err) < 0)
+        return -1;
     struct cfbp_strbuf name = CFBP_STRBUF_INIT;
     struct cfbp_archive_request request = {
-        .source = path,
+        .source = source->path.buf,
         .file_name = cfbp_uri_file_name(&name, dependency->uri),
-        .expected_sha256 = dependency->sha256,
+        .expected_sha256 = dependency->sha256 ? dependency->sha256 : source->md5_checked_sha256,
         .destination = destination,
         .strip_components = strip,
     };
@@ -378,7 +472,9 @@ int cfbp_installer_install(struct cfbp_installer *installer, const char *name, c
         cfbp_manifest_find(installer->manifest, name, version, installer->stack);
     if (!dependency)
         return report_missing(installer, name, version, err);
-    struct source source = {CFBP_STRBUF_INIT, CFBP_WORKDIR_INIT, false};
+    if (check_installable(installer, dependency, err) < 0)
+        return -1;
+    struct source source = {CFBP_STRBUF_INIT, CFBP_WORKDIR_INIT, false, ""};
     /* A failed install takes away the directories it made on the way. */
     struct cfbp_string_list made = CFBP_STRING_LIST_INIT;
     struct cfbp_strbuf parent = CFBP_STRBUF_INIT;
@@ -391,7 +487,7 @@ int cfbp_installer_install(struct cfbp_installer *installer, const char *name, c
     if (result == 0) {
         warn_newer_patch(installer, dependency);
         warn_end_of_life(installer, dependency);
-        result = install_from(dependency, source.path.buf, destination, strip_components, err);
+        result = install_from(dependency, &source, destination, strip_components, err);
     }
     if (result < 0 && err->kind == CFBP_ERROR_CHECKSUM && source.app_cache_hit) {
         /* The cached copy went bad: drop it and fetch the real thing once. */
@@ -400,9 +496,10 @@ int cfbp_installer_install(struct cfbp_installer *installer, const char *name, c
                          version);
         unlink(source.path.buf);
         cfbp_error_clear(err);
-        result = download(installer, dependency, source.path.buf, err);
+        source.md5_checked_sha256[0] = '\0';
+        result = download(installer, dependency, source.path.buf, source.md5_checked_sha256, err);
         if (result == 0)
-            result = install_from(dependency, source.path.buf, destination, strip_components, err);
+            result = install_from(dependency, &source, destination, strip_components, err);
     }
     source_release(&source);
     if (result < 0)

@@ -1,9 +1,13 @@
 /*
  * manifest.c - reading and querying the buildpack manifest (see manifest.h).
  *
- * The YAML tree is walked once at load time into plain structs; every value
- * is checked there, so later code never meets a wrong type. Unknown keys are
- * ignored, as libbuildpack ignores them (url_to_dependency_map, ...).
+ * The YAML tree is walked once at load time into plain structs, the way
+ * yaml.v2 fills libbuildpack's and the packager's Go structs (contract §5.1):
+ * every key those structs name must have the right shape (a list, a mapping
+ * or a single value), a missing or null one is the zero value, anything else
+ * is ignored (url_to_dependency_map, md5 next to a sha256, ...). A checked
+ * load then also checks each value that staging or packaging will use, so
+ * later code never meets a value it cannot use.
  */
 #include "cfbp/manifest.h"
 
@@ -23,33 +27,88 @@
 
 #define VERSION_MAX_BYTES 4096
 
+/* One document being read: where errors point, and whether values are checked. */
+struct reader {
+    const struct cfbp_yaml_document *doc;
+    bool check_values; /* false for `summary`: only the shapes Go's packager model refuses */
+    struct cfbp_error *err;
+};
+
 /* --- reading values --- */
 
-static int read_string_list(const struct cfbp_yaml_document *doc, const struct cfbp_yaml_node *node,
-                            const char *what, struct cfbp_string_list *out, struct cfbp_error *err)
+/* mapping[key] as text, "" when missing or null (a Go string's zero value). */
+static int read_text(const struct reader *reader, const struct cfbp_yaml_node *mapping,
+                     const char *key, const char *context, char **out)
 {
-    if (cfbp_yaml_is_null(node))
-        return 0;
-    if (node->type != CFBP_YAML_SEQUENCE)
-        return cfbp_yaml_error_at(doc, node, err, "%s must be a list of strings, not %s", what,
-                                  cfbp_yaml_describe(node));
-    for (size_t i = 0; i < node->count; i++) {
-        const struct cfbp_yaml_node *item = node->items[i];
-        if (item->type != CFBP_YAML_SCALAR || cfbp_yaml_is_null(item))
-            return cfbp_yaml_error_at(doc, item, err, "%s[%zu] must be a string, not %s", what, i,
-                                      cfbp_yaml_describe(item));
-        cfbp_string_list_append(out, item->value);
+    if (cfbp_yaml_read_string(reader->doc, mapping, key, context, false, out, reader->err) < 0)
+        return -1;
+    if (!*out)
+        *out = cfbp_xstrdup("");
+    return 0;
+}
+
+/* mapping[key] as text, or NULL when missing, null or "" (Go tests these with != ""). */
+static int read_optional(const struct reader *reader, const struct cfbp_yaml_node *mapping,
+                         const char *key, const char *context, char **out)
+{
+    if (cfbp_yaml_read_string(reader->doc, mapping, key, context, false, out, reader->err) < 0)
+        return -1;
+    if (*out && !**out) {
+        free(*out);
+        *out = NULL;
     }
     return 0;
 }
 
-static int expect_list(const struct cfbp_yaml_document *doc, const struct cfbp_yaml_node *node,
-                       const char *what, struct cfbp_error *err)
+/* mapping[key] when it is a single value, else NULL: for keys no Go model reads. */
+static char *read_informational(const struct cfbp_yaml_node *mapping, const char *key)
+{
+    const struct cfbp_yaml_node *value = cfbp_yaml_get(mapping, key);
+    if (cfbp_yaml_is_null(value) || value->type != CFBP_YAML_SCALAR || value->value_length == 0)
+        return NULL;
+    return cfbp_xstrndup(value->value, value->value_length);
+}
+
+/* A list of strings; a null item is "", as yaml.v2 reads it into a Go string. */
+static int read_string_list(const struct reader *reader, const struct cfbp_yaml_node *node,
+                            const char *what, struct cfbp_string_list *out)
+{
+    if (cfbp_yaml_is_null(node))
+        return 0;
+    if (node->type != CFBP_YAML_SEQUENCE)
+        return cfbp_yaml_error_at(reader->doc, node, reader->err,
+                                  "%s must be a list of strings, not %s", what,
+                                  cfbp_yaml_describe(node));
+    for (size_t i = 0; i < node->count; i++) {
+        const struct cfbp_yaml_node *item = node->items[i];
+        if (cfbp_yaml_is_null(item))
+            cfbp_string_list_append(out, "");
+        else if (item->type == CFBP_YAML_SCALAR)
+            cfbp_string_list_append_owned(out, cfbp_xstrndup(item->value, item->value_length));
+        else
+            return cfbp_yaml_error_at(reader->doc, item, reader->err,
+                                      "%s[%zu] must be a string, not %s", what, i,
+                                      cfbp_yaml_describe(item));
+    }
+    return 0;
+}
+
+static int expect_list(const struct reader *reader, const struct cfbp_yaml_node *node,
+                       const char *what)
 {
     if (cfbp_yaml_is_null(node) || node->type == CFBP_YAML_SEQUENCE)
         return 0;
-    return cfbp_yaml_error_at(doc, node, err, "%s must be a list, not %s", what,
+    return cfbp_yaml_error_at(reader->doc, node, reader->err, "%s must be a list, not %s", what,
                               cfbp_yaml_describe(node));
+}
+
+/* A list item that yaml.v2 reads into a struct: a mapping, or null for the zero struct. */
+static int expect_entry(const struct reader *reader, const struct cfbp_yaml_node *entry,
+                        const char *context)
+{
+    if (cfbp_yaml_is_null(entry))
+        return 0;
+    return cfbp_yaml_expect(reader->doc, entry, CFBP_YAML_MAPPING, context, reader->err);
 }
 
 static void dependency_release(struct cfbp_dependency *dependency)
@@ -58,86 +117,100 @@ static void dependency_release(struct cfbp_dependency *dependency)
     free(dependency->version);
     free(dependency->uri);
     free(dependency->sha256);
+    free(dependency->md5);
     free(dependency->file);
     free(dependency->source);
     free(dependency->source_sha256);
+    free(dependency->defined_in);
     cfbp_string_list_clear(&dependency->cf_stacks);
     cfbp_string_list_clear(&dependency->modules);
     memset(dependency, 0, sizeof(*dependency));
 }
 
-static int read_sha256(const struct cfbp_yaml_document *doc, const struct cfbp_yaml_node *entry,
-                       const char *context, char **sha256, struct cfbp_error *err)
+/*
+ * Reads a hex digest (sha256 or md5) given in lowercase or uppercase. A
+ * checked load refuses one of the wrong length or with other characters.
+ */
+static int read_digest(const struct reader *reader, const struct cfbp_yaml_node *entry,
+                       const char *key, size_t hex_length, bool (*valid)(const char *),
+                       const char *algorithm, const char *context, char **out)
 {
-    if (cfbp_yaml_read_string(doc, entry, "sha256", context, true, sha256, err) < 0)
+    if (read_optional(reader, entry, key, context, out) < 0)
         return -1;
-    for (char *c = *sha256; *c; c++)
+    if (!*out || !reader->check_values)
+        return 0;
+    for (char *c = *out; *c; c++)
         *c = (char)tolower((unsigned char)*c);
-    if (!cfbp_digest_is_sha256_hex(*sha256))
-        return cfbp_yaml_error_at(doc, cfbp_yaml_get(entry, "sha256"), err,
-                                  "%s.sha256 must be 64 hex characters (a SHA-256 digest), not "
-                                  "'%s'",
-                                  context, *sha256);
+    if (!valid(*out))
+        return cfbp_yaml_error_at(reader->doc, cfbp_yaml_get(entry, key), reader->err,
+                                  "%s.%s must be %zu hex characters (%s digest), not '%s'", context,
+                                  key, hex_length, algorithm, *out);
     return 0;
 }
 
-static int read_modules(const struct cfbp_yaml_document *doc, const struct cfbp_yaml_node *entry,
-                        const char *context, struct cfbp_string_list *modules,
-                        struct cfbp_error *err)
+/* The entry's own `dependencies:` (modules, listed by `summary`): names or {name: ...}. */
+static int read_modules(const struct reader *reader, const struct cfbp_yaml_node *entry,
+                        const char *context, struct cfbp_string_list *modules)
 {
     const struct cfbp_yaml_node *list = cfbp_yaml_get(entry, "dependencies");
-    struct cfbp_strbuf what = CFBP_STRBUF_INIT;
+    struct cfbp_strbuf what = CFBP_STRBUF_INIT, item = CFBP_STRBUF_INIT;
     cfbp_strbuf_append_format(&what, "%s.dependencies", context);
-    int result = expect_list(doc, list, what.buf, err);
+    int result = expect_list(reader, list, what.buf);
     for (size_t i = 0; result == 0 && list && i < list->count; i++) {
         const struct cfbp_yaml_node *module = list->items[i];
         char *name = NULL;
-        if (module->type == CFBP_YAML_SCALAR) {
-            name = cfbp_xstrdup(module->value);
-        } else {
-            struct cfbp_strbuf item = CFBP_STRBUF_INIT;
-            cfbp_strbuf_append_format(&item, "%s[%zu]", what.buf, i);
-            result = cfbp_yaml_expect(doc, module, CFBP_YAML_MAPPING, item.buf, err);
-            if (result == 0)
-                result = cfbp_yaml_read_string(doc, module, "name", item.buf, true, &name, err);
-            cfbp_strbuf_release(&item);
-        }
+        cfbp_strbuf_reset(&item);
+        cfbp_strbuf_append_format(&item, "%s[%zu]", what.buf, i);
+        if (module->type == CFBP_YAML_SCALAR && !cfbp_yaml_is_null(module))
+            name = cfbp_xstrndup(module->value, module->value_length);
+        else if (expect_entry(reader, module, item.buf) < 0 ||
+                 read_text(reader, module, "name", item.buf, &name) < 0)
+            result = -1;
         if (name)
             cfbp_string_list_append_owned(modules, name);
     }
     cfbp_strbuf_release(&what);
+    cfbp_strbuf_release(&item);
     return result;
 }
 
-static int read_dependency(const struct cfbp_yaml_document *doc, const struct cfbp_yaml_node *entry,
-                           const char *context, struct cfbp_dependency *dependency,
-                           struct cfbp_error *err)
+static int read_dependency(const struct reader *reader, const struct cfbp_yaml_node *entry,
+                           const char *context, struct cfbp_dependency *dependency)
 {
     memset(dependency, 0, sizeof(*dependency));
-    if (cfbp_yaml_expect(doc, entry, CFBP_YAML_MAPPING, context, err) < 0)
-        return -1;
+    dependency->defined_in = cfbp_xstrdup(reader->doc->name);
     dependency->line = entry->line;
     dependency->column = entry->column;
     struct cfbp_strbuf what = CFBP_STRBUF_INIT;
     cfbp_strbuf_append_format(&what, "%s.cf_stacks", context);
     int result = 0;
-    if (cfbp_yaml_read_string(doc, entry, "name", context, true, &dependency->name, err) < 0 ||
-        cfbp_yaml_read_string(doc, entry, "version", context, true, &dependency->version, err) <
-            0 ||
-        cfbp_yaml_read_string(doc, entry, "uri", context, true, &dependency->uri, err) < 0 ||
-        read_sha256(doc, entry, context, &dependency->sha256, err) < 0 ||
-        cfbp_yaml_read_string(doc, entry, "file", context, false, &dependency->file, err) < 0 ||
-        cfbp_yaml_read_string(doc, entry, "source", context, false, &dependency->source, err) < 0 ||
-        cfbp_yaml_read_string(doc, entry, "source_sha256", context, false,
-                              &dependency->source_sha256, err) < 0 ||
-        read_string_list(doc, cfbp_yaml_get(entry, "cf_stacks"), what.buf, &dependency->cf_stacks,
-                         err) < 0 ||
-        read_modules(doc, entry, context, &dependency->modules, err) < 0)
+    if (expect_entry(reader, entry, context) < 0 ||
+        read_text(reader, entry, "name", context, &dependency->name) < 0 ||
+        read_text(reader, entry, "version", context, &dependency->version) < 0 ||
+        read_text(reader, entry, "uri", context, &dependency->uri) < 0 ||
+        read_digest(reader, entry, "sha256", 64, cfbp_digest_is_sha256_hex, "a SHA-256", context,
+                    &dependency->sha256) < 0 ||
+        read_optional(reader, entry, "file", context, &dependency->file) < 0 ||
+        read_string_list(reader, cfbp_yaml_get(entry, "cf_stacks"), what.buf,
+                         &dependency->cf_stacks) < 0 ||
+        read_modules(reader, entry, context, &dependency->modules) < 0)
         result = -1;
-    if (result == 0 && dependency->file && dependency->file[0] != '/') {
+    /* md5 is no key of libbuildpack's: read only as the digest of an entry without sha256. */
+    if (result == 0 && !dependency->sha256) {
+        if (reader->check_values)
+            result = read_digest(reader, entry, "md5", 32, cfbp_digest_is_md5_hex, "an MD5",
+                                 context, &dependency->md5);
+        else
+            dependency->md5 = read_informational(entry, "md5");
+    }
+    if (result == 0) {
+        dependency->source = read_informational(entry, "source");
+        dependency->source_sha256 = read_informational(entry, "source_sha256");
+    }
+    if (result == 0 && reader->check_values && dependency->file && dependency->file[0] != '/') {
         struct cfbp_strbuf clean = CFBP_STRBUF_INIT;
         if (!cfbp_path_clean_relative(&clean, dependency->file))
-            result = cfbp_yaml_error_at(doc, cfbp_yaml_get(entry, "file"), err,
+            result = cfbp_yaml_error_at(reader->doc, cfbp_yaml_get(entry, "file"), reader->err,
                                         "%s.file '%s' must stay inside the buildpack (no '..')",
                                         context, dependency->file);
         cfbp_strbuf_release(&clean);
@@ -148,29 +221,30 @@ static int read_dependency(const struct cfbp_yaml_document *doc, const struct cf
     return result;
 }
 
-static int read_default(const struct cfbp_yaml_document *doc, const struct cfbp_yaml_node *entry,
-                        const char *context, struct cfbp_default_version *out,
-                        struct cfbp_error *err)
+static int read_default(const struct reader *reader, const struct cfbp_yaml_node *entry,
+                        const char *context, struct cfbp_default_version *out)
 {
     memset(out, 0, sizeof(*out));
-    if (cfbp_yaml_expect(doc, entry, CFBP_YAML_MAPPING, context, err) < 0 ||
-        cfbp_yaml_read_string(doc, entry, "name", context, true, &out->name, err) < 0 ||
-        cfbp_yaml_read_string(doc, entry, "version", context, true, &out->version, err) < 0)
-        goto fail;
-    if (cfbp_version_check_constraint(out->version, err) < 0) {
-        cfbp_yaml_error_at(doc, cfbp_yaml_get(entry, "version"), err, "%s.version: %s", context,
-                           err->message);
-        goto fail;
-    }
     out->line = entry->line;
     out->column = entry->column;
+    if (expect_entry(reader, entry, context) < 0 ||
+        read_text(reader, entry, "name", context, &out->name) < 0 ||
+        read_text(reader, entry, "version", context, &out->version) < 0) {
+        free(out->name);
+        free(out->version);
+        memset(out, 0, sizeof(*out));
+        return -1;
+    }
+    /*
+     * The constraint is not checked here: libbuildpack fails only when the
+     * default is resolved (and Go's packager only with --stack), and real
+     * manifests held defaults no parser takes (php-buildpack's newrelic
+     * '7.6.0.201' for years) that were never resolved.
+     */
     return 0;
-fail:
-    free(out->name);
-    free(out->version);
-    memset(out, 0, sizeof(*out));
-    return -1;
 }
+
+/* --- deprecation dates --- */
 
 static int days_in_month(int year, int month)
 {
@@ -179,50 +253,117 @@ static int days_in_month(int year, int month)
     return month == 2 && leap ? 29 : days[month - 1];
 }
 
-/* Parses exactly YYYY-MM-DD with a real calendar date. */
-static bool parse_date(const char *text, int *year, int *month, int *day)
+/* Takes min_digits to max_digits decimal digits from *text (Go's getnum when max is 2). */
+static bool take_number(const char **text, int min_digits, int max_digits, int *out)
 {
-    if (strlen(text) != 10 || text[4] != '-' || text[7] != '-')
+    int digits = 0, value = 0;
+    while (digits < max_digits && isdigit((unsigned char)(*text)[digits]))
+        value = value * 10 + ((*text)[digits++] - '0');
+    if (digits < min_digits)
         return false;
-    for (int i = 0; i < 10; i++)
-        if (i != 4 && i != 7 && !isdigit((unsigned char)text[i]))
-            return false;
-    *year = atoi(text);
-    *month = atoi(text + 5);
-    *day = atoi(text + 8);
-    return *month >= 1 && *month <= 12 && *day >= 1 && *day <= days_in_month(*year, *month);
+    *text += digits;
+    *out = value;
+    return true;
 }
 
-static int read_deprecation(const struct cfbp_yaml_document *doc,
-                            const struct cfbp_yaml_node *entry, const char *context,
-                            struct cfbp_deprecation *out, struct cfbp_error *err)
+/*
+ * Parses a date as yaml.v2 reads a timestamp (its allowedTimestampFormats,
+ * checked by Go's time.Parse): "2006-1-2", "2006-1-2 15:4:5.999999999"
+ * (UTC), or "2006-1-2T15:4:5.999999999Z07:00" (also with a lowercase t), with
+ * one- or two-digit fields after the year, the fraction optional, and a real
+ * calendar day. Sets the date's fields and the instant it names.
+ */
+static bool parse_timestamp(const char *text, struct cfbp_deprecation *out)
+{
+    int year, month, day, hour = 0, minute = 0, second = 0;
+    long offset = 0;
+    const char *at = text;
+    if (!take_number(&at, 4, 4, &year) || *at++ != '-' || !take_number(&at, 1, 2, &month) ||
+        *at++ != '-' || !take_number(&at, 1, 2, &day))
+        return false;
+    if (month < 1 || month > 12 || day < 1 || day > days_in_month(year, month))
+        return false;
+    if (*at) {
+        char separator = *at++;
+        if (separator != 'T' && separator != 't' && separator != ' ')
+            return false;
+        if (!take_number(&at, 1, 2, &hour) || *at++ != ':' || !take_number(&at, 1, 2, &minute) ||
+            *at++ != ':' || !take_number(&at, 1, 2, &second) || hour > 23 || minute > 59 ||
+            second > 59)
+            return false;
+        if ((*at == '.' || *at == ',') && isdigit((unsigned char)at[1]))
+            for (at++; isdigit((unsigned char)*at); at++)
+                ;               /* the fraction of a second: the instant is kept to the second */
+        if (separator != ' ') { /* Z07:00: a zone is required */
+            if (*at == 'Z') {
+                at++;
+            } else {
+                int zone_hours, zone_minutes;
+                char sign = *at++;
+                if ((sign != '+' && sign != '-') || !take_number(&at, 2, 2, &zone_hours) ||
+                    *at++ != ':' || !take_number(&at, 2, 2, &zone_minutes) || zone_hours > 24 ||
+                    zone_minutes > 60)
+                    return false;
+                offset = (sign == '-' ? -1 : 1) * (zone_hours * 3600L + zone_minutes * 60L);
+            }
+        }
+        if (*at)
+            return false;
+    }
+    struct tm utc = {.tm_year = year - 1900,
+                     .tm_mon = month - 1,
+                     .tm_mday = day,
+                     .tm_hour = hour,
+                     .tm_min = minute,
+                     .tm_sec = second};
+    out->year = year;
+    out->month = month;
+    out->day = day;
+    out->moment = timegm(&utc) - offset;
+    return true;
+}
+
+static void deprecation_release(struct cfbp_deprecation *entry)
+{
+    free(entry->name);
+    free(entry->version_line);
+    free(entry->date);
+    free(entry->link);
+    memset(entry, 0, sizeof(*entry));
+}
+
+/*
+ * libbuildpack keeps the date as a string and parses it only when a
+ * dependency it names is installed, failing that install unless it is
+ * exactly YYYY-MM-DD. We read it as yaml.v2 reads a timestamp, so 2025-4-30
+ * is the date it says (README, "Where we differ"), and refuse at load one
+ * that is no date at all rather than fail a later install. An entry without
+ * a date (a real php-buildpack manifest wrote deprecation_date:) can never
+ * warn: it is left out (returns 1).
+ */
+static int read_deprecation(const struct reader *reader, const struct cfbp_yaml_node *entry,
+                            const char *context, struct cfbp_deprecation *out)
 {
     memset(out, 0, sizeof(*out));
-    if (cfbp_yaml_expect(doc, entry, CFBP_YAML_MAPPING, context, err) < 0 ||
-        cfbp_yaml_read_string(doc, entry, "name", context, true, &out->name, err) < 0 ||
-        cfbp_yaml_read_string(doc, entry, "version_line", context, true, &out->version_line, err) <
-            0 ||
-        cfbp_yaml_read_string(doc, entry, "date", context, true, &out->date, err) < 0 ||
-        cfbp_yaml_read_string(doc, entry, "link", context, false, &out->link, err) < 0)
+    if (expect_entry(reader, entry, context) < 0 ||
+        read_text(reader, entry, "name", context, &out->name) < 0 ||
+        read_text(reader, entry, "version_line", context, &out->version_line) < 0 ||
+        read_optional(reader, entry, "date", context, &out->date) < 0 ||
+        read_optional(reader, entry, "link", context, &out->link) < 0)
         goto fail;
-    if (!parse_date(out->date, &out->year, &out->month, &out->day)) {
-        cfbp_yaml_error_at(doc, cfbp_yaml_get(entry, "date"), err,
-                           "%s.date must be a date written YYYY-MM-DD, not '%s'", context,
-                           out->date);
-        goto fail;
+    if (!out->date) {
+        deprecation_release(out);
+        return 1;
     }
-    if (cfbp_version_check_constraint(out->version_line, err) < 0) {
-        cfbp_yaml_error_at(doc, cfbp_yaml_get(entry, "version_line"), err, "%s.version_line: %s",
-                           context, err->message);
+    if (!parse_timestamp(out->date, out)) {
+        cfbp_yaml_error_at(reader->doc, cfbp_yaml_get(entry, "date"), reader->err,
+                           "%s.date must be a date such as 2025-04-30 (YYYY-MM-DD), not '%s'",
+                           context, out->date);
         goto fail;
     }
     return 0;
 fail:
-    free(out->name);
-    free(out->version_line);
-    free(out->date);
-    free(out->link);
-    memset(out, 0, sizeof(*out));
+    deprecation_release(out);
     return -1;
 }
 
@@ -282,7 +423,12 @@ static void dependency_key(struct cfbp_strbuf *key, const struct cfbp_dependency
     cfbp_strbuf_append_format(key, "%s\n%s", dependency->name, dependency->version);
 }
 
-/* Adds dependency, or with replace (an override.yml) puts it in place of its name and version. */
+/*
+ * Adds dependency or, with replace (an override.yml), puts it in place of the
+ * entry with its name and version. An override entry without a uri only adds
+ * a version: upstream never replaces (contract §5.7), and without a uri there
+ * is nothing to replace with, so the entry already there stays.
+ */
 static void add_or_replace_dependency(struct cfbp_manifest *manifest, struct entry_index *index,
                                       struct cfbp_dependency *dependency, bool replace)
 {
@@ -292,6 +438,10 @@ static void add_or_replace_dependency(struct cfbp_manifest *manifest, struct ent
                         : manifest->dependency_count;
     cfbp_strbuf_release(&key);
     if (at < manifest->dependency_count) {
+        if (!*dependency->uri) {
+            dependency_release(dependency);
+            return;
+        }
         dependency_release(&manifest->dependencies[at]);
         manifest->dependencies[at] = *dependency;
         return;
@@ -320,13 +470,13 @@ static void add_or_replace_default(struct cfbp_manifest *manifest, struct entry_
  * Reads the default_versions and dependencies lists of mapping (the manifest
  * itself, or a language's section of an override.yml) into manifest.
  */
-static int read_entries(struct cfbp_manifest *manifest, const struct cfbp_yaml_document *doc,
-                        const struct cfbp_yaml_node *mapping, bool replace, struct cfbp_error *err)
+static int read_entries(struct cfbp_manifest *manifest, const struct reader *reader,
+                        const struct cfbp_yaml_node *mapping, bool replace)
 {
     const struct cfbp_yaml_node *defaults = cfbp_yaml_get(mapping, "default_versions");
     const struct cfbp_yaml_node *dependencies = cfbp_yaml_get(mapping, "dependencies");
-    if (expect_list(doc, defaults, "default_versions", err) < 0 ||
-        expect_list(doc, dependencies, "dependencies", err) < 0)
+    if (expect_list(reader, defaults, "default_versions") < 0 ||
+        expect_list(reader, dependencies, "dependencies") < 0)
         return -1;
     struct cfbp_strbuf context = CFBP_STRBUF_INIT, key = CFBP_STRBUF_INIT;
     struct entry_index default_index = {CFBP_STRING_LIST_INIT, CFBP_TEXT_TABLE_INIT};
@@ -342,7 +492,7 @@ static int read_entries(struct cfbp_manifest *manifest, const struct cfbp_yaml_d
         struct cfbp_default_version entry;
         cfbp_strbuf_reset(&context);
         cfbp_strbuf_append_format(&context, "default_versions[%zu]", i);
-        result = read_default(doc, defaults->items[i], context.buf, &entry, err);
+        result = read_default(reader, defaults->items[i], context.buf, &entry);
         if (result == 0)
             add_or_replace_default(manifest, &default_index, &entry, replace);
     }
@@ -350,7 +500,7 @@ static int read_entries(struct cfbp_manifest *manifest, const struct cfbp_yaml_d
         struct cfbp_dependency entry;
         cfbp_strbuf_reset(&context);
         cfbp_strbuf_append_format(&context, "dependencies[%zu]", i);
-        result = read_dependency(doc, dependencies->items[i], context.buf, &entry, err);
+        result = read_dependency(reader, dependencies->items[i], context.buf, &entry);
         if (result == 0)
             add_or_replace_dependency(manifest, &dependency_index, &entry, replace);
     }
@@ -361,10 +511,10 @@ static int read_entries(struct cfbp_manifest *manifest, const struct cfbp_yaml_d
     return result;
 }
 
-static int read_deprecations(struct cfbp_manifest *manifest, const struct cfbp_yaml_document *doc,
-                             const struct cfbp_yaml_node *list, struct cfbp_error *err)
+static int read_deprecations(struct cfbp_manifest *manifest, const struct reader *reader,
+                             const struct cfbp_yaml_node *list)
 {
-    if (expect_list(doc, list, "dependency_deprecation_dates", err) < 0)
+    if (expect_list(reader, list, "dependency_deprecation_dates") < 0)
         return -1;
     struct cfbp_strbuf context = CFBP_STRBUF_INIT;
     int result = 0;
@@ -372,8 +522,10 @@ static int read_deprecations(struct cfbp_manifest *manifest, const struct cfbp_y
         struct cfbp_deprecation entry;
         cfbp_strbuf_reset(&context);
         cfbp_strbuf_append_format(&context, "dependency_deprecation_dates[%zu]", i);
-        result = read_deprecation(doc, list->items[i], context.buf, &entry, err);
-        if (result == 0) {
+        int read = read_deprecation(reader, list->items[i], context.buf, &entry);
+        if (read < 0) {
+            result = -1;
+        } else if (read == 0) {
             CFBP_GROW(manifest->deprecations, manifest->deprecation_alloc,
                       manifest->deprecation_count + 1);
             manifest->deprecations[manifest->deprecation_count++] = entry;
@@ -404,31 +556,30 @@ static int read_version_file(struct cfbp_manifest *manifest, struct cfbp_error *
     return result;
 }
 
-static int read_top_level(struct cfbp_manifest *manifest, struct cfbp_error *err)
+/* An empty document is Go's zero manifest: no language, nothing listed. */
+static int read_top_level(struct cfbp_manifest *manifest, bool check_values, struct cfbp_error *err)
 {
-    const struct cfbp_yaml_document *doc = &manifest->document;
-    const struct cfbp_yaml_node *root = doc->root;
-    if (!root)
-        return cfbp_error_set(err, CFBP_ERROR_INVALID,
-                              "%s is empty; it needs at least a 'language'", doc->name);
-    if (cfbp_yaml_expect(doc, root, CFBP_YAML_MAPPING, "the manifest", err) < 0 ||
-        cfbp_yaml_read_string(doc, root, "language", "the manifest", true, &manifest->language,
-                              err) < 0 ||
-        cfbp_yaml_read_string(doc, root, "stack", "the manifest", false, &manifest->stack, err) <
-            0 ||
-        cfbp_yaml_read_string(doc, root, "pre_package", "the manifest", false,
-                              &manifest->pre_package, err) < 0 ||
-        read_string_list(doc, cfbp_yaml_get(root, "include_files"), "include_files",
-                         &manifest->include_files, err) < 0 ||
-        read_entries(manifest, doc, root, false, err) < 0 ||
-        read_deprecations(manifest, doc, cfbp_yaml_get(root, "dependency_deprecation_dates"), err) <
-            0)
+    const struct reader reader = {&manifest->document, check_values, err};
+    const struct cfbp_yaml_node *root = manifest->document.root;
+    if (!cfbp_yaml_is_null(root) &&
+        cfbp_yaml_expect(reader.doc, root, CFBP_YAML_MAPPING, "the manifest", err) < 0)
+        return -1;
+    if (read_text(&reader, root, "language", "the manifest", &manifest->language) < 0 ||
+        read_optional(&reader, root, "stack", "the manifest", &manifest->stack) < 0 ||
+        read_optional(&reader, root, "pre_package", "the manifest", &manifest->pre_package) < 0 ||
+        read_string_list(&reader, cfbp_yaml_get(root, "include_files"), "include_files",
+                         &manifest->include_files) < 0 ||
+        read_entries(manifest, &reader, root, false) < 0)
+        return -1;
+    /* Go's packager model has no deprecation dates: `summary` does not read them. */
+    if (check_values && read_deprecations(manifest, &reader,
+                                          cfbp_yaml_get(root, "dependency_deprecation_dates")) < 0)
         return -1;
     return 0;
 }
 
 static int load(struct cfbp_manifest *manifest, const char *root, bool with_version,
-                struct cfbp_error *err)
+                bool check_values, struct cfbp_error *err)
 {
     memset(manifest, 0, sizeof(*manifest));
     struct cfbp_strbuf path = CFBP_STRBUF_INIT;
@@ -442,7 +593,7 @@ static int load(struct cfbp_manifest *manifest, const char *root, bool with_vers
     int result =
         cfbp_yaml_load_file(&manifest->document, manifest->path, CFBP_MANIFEST_MAX_BYTES, err);
     if (result == 0)
-        result = read_top_level(manifest, err);
+        result = read_top_level(manifest, check_values, err);
     if (result == 0 && with_version)
         result = read_version_file(manifest, err);
     if (result < 0)
@@ -452,13 +603,19 @@ static int load(struct cfbp_manifest *manifest, const char *root, bool with_vers
 
 int cfbp_manifest_load(struct cfbp_manifest *manifest, const char *root, struct cfbp_error *err)
 {
-    return load(manifest, root, true, err);
+    return load(manifest, root, true, true, err);
 }
 
 int cfbp_manifest_load_without_version(struct cfbp_manifest *manifest, const char *root,
                                        struct cfbp_error *err)
 {
-    return load(manifest, root, false, err);
+    return load(manifest, root, false, true, err);
+}
+
+int cfbp_manifest_load_for_summary(struct cfbp_manifest *manifest, const char *root,
+                                   struct cfbp_error *err)
+{
+    return load(manifest, root, false, false, err);
 }
 
 void cfbp_manifest_release(struct cfbp_manifest *manifest)
@@ -471,13 +628,8 @@ void cfbp_manifest_release(struct cfbp_manifest *manifest)
         free(manifest->defaults[i].version);
     }
     free(manifest->defaults);
-    for (size_t i = 0; i < manifest->deprecation_count; i++) {
-        struct cfbp_deprecation *entry = &manifest->deprecations[i];
-        free(entry->name);
-        free(entry->version_line);
-        free(entry->date);
-        free(entry->link);
-    }
+    for (size_t i = 0; i < manifest->deprecation_count; i++)
+        deprecation_release(&manifest->deprecations[i]);
     free(manifest->deprecations);
     cfbp_string_list_clear(&manifest->include_files);
     cfbp_yaml_document_release(&manifest->document);
@@ -512,12 +664,13 @@ int cfbp_manifest_apply_overrides(struct cfbp_manifest *manifest, const char *de
         result = cfbp_yaml_load_file(&doc, path.buf, CFBP_MANIFEST_MAX_BYTES, err);
         const struct cfbp_yaml_node *section =
             result == 0 ? cfbp_yaml_get(doc.root, manifest->language) : NULL;
-        if (result == 0 && doc.root && doc.root->type != CFBP_YAML_MAPPING)
+        if (result == 0 && !cfbp_yaml_is_null(doc.root))
             result = cfbp_yaml_expect(&doc, doc.root, CFBP_YAML_MAPPING, "override.yml", err);
-        if (result == 0 && section) {
+        if (result == 0 && !cfbp_yaml_is_null(section)) {
+            const struct reader reader = {&doc, true, err};
             result = cfbp_yaml_expect(&doc, section, CFBP_YAML_MAPPING, manifest->language, err);
             if (result == 0)
-                result = read_entries(manifest, &doc, section, true, err);
+                result = read_entries(manifest, &reader, section, true);
         }
         cfbp_yaml_document_release(&doc);
     }

@@ -1254,7 +1254,7 @@ int cfbp_yaml_emit(struct cfbp_strbuf *out, const struct cfbp_yaml_node *root, u
         cfbp_alloc_failed(0);
     yaml_emitter_set_output(&context.emitter, write_to_strbuf, &context);
     yaml_emitter_set_unicode(&context.emitter, 1);
-    yaml_emitter_set_width(&context.emitter, -1);
+    yaml_emitter_set_width(&context.emitter, (flags & CFBP_YAML_EMIT_GO_WIDTH) ? 80 : -1);
     yaml_emitter_set_indent(&context.emitter, 2);
     yaml_event_t event;
     int result;

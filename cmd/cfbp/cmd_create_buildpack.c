@@ -17,16 +17,18 @@ static const char usage[] =
     "\n"
     "Registers the buildpack under NAME at POSITION (1 is first; default: last),\n"
     "moving the buildpacks at and after it down. The registry lives in $CFBP_HOME\n"
-    "(default ~/.cfbp); see cfbp buildpacks and cfbp delete-buildpack.\n";
+    "(default ~/.cfbp); see cfbp buildpacks and cfbp delete-buildpack.\n"
+    "\n"
+    "  -h, --help   show this help\n";
 
 int cmd_create_buildpack(int argc, char **argv)
 {
     static const struct option options[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     int option;
     optind = 1;
-    while ((option = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+    while ((option = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
         if (option != 'h')
-            return command_usage_error("create-buildpack", "unknown option");
+            return command_option_error("create-buildpack", option, argv, options);
         fputs(usage, stdout);
         return 0;
     }

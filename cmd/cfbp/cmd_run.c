@@ -53,7 +53,7 @@ int cmd_run(int argc, char **argv)
     unsigned port = 8080;
     int option;
     optind = 1;
-    while ((option = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+    while ((option = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
         switch (option) {
         case 'p': {
             char *end;
@@ -76,7 +76,7 @@ int cmd_run(int argc, char **argv)
             return 0;
         default:
             cfbp_environment_release(&extra);
-            return command_usage_error("run", "unknown option");
+            return command_option_error("run", option, argv, options);
         }
     }
     if (argc - optind != 1) {

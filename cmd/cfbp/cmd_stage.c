@@ -86,6 +86,28 @@ static void release_stop_signals(void)
     stop_pipe[0] = stop_pipe[1] = -1;
 }
 
+/*
+ * The builder's own failure lines (contract §7: "Failed to compile droplet: ...",
+ * "None of the buildpacks detected a compatible application", "Error: one of
+ * the buildpacks chosen to supply dependencies ...") are printed
+ * as the builder prints them, so a staging log reads as Cloud Foundry's; a
+ * failure of cfbp's own (a missing app directory, an unknown buildpack, a
+ * file it cannot write) gets the "cfbp stage:" prefix every cfbp error has.
+ */
+static void report_failure(const struct cfbp_error *err)
+{
+    static const char *const builder_phrases[] = {"Failed to ", "None of the buildpacks ",
+                                                  "Error: one of the buildpacks "};
+    const char *message = err->message ? err->message : "staging failed";
+    for (size_t i = 0; i < sizeof(builder_phrases) / sizeof(builder_phrases[0]); i++) {
+        if (strncmp(message, builder_phrases[i], strlen(builder_phrases[i])) == 0) {
+            fprintf(stderr, "%s\n", message);
+            return;
+        }
+    }
+    fprintf(stderr, "cfbp stage: %s\n", message);
+}
+
 /* The default cache: one per app directory, under the cfbp home. */
 static int default_cache(const char *app_dir, struct cfbp_strbuf *out, struct cfbp_error *err)
 {
@@ -120,7 +142,7 @@ int cmd_stage(int argc, char **argv)
     const char *stack = NULL, *droplet = "droplet.tgz", *result_path = NULL, *cache = NULL;
     int option, status = 0;
     optind = 1;
-    while ((option = getopt_long(argc, argv, "b:h", options, NULL)) != -1) {
+    while ((option = getopt_long(argc, argv, ":b:h", options, NULL)) != -1) {
         switch (option) {
         case 'b':
             cfbp_string_list_append(&buildpacks, optarg);
@@ -141,14 +163,21 @@ int cmd_stage(int argc, char **argv)
             cfbp_string_list_append(&envs, optarg);
             break;
         case 'h':
+            cfbp_string_list_clear(&buildpacks);
+            cfbp_string_list_clear(&envs);
             fputs(usage, stdout);
             return 0;
         default:
-            return command_usage_error("stage", "unknown option");
+            cfbp_string_list_clear(&buildpacks);
+            cfbp_string_list_clear(&envs);
+            return command_option_error("stage", option, argv, options);
         }
     }
-    if (argc - optind != 1)
+    if (argc - optind != 1) {
+        cfbp_string_list_clear(&buildpacks);
+        cfbp_string_list_clear(&envs);
         return command_usage_error("stage", "expected APP_DIR");
+    }
     const char *app_dir = argv[optind];
     stop_signal = 0;
     if (!catch_stop_signals())
@@ -213,7 +242,7 @@ int cmd_stage(int argc, char **argv)
         fprintf(stderr, "cfbp stage: stopped by SIG%s\n", name ? name : "?");
         status = 128 + stop_signal;
     } else if (status != 0) {
-        fprintf(stderr, "%s\n", err.message ? err.message : "staging failed");
+        report_failure(&err);
     } else {
         fprintf(stderr, "Staging complete: droplet %s, result %s\n", droplet, result_path);
     }

@@ -15,16 +15,18 @@ static const char usage[] =
     "usage: cfbp summary [BUILDPACK_DIR]\n"
     "\n"
     "Prints the buildpack's dependencies (sorted by name and version, with their\n"
-    "stacks) and default versions as markdown, as buildpack-packager summary does.\n";
+    "stacks) and default versions as markdown, as buildpack-packager summary does.\n"
+    "\n"
+    "  -h, --help   show this help\n";
 
 int cmd_summary(int argc, char **argv)
 {
     static const struct option options[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     int option;
     optind = 1;
-    while ((option = getopt_long_only(argc, argv, "h", options, NULL)) != -1) {
+    while ((option = getopt_long_only(argc, argv, ":h", options, NULL)) != -1) {
         if (option != 'h')
-            return command_usage_error("summary", "unknown option");
+            return command_option_error("summary", option, argv, options);
         fputs(usage, stdout);
         return 0;
     }

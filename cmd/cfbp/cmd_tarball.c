@@ -34,7 +34,7 @@ int cmd_tarball(int argc, char **argv)
     struct cfbp_tarball_options tarball = {.mtime = cfbp_source_date_epoch()};
     int option;
     optind = 1;
-    while ((option = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+    while ((option = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
         switch (option) {
         case 'm': {
             char *end;
@@ -51,7 +51,7 @@ int cmd_tarball(int argc, char **argv)
             fputs(usage, stdout);
             return 0;
         default:
-            return command_usage_error("tarball", "unknown option");
+            return command_option_error("tarball", option, argv, options);
         }
     }
     if (argc - optind != 2)

@@ -36,12 +36,20 @@ void cfbp_digest_release(struct cfbp_digest *digest);
 /* The hex digest of a byte string (e.g. md5 of a URI). */
 void cfbp_digest_of_bytes(enum cfbp_digest_algorithm algorithm, const void *data, size_t length,
                           char hex[CFBP_DIGEST_HEX_SIZE]);
+/*
+ * Feeds the file at path, read in blocks, to each of count started digests:
+ * one read for several algorithms. On failure the digests are released.
+ */
+int cfbp_digest_update_from_file(struct cfbp_digest *digests, size_t count, const char *path,
+                                 struct cfbp_error *err);
 /* The hex digest of a file, read in blocks. */
 int cfbp_digest_of_file(enum cfbp_digest_algorithm algorithm, const char *path,
                         char hex[CFBP_DIGEST_HEX_SIZE], struct cfbp_error *err);
 
 /* True for a 64-character lowercase hex string, the form of a manifest sha256. */
 bool cfbp_digest_is_sha256_hex(const char *text);
+/* True for a 32-character lowercase hex string, the form of a manifest md5. */
+bool cfbp_digest_is_md5_hex(const char *text);
 
 #ifdef __cplusplus
 }

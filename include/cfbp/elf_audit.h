@@ -22,13 +22,17 @@ struct cfbp_error;
 /* True when the file starts with the ELF magic. */
 bool cfbp_elf_is_elf(const char *path);
 
-/* True when cfbp knows what stack offers (today: cflinuxfs4). */
+/*
+ * True when cfbp knows what stack offers: cflinuxfs4 (Ubuntu 22.04) and
+ * cflinuxfs5 (Ubuntu 24.04), each from its package receipt.
+ */
 bool cfbp_elf_knows_stack(const char *stack);
 
 /*
  * Checks the ELF file at path against stack. An error (kind INVALID) names
  * the program and the library or symbol version the stack lacks, e.g.
- * "bin/supply needs GLIBC_2.36 from libc.so.6, but cflinuxfs4 has glibc 2.35".
+ * "bin/supply needs GLIBC_2.36 from libc.so.6, but cflinuxfs4 has glibc 2.35; ...",
+ * "bin/tool needs libcmocka.so.0, which cflinuxfs5 does not have; ...".
  * shown_name is how the program is named in messages.
  */
 int cfbp_elf_audit(const char *path, const char *shown_name, const char *stack,

@@ -102,7 +102,9 @@ void cfbp_fetch_options_init(struct cfbp_fetch_options *options);
  * CFBP_DOWNLOAD_TIMEOUT is not a valid number of seconds or a proxy setting
  * cannot be used, CFBP_ERROR_HTTP on a status that is not retried (a 4xx, or
  * a final response that is not a download), CFBP_ERROR_NETWORK when the
- * deadline passes, attempts run out, or a redirect is refused.
+ * deadline passes, attempts run out, or a redirect is refused, and
+ * CFBP_ERROR_CANCELLED within a second of cfbp_cancel_request() (cancel.h),
+ * also while waiting to retry.
  */
 int cfbp_fetch_to_file(const char *uri, const char *path, const struct cfbp_fetch_options *options,
                        struct cfbp_log *log, char sha256_hex[CFBP_DIGEST_HEX_SIZE],

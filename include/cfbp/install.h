@@ -12,6 +12,10 @@
  * then warns about newer patch versions, prereleases and end-of-life dates
  * (§6.6), and installs through cfbp_archive_install: one pass that hashes
  * and extracts, with nothing moved into place unless the sha256 matches.
+ * An md5-only entry logs a warning that md5 is weaker; its file's md5 is
+ * checked (before a download enters the app cache, and before extraction)
+ * and the sha256 of those same bytes is then what extraction must match.
+ * An entry without uri or digest fails before anything is fetched.
  *
  * A download is checked before it enters the app cache, so the cache never
  * holds a bad file; a cached copy that no longer matches is dropped and

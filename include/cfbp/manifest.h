@@ -1,11 +1,25 @@
 /*
  * manifest.h - the buildpack's manifest.yml, VERSION and override.yml.
  *
- * cfbp_manifest_load reads <root>/manifest.yml (contract §5.1, §5.2) and
- * <root>/VERSION (§5.3) and checks every value it will use: a malformed file
- * or a wrong type is an error naming the file, line and column, found at load
- * time rather than halfway through staging. In particular deprecation dates
- * must be YYYY-MM-DD and default versions must be usable constraints.
+ * The manifest is read the way libbuildpack and Go's packager read it with
+ * yaml.v2 (contract §5.1): unknown keys are ignored, a missing or null key is
+ * its zero value (no `language` is the language ""), a plain scalar is read
+ * as its text (`version: 1.10` is "1.10"), and a list or mapping where a
+ * single value belongs, or the reverse, is an error.
+ *
+ * cfbp_manifest_load, for staging and packaging, also checks every value it
+ * will use, so that what is really broken fails at load time naming the
+ * file, line and column rather than halfway through staging: a sha256 that
+ * is not 64 hex characters, an md5 (used only without a sha256) that is not
+ * 32, a deprecation date that yaml.v2 would not read as a timestamp, a
+ * `file:` leaving the buildpack. A default version is checked only when it
+ * is resolved, as in libbuildpack.
+ * Entries without uri or digest load (override.yml adds versions that way,
+ * §5.7); installing one fails (install.h).
+ *
+ * cfbp_manifest_load_for_summary reads only what Go's packager model reads
+ * (packager/models.go), with only yaml.v2's type errors, so that `summary`
+ * lists every manifest Go's summary lists.
  *
  * Lookups are filtered by stack (§6.4): an entry is visible on CF_STACK when
  * the manifest's top-level `stack:` equals it (a manifest packaged with
@@ -20,6 +34,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -28,38 +43,42 @@ extern "C" {
 struct cfbp_error;
 
 struct cfbp_dependency {
-    char *name;
-    char *version;
-    char *uri;
-    char *sha256; /* lowercase hex, or NULL for an md5-only entry */
-    char *md5;    /* lowercase hex when the manifest gives only md5 (weaker), else NULL */
-    char *file;   /* cached copy, relative to the buildpack root (packaged zips), or NULL */
-    char *source, *source_sha256;
+    char *name;    /* "" when not given, as every text below but the NULL ones */
+    char *version; /* the text as written; compared as a string for lookups */
+    char *uri;     /* "" when not given (an override.yml may add a version without one) */
+    char *sha256;  /* lowercase hex, or NULL for an md5-only entry or one without a digest */
+    char *md5;     /* lowercase hex when the manifest gives only md5 (weaker), else NULL */
+    char *file;    /* cached copy, relative to the buildpack root (packaged zips), or NULL */
+    char *source, *source_sha256; /* informational, NULL unless a single value */
     struct cfbp_string_list cf_stacks;
     struct cfbp_string_list modules; /* names from the entry's own `dependencies:` */
-    size_t line, column;
+    char *defined_in;                /* the file that lists it: manifest.yml or an override.yml */
+    size_t line, column;             /* where in defined_in */
 };
 
 struct cfbp_default_version {
-    char *name;
-    char *version; /* a constraint */
+    char *name;    /* "" when not given */
+    char *version; /* a constraint, checked when resolved */
     size_t line, column;
 };
 
 struct cfbp_deprecation {
-    char *name;
-    char *version_line; /* a constraint, or an exact non-semver version */
-    char *date;         /* YYYY-MM-DD, checked at load */
+    char *name;         /* "" when not given */
+    char *version_line; /* a constraint, or an exact non-semver version; never checked, as
+                           libbuildpack only tries it ("" when not given) */
+    char *date;         /* as written: yaml.v2's timestamp forms, 2025-04-30 or 2025-4-30 or
+                           with a time of day */
     char *link;         /* or NULL */
     int year, month, day;
+    time_t moment; /* the instant date names, UTC (midnight for a date alone) */
 };
 
 struct cfbp_manifest {
-    char *root; /* absolute buildpack root */
-    char *path; /* <root>/manifest.yml */
-    char *language;
-    char *version; /* VERSION, trimmed */
-    char *stack;   /* top-level stack of a packaged manifest, or NULL */
+    char *root;     /* absolute buildpack root */
+    char *path;     /* <root>/manifest.yml */
+    char *language; /* "" when the manifest has none, as in Go (zip `_buildpack-v1.zip`) */
+    char *version;  /* VERSION, trimmed */
+    char *stack;    /* top-level stack of a packaged manifest, or NULL */
     char *pre_package;
     struct cfbp_string_list include_files;
     struct cfbp_dependency *dependencies;
@@ -79,13 +98,25 @@ int cfbp_manifest_load(struct cfbp_manifest *manifest, const char *root, struct 
 /* Loads <root>/manifest.yml only (version stays NULL): for tools that set the version. */
 int cfbp_manifest_load_without_version(struct cfbp_manifest *manifest, const char *root,
                                        struct cfbp_error *err);
+/*
+ * Loads <root>/manifest.yml only as far as Go's packager reads it for
+ * `summary`: YAML errors and a list or mapping where its model holds a value
+ * (or the reverse) fail; values are kept as written and unchecked (sha256,
+ * md5 and file as given), and dependency_deprecation_dates,
+ * which that model does not read, are not read at all. Not for installing.
+ */
+int cfbp_manifest_load_for_summary(struct cfbp_manifest *manifest, const char *root,
+                                   struct cfbp_error *err);
 void cfbp_manifest_release(struct cfbp_manifest *manifest);
 
 /*
  * Applies every <deps_dir>/<idx>/override.yml (in lexical order of idx) whose
  * top-level key is this manifest's language (§5.7). Default versions replace
- * entries of the same name; dependencies replace entries with the same name
- * and version (libbuildpack#9: upstream cannot do this) or are added.
+ * entries of the same name. A dependency with a new name and version is
+ * added, also without uri or digest (it then counts for version resolution
+ * but cannot be installed). One with the name and version of an entry
+ * already there replaces it when it gives a uri (libbuildpack#9: upstream
+ * cannot do this) and, without a uri, leaves it as it is (as upstream does).
  */
 int cfbp_manifest_apply_overrides(struct cfbp_manifest *manifest, const char *deps_dir,
                                   struct cfbp_error *err);

@@ -25,7 +25,7 @@ extern "C" {
 struct cfbp_error;
 struct cfbp_strbuf;
 
-/* The PATH of a cflinuxfs4 container, where scripts and apps run. */
+/* The PATH of a cflinuxfs4 or cflinuxfs5 container (the same), where scripts and apps run. */
 #define CFBP_PLATFORM_STACK_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 /* Cloud Controller's default memory limit for an app, in MB. */
 #define CFBP_PLATFORM_DEFAULT_MEMORY_MB 1024

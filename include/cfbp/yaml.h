@@ -140,6 +140,8 @@ struct cfbp_yaml_node *cfbp_yaml_copy(const struct cfbp_yaml_node *node);
 void cfbp_yaml_free(struct cfbp_yaml_node *node);
 
 #define CFBP_YAML_EMIT_SORT_KEYS 1u
+/* Folds long plain and quoted strings at 80 columns, as Go's yaml.v2 (v2.4) writes them. */
+#define CFBP_YAML_EMIT_GO_WIDTH 2u
 
 /*
  * Appends root as YAML to out. A tree nested deeper than CFBP_YAML_MAX_DEPTH

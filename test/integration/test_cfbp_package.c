@@ -221,11 +221,13 @@ static void uncached_zip_has_no_dependencies(void **state)
     char *zip = zip_path(fixture->output, "config-server-sidecar_buildpack-v");
     char *listing_argv[] = {"/usr/bin/unzip", "-Z1", zip, NULL};
     struct test_run listing = test_run_program(listing_argv, NULL, NULL);
-    assert_string_equal(listing.out, "README.md\nVERSION\nbin/compile\nbin/detect\nbin/finalize\n"
-                                     "bin/release\nbin/supply\nmanifest.yml\n");
+    /* include_files in manifest.yml's order, as the Go packager zips them */
+    assert_string_equal(listing.out, "bin/supply\nbin/finalize\nbin/detect\nbin/release\n"
+                                     "bin/compile\nmanifest.yml\nVERSION\nREADME.md\n");
     char *manifest_argv[] = {"/usr/bin/unzip", "-p", zip, "manifest.yml", NULL};
     struct test_run manifest = test_run_program(manifest_argv, NULL, NULL);
-    assert_contains(manifest.out, "- cf_stacks:\n  - cflinuxfs4\n  name: config-server\n");
+    assert_contains(manifest.out,
+                    "- cf_stacks:\n  - cflinuxfs4\n  - cflinuxfs5\n  name: config-server\n");
     assert_null(strstr(manifest.out, "file:"));
     assert_null(strstr(manifest.out, "stack: "));
     test_run_free(&manifest);
@@ -255,12 +257,13 @@ static void summary_lists_the_dependencies(void **state)
     char *argv[] = {program, "summary", CFBP_SOURCE_DIR, NULL};
     struct test_run run = test_run_program(argv, NULL, NULL);
     assert_int_equal(run.status, 0);
-    assert_string_equal(run.out, "\nPackaged binaries:\n\n"
-                                 "| name | version | cf_stacks |\n|-|-|-|\n"
-                                 "| config-server | " CONFIG_SERVER_VERSION " | cflinuxfs4 |\n"
-                                 "\nDefault binary versions:\n\n"
-                                 "| name | version |\n|-|-|\n"
-                                 "| config-server | 1.0.x |\n\n");
+    assert_string_equal(run.out,
+                        "\nPackaged binaries:\n\n"
+                        "| name | version | cf_stacks |\n|-|-|-|\n"
+                        "| config-server | " CONFIG_SERVER_VERSION " | cflinuxfs4, cflinuxfs5 |\n"
+                        "\nDefault binary versions:\n\n"
+                        "| name | version |\n|-|-|\n"
+                        "| config-server | 1.0.x |\n\n");
     test_run_free(&run);
     free(program);
 }

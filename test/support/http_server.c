@@ -32,6 +32,7 @@ struct route_state {
     struct test_http_route route;
     struct test_http_hostility hostility;
     unsigned hits;
+    unsigned long rate; /* body bytes a second (test_http_server_set_rate); 0: no limit */
 };
 
 struct test_http_server {
@@ -188,6 +189,53 @@ static void drip(struct test_http_server *server, int fd, const char *body, unsi
     }
 }
 
+/* The rate set for path's route, or 0. */
+static unsigned long route_rate(struct test_http_server *server, const char *path)
+{
+    unsigned long rate = 0;
+    pthread_mutex_lock(&server->lock);
+    for (size_t i = 0; i < server->route_count; i++)
+        if (strcmp(server->routes[i].route.path, path) == 0)
+            rate = server->routes[i].rate;
+    pthread_mutex_unlock(&server->lock);
+    return rate;
+}
+
+/*
+ * Sends length bytes of the body in tenth-of-a-second pieces of rate / 10
+ * bytes, as a slow mirror would; stops when the client hangs up or the
+ * server stops.
+ */
+static void send_body_slowly(struct test_http_server *server, int fd,
+                             const struct test_http_response *response, size_t length,
+                             unsigned long rate)
+{
+    size_t piece = rate / 10 ? rate / 10 : 1;
+    int file = response->body ? -1 : open(response->body_file, O_RDONLY | O_CLOEXEC);
+    char *buffer = malloc(piece);
+    for (size_t sent = 0; buffer && sent < length;) {
+        size_t now = length - sent < piece ? length - sent : piece;
+        if (response->body) {
+            memcpy(buffer, response->body + sent, now);
+        } else {
+            ssize_t got = file >= 0 ? read(file, buffer, now) : -1;
+            if (got <= 0)
+                break;
+            now = (size_t)got;
+        }
+        if (send(fd, buffer, now, MSG_NOSIGNAL) != (ssize_t)now)
+            break;
+        sent += now;
+        struct pollfd fds[2] = {{fd, POLLRDHUP, 0}, {server->stop_pipe[0], POLLIN, 0}};
+        int ready = poll(fds, 2, 100);
+        if (ready != 0 && !(ready < 0 && errno == EINTR))
+            break; /* the client hung up, or the server is stopping */
+    }
+    free(buffer);
+    if (file >= 0)
+        close(file);
+}
+
 static void answer(struct test_http_server *server, int fd)
 {
     struct request request;
@@ -238,7 +286,11 @@ static void answer(struct test_http_server *server, int fd)
     size_t to_send = response->truncate_after && response->truncate_after < length
                          ? response->truncate_after
                          : length;
-    send_body(fd, response, to_send);
+    unsigned long rate = route_rate(server, path);
+    if (rate)
+        send_body_slowly(server, fd, response, to_send, rate);
+    else
+        send_body(fd, response, to_send);
 out:
     free(request.target);
     free(request.authorization);
@@ -359,6 +411,16 @@ void test_http_server_set_hostility(struct test_http_server *server, const char 
     for (size_t i = 0; i < server->route_count; i++)
         if (strcmp(server->routes[i].route.path, path) == 0)
             server->routes[i].hostility = *hostility;
+    pthread_mutex_unlock(&server->lock);
+}
+
+void test_http_server_set_rate(struct test_http_server *server, const char *path,
+                               unsigned long bytes_per_second)
+{
+    pthread_mutex_lock(&server->lock);
+    for (size_t i = 0; i < server->route_count; i++)
+        if (strcmp(server->routes[i].route.path, path) == 0)
+            server->routes[i].rate = bytes_per_second;
     pthread_mutex_unlock(&server->lock);
 }
 

@@ -64,6 +64,14 @@ struct test_http_hostility {
 void test_http_server_set_hostility(struct test_http_server *server, const char *path,
                                     const struct test_http_hostility *hostility);
 
+/*
+ * Serves the bodies of path's route at about bytes_per_second, in pieces a
+ * tenth of a second apart, as a slow mirror would (0: as fast as it can);
+ * the response still ends. Applies to requests answered after the call.
+ */
+void test_http_server_set_rate(struct test_http_server *server, const char *path,
+                               unsigned long bytes_per_second);
+
 /* --- https --- */
 
 struct test_tls_server;

@@ -1,11 +1,16 @@
 /*
- * test_elf_audit.c - will a program run on cflinuxfs4 (contract §16)?
+ * test_elf_audit.c - will a program run on cflinuxfs4 or cflinuxfs5
+ * (contract §16)?
  *
  * The programs are real: the project's own built programs, and small C
  * programs compiled here with /usr/bin/cc (gcc 12 on glibc 2.36, newer than
- * cflinuxfs4's 2.35), so each refusal is about a real symbol version or a
- * real DT_NEEDED entry. Programs the compiler cannot make here (32-bit, no
- * DT_RELR support) are skipped, not failed.
+ * cflinuxfs4's 2.35, older than cflinuxfs5's 2.39), so each refusal is about a
+ * real symbol version or a real DT_NEEDED entry. What this machine's
+ * libraries are too old to ask for (GLIBC_2.40, OPENSSL_3.2.0, libcurl 8.8's
+ * curl_multi_waitfds) is asked of small stand-in libraries built here with
+ * the right soname and version script, so the linker writes the same
+ * DT_NEEDED and version needs a newer system would. Programs the compiler
+ * cannot make here (32-bit, no DT_RELR support) are skipped, not failed.
  */
 #include "support.h"
 
@@ -22,12 +27,18 @@
 /* Compiled once for the whole group; NULL when this machine cannot make it. */
 struct programs {
     char *dir;
-    char *hello;      /* dynamic, libc only */
-    char *maths;      /* dynamic, libm too */
-    char *cxx;        /* C++: libstdc++, libgcc_s */
-    char *glibc_2_35; /* needs GLIBC_2.35 (_dl_find_object): the newest the stack has */
-    char *glibc_2_36; /* needs GLIBC_2.36 (arc4random) */
-    char *libelf;     /* needs libelf.so.1 */
+    char *hello;         /* dynamic, libc only */
+    char *maths;         /* dynamic, libm too */
+    char *cxx;           /* C++: libstdc++, libgcc_s */
+    char *glibc_2_35;    /* needs GLIBC_2.35 (_dl_find_object): the newest the stack has */
+    char *glibc_2_36;    /* needs GLIBC_2.36 (arc4random) */
+    char *libelf;        /* needs libelf.so.1 (on both stacks) */
+    char *absent;        /* needs libcmocka.so.0, on no stack */
+    char *openssl_3_0_3; /* needs OPENSSL_3.0.3 (OPENSSL_strcasecmp) */
+    char *curl_ws;       /* calls curl_ws_send (libcurl 7.86.0) */
+    char *glibc_2_40;    /* needs GLIBC_2.40 from a stand-in libm.so.6 */
+    char *openssl_3_2;   /* needs OPENSSL_3.2.0 from a stand-in libcrypto.so.3 */
+    char *curl_waitfds;  /* calls curl_multi_waitfds from a stand-in libcurl.so.4 */
     char *static_hello;
     char *relr;                /* needs GLIBC_ABI_DT_RELR (glibc 2.36) */
     char *m32;                 /* a 32-bit program */
@@ -73,6 +84,49 @@ static char *compile(const char *name, const char *extension, const char *source
     return program;
 }
 
+/*
+ * Builds a stand-in shared library called soname whose one function, symbol,
+ * has the symbol version version, and a program that calls it; returns the
+ * program (NULL when cc refuses).
+ */
+static char *compile_against_stand_in(const char *name, const char *soname, const char *version,
+                                      const char *symbol)
+{
+    char file[128];
+    snprintf(file, sizeof(file), "%s-stand-in", name);
+    char *directory = test_path(programs.dir, file);
+    mkdir(directory, 0755);
+    char *map = test_path(directory, "version.map");
+    char text[256];
+    snprintf(text, sizeof(text), "%s { global: %s; local: *; };\n", version, symbol);
+    test_write_file(map, text, 0644);
+    char *library = test_path(directory, soname);
+    char *source = test_path(directory, "stand-in.c");
+    snprintf(text, sizeof(text), "int %s(void) { return 0; }\n", symbol);
+    test_write_file(source, text, 0644);
+    char soname_option[128], map_option[512];
+    snprintf(soname_option, sizeof(soname_option), "-Wl,-soname,%s", soname);
+    snprintf(map_option, sizeof(map_option), "-Wl,--version-script=%s", map);
+    char *argv[] = {"/usr/bin/cc", "-shared",     "-fPIC",    "-nostdlib", "-o",
+                    library,       soname_option, map_option, source,      NULL};
+    struct test_run run = test_run_program(argv, programs.dir, NULL);
+    char *program = NULL;
+    if (run.status != 0) {
+        fprintf(stderr, "note: cannot build the stand-in %s here: %s", soname, run.err);
+    } else {
+        snprintf(text, sizeof(text), "int %s(void);\nint main(void) { return %s(); }\n", symbol,
+                 symbol);
+        const char *const arguments[] = {library, NULL};
+        program = compile(name, "c", text, "/usr/bin/cc", arguments);
+    }
+    test_run_free(&run);
+    free(directory);
+    free(map);
+    free(library);
+    free(source);
+    return program;
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -101,6 +155,33 @@ static int group_setup(void **state)
                               "#include <libelf.h>\n"
                               "int main(void) { return elf_version(EV_CURRENT) == EV_NONE; }\n",
                               "/usr/bin/cc", lelf);
+    static const char *const lcmocka[] = {"-lcmocka", NULL};
+    programs.absent =
+        compile("with-cmocka", "c",
+                "#include <stdarg.h>\n#include <stddef.h>\n#include <setjmp.h>\n"
+                "#include <stdint.h>\n#include <cmocka.h>\n"
+                "int main(void) { cmocka_set_message_output(CM_OUTPUT_STDOUT); return 0; }\n",
+                "/usr/bin/cc", lcmocka);
+    static const char *const lcrypto[] = {"-lcrypto", NULL};
+    programs.openssl_3_0_3 =
+        compile("openssl-3.0.3", "c",
+                "#include <openssl/crypto.h>\n"
+                "int main(int argc, char **argv) {\n"
+                "    return OPENSSL_strcasecmp(argv[0], argc ? \"a\" : \"b\");\n}\n",
+                "/usr/bin/cc", lcrypto);
+    static const char *const lcurl[] = {"-lcurl", NULL};
+    programs.curl_ws = compile("curl-ws", "c",
+                               "#include <curl/curl.h>\n"
+                               "int main(void) {\n"
+                               "    size_t sent;\n"
+                               "    return (int)curl_ws_send(NULL, \"x\", 1, &sent, 0, 0);\n}\n",
+                               "/usr/bin/cc", lcurl);
+    programs.glibc_2_40 =
+        compile_against_stand_in("glibc-2.40", "libm.so.6", "GLIBC_2.40", "cfbp_newer_maths");
+    programs.openssl_3_2 = compile_against_stand_in("openssl-3.2", "libcrypto.so.3",
+                                                    "OPENSSL_3.2.0", "cfbp_newer_crypto");
+    programs.curl_waitfds = compile_against_stand_in("curl-waitfds", "libcurl.so.4",
+                                                     "CURL_OPENSSL_4", "curl_multi_waitfds");
     static const char *const static_link[] = {"-static", NULL};
     programs.static_hello = compile("static-hello", "c", hello_source, "/usr/bin/cc", static_link);
     static const char *const relr[] = {"-Wl,-z,pack-relative-relocs", NULL};
@@ -125,7 +206,9 @@ static int group_setup(void **state)
                                "return 0; }\n",
                                "/usr/bin/g++", NULL);
     if (!programs.hello || !programs.maths || !programs.glibc_2_35 || !programs.glibc_2_36 ||
-        !programs.libelf || !programs.static_hello) {
+        !programs.libelf || !programs.static_hello || !programs.absent || !programs.openssl_3_0_3 ||
+        !programs.curl_ws || !programs.glibc_2_40 || !programs.openssl_3_2 ||
+        !programs.curl_waitfds) {
         fprintf(stderr, "cannot compile the test programs with /usr/bin/cc\n");
         return -1;
     }
@@ -135,10 +218,12 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     (void)state;
-    char **all[] = {&programs.hello,        &programs.maths,      &programs.cxx,
-                    &programs.glibc_2_35,   &programs.glibc_2_36, &programs.libelf,
-                    &programs.static_hello, &programs.relr,       &programs.m32,
-                    &programs.zlib_old,     &programs.zlib_new};
+    char **all[] = {&programs.hello,         &programs.maths,       &programs.cxx,
+                    &programs.glibc_2_35,    &programs.glibc_2_36,  &programs.libelf,
+                    &programs.static_hello,  &programs.relr,        &programs.m32,
+                    &programs.zlib_old,      &programs.zlib_new,    &programs.absent,
+                    &programs.openssl_3_0_3, &programs.curl_ws,     &programs.glibc_2_40,
+                    &programs.openssl_3_2,   &programs.curl_waitfds};
     for (size_t i = 0; i < sizeof(all) / sizeof(*all); i++) {
         free(*all[i]);
         *all[i] = NULL;
@@ -165,22 +250,34 @@ static int teardown(void **state)
     return 0;
 }
 
-static void assert_passes(struct fixture *fixture, const char *path, const char *shown)
+static void assert_passes_on(struct fixture *fixture, const char *path, const char *shown,
+                             const char *stack)
 {
     assert_true(cfbp_elf_is_elf(path));
-    if (cfbp_elf_audit(path, shown, "cflinuxfs4", &fixture->err) < 0)
-        fail_msg("%s should run on cflinuxfs4: %s", shown, fixture->err.message);
+    if (cfbp_elf_audit(path, shown, stack, &fixture->err) < 0)
+        fail_msg("%s should run on %s: %s", shown, stack, fixture->err.message);
     assert_null(fixture->err.message);
 }
 
-/* Refused with kind INVALID and exactly message. */
-static void assert_refused(struct fixture *fixture, const char *path, const char *shown,
-                           const char *message)
+static void assert_passes(struct fixture *fixture, const char *path, const char *shown)
 {
-    assert_int_equal(cfbp_elf_audit(path, shown, "cflinuxfs4", &fixture->err), -1);
+    assert_passes_on(fixture, path, shown, "cflinuxfs4");
+}
+
+/* Refused on stack with kind INVALID and exactly message. */
+static void assert_refused_on(struct fixture *fixture, const char *path, const char *shown,
+                              const char *stack, const char *message)
+{
+    assert_int_equal(cfbp_elf_audit(path, shown, stack, &fixture->err), -1);
     assert_int_equal(fixture->err.kind, CFBP_ERROR_INVALID);
     assert_string_equal(fixture->err.message, message);
     cfbp_error_clear(&fixture->err);
+}
+
+static void assert_refused(struct fixture *fixture, const char *path, const char *shown,
+                           const char *message)
+{
+    assert_refused_on(fixture, path, shown, "cflinuxfs4", message);
 }
 
 static unsigned char *read_bytes(const char *path, size_t *length)
@@ -210,10 +307,13 @@ static char *write_bytes(struct fixture *fixture, const char *name, const void *
 
 /* --- the tests --- */
 
-static void knows_only_cflinuxfs4(void **state)
+static void knows_cflinuxfs4_and_cflinuxfs5(void **state)
 {
     (void)state;
     assert_true(cfbp_elf_knows_stack("cflinuxfs4"));
+    assert_true(cfbp_elf_knows_stack("cflinuxfs5"));
+    assert_false(cfbp_elf_knows_stack("cflinuxfs6"));
+    assert_false(cfbp_elf_knows_stack("cflinuxfs"));
     assert_false(cfbp_elf_knows_stack("cflinuxfs3"));
     assert_false(cfbp_elf_knows_stack("cflinuxfs2"));
     assert_false(cfbp_elf_knows_stack("CFLINUXFS4"));
@@ -222,32 +322,36 @@ static void knows_only_cflinuxfs4(void **state)
     assert_false(cfbp_elf_knows_stack(NULL));
 }
 
-static void the_built_programs_run_on_cflinuxfs4(void **state)
+/* Every program the buildpack zip ships, built on this Debian 12 machine, on both stacks. */
+static void the_built_programs_run_on_both_stacks(void **state)
 {
     struct fixture *fixture = *state;
-    static const char *const names[] = {"supply", "release"};
-    for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++) {
-        char *path = test_path(test_program_dir(), names[i]);
-        char shown[64];
-        snprintf(shown, sizeof(shown), "bin/%s", names[i]);
+    static const char *const names[] = {"supply", "finalize", "detect", "release", "compile"};
+    static const char *const stacks[] = {"cflinuxfs4", "cflinuxfs5"};
+    for (size_t s = 0; s < sizeof(stacks) / sizeof(*stacks); s++) {
+        for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++) {
+            char *path = test_path(test_program_dir(), names[i]);
+            char shown[64];
+            snprintf(shown, sizeof(shown), "bin/%s", names[i]);
 #ifdef __SANITIZE_ADDRESS__
-        /* A sanitizer build needs the sanitizer runtime, which no stack has. */
-        char message[256];
-        snprintf(message, sizeof(message),
-                 "%s needs libasan.so.8, which cflinuxfs4 does not have; link it statically or "
-                 "drop the dependency",
-                 shown);
-        assert_true(cfbp_elf_is_elf(path));
-        assert_refused(fixture, path, shown, message);
+            /* A sanitizer build needs the sanitizer runtime, which no stack has. */
+            char message[256];
+            snprintf(message, sizeof(message),
+                     "%s needs libasan.so.8, which %s does not have; link it statically or "
+                     "drop the dependency",
+                     shown, stacks[s]);
+            assert_true(cfbp_elf_is_elf(path));
+            assert_refused_on(fixture, path, shown, stacks[s], message);
 #else
-        assert_passes(fixture, path, shown);
+            assert_passes_on(fixture, path, shown, stacks[s]);
 #endif
-        free(path);
+            free(path);
+        }
+        /* The sidecar is fully static in every build. */
+        char *server = test_path(test_program_dir(), "config-server");
+        assert_passes_on(fixture, server, "config-server", stacks[s]);
+        free(server);
     }
-    /* The sidecar is fully static in every build. */
-    char *server = test_path(test_program_dir(), "config-server");
-    assert_passes(fixture, server, "config-server");
-    free(server);
 }
 
 static void plain_dynamic_programs_pass(void **state)
@@ -283,9 +387,11 @@ static void refuses_a_symbol_newer_than_glibc_2_35(void **state)
 static void refuses_a_library_the_stack_lacks(void **state)
 {
     struct fixture *fixture = *state;
-    assert_refused(fixture, programs.libelf, "bin/tool",
-                   "bin/tool needs libelf.so.1, which cflinuxfs4 does not have; link it "
+    assert_refused(fixture, programs.absent, "bin/tool",
+                   "bin/tool needs libcmocka.so.0, which cflinuxfs4 does not have; link it "
                    "statically or drop the dependency");
+    /* libelf1 is in both receipts. */
+    assert_passes(fixture, programs.libelf, "bin/tool");
 }
 
 static void refuses_dt_relr_which_glibc_2_35_cannot_load(void **state)
@@ -371,14 +477,13 @@ static void an_unknown_stack_is_an_error(void **state)
     struct fixture *fixture = *state;
     assert_int_equal(cfbp_elf_audit(programs.hello, "bin/hello", "cflinuxfs3", &fixture->err), -1);
     assert_int_equal(fixture->err.kind, CFBP_ERROR_INVALID);
-    assert_string_equal(
-        fixture->err.message,
-        "cannot check bin/hello for the stack cflinuxfs3: only cflinuxfs4 is known");
+    assert_string_equal(fixture->err.message, "cannot check bin/hello for the stack cflinuxfs3: "
+                                              "only cflinuxfs4 and cflinuxfs5 are known");
     cfbp_error_clear(&fixture->err);
     assert_int_equal(cfbp_elf_audit(programs.hello, "bin/hello", NULL, &fixture->err), -1);
     assert_int_equal(fixture->err.kind, CFBP_ERROR_INVALID);
-    assert_string_equal(fixture->err.message,
-                        "cannot check bin/hello for the stack (none): only cflinuxfs4 is known");
+    assert_string_equal(fixture->err.message, "cannot check bin/hello for the stack (none): only "
+                                              "cflinuxfs4 and cflinuxfs5 are known");
 }
 
 static void missing_empty_and_truncated_files(void **state)
@@ -411,19 +516,19 @@ static void missing_empty_and_truncated_files(void **state)
 /*
  * The loader finds DT_NEEDED through the program headers (PT_DYNAMIC); section
  * headers are optional, and "sstrip"-style tools remove them. Such a program
- * still needs libelf.so.1 and still fails to start on cflinuxfs4, so the audit
- * must not pass it because it found no sections to read.
+ * still needs libcmocka.so.0 and still fails to start on cflinuxfs4, so the
+ * audit must not pass it because it found no sections to read.
  */
 static void refuses_a_program_whose_section_headers_are_stripped(void **state)
 {
     struct fixture *fixture = *state;
     size_t length;
-    unsigned char *data = read_bytes(programs.libelf, &length);
+    unsigned char *data = read_bytes(programs.absent, &length);
     memset(data + 0x28, 0, 8); /* e_shoff */
     memset(data + 0x3c, 0, 4); /* e_shnum, e_shstrndx */
-    char *stripped = write_bytes(fixture, "with-libelf-sstripped", data, length);
+    char *stripped = write_bytes(fixture, "with-cmocka-sstripped", data, length);
     free(data);
-    /* It still runs here, where libelf.so.1 exists. */
+    /* It still runs here, where libcmocka.so.0 exists. */
     char *argv[] = {stripped, NULL};
     struct test_run run = test_run_program(argv, NULL, NULL);
     assert_int_equal(run.status, 0);
@@ -437,12 +542,76 @@ static void refuses_a_program_whose_section_headers_are_stripped(void **state)
                                                  "section headers"));
 }
 
+/* --- cflinuxfs5 (Ubuntu 24.04): receipt.cflinuxfs5.x86_64 --- */
+
+static void what_is_newer_than_cflinuxfs4_runs_on_cflinuxfs5(void **state)
+{
+    struct fixture *fixture = *state;
+    const char *fs5 = "cflinuxfs5";
+    assert_passes_on(fixture, programs.hello, "bin/hello", fs5);
+    assert_passes_on(fixture, programs.maths, "bin/maths", fs5);
+    if (programs.cxx)
+        assert_passes_on(fixture, programs.cxx, "bin/cxx", fs5);
+    assert_passes_on(fixture, programs.static_hello, "bin/static", fs5);
+    assert_passes_on(fixture, programs.libelf, "bin/tool", fs5);
+    /* glibc 2.36 (arc4random), OpenSSL 3.0.3, libcurl 7.86 and zlib 1.2.12 are all older than
+     * noble's; each is refused on cflinuxfs4. */
+    assert_passes_on(fixture, programs.glibc_2_36, "bin/tool", fs5);
+    assert_passes_on(fixture, programs.openssl_3_0_3, "bin/tool", fs5);
+    assert_refused(fixture, programs.openssl_3_0_3, "bin/tool",
+                   "bin/tool needs OPENSSL_3.0.3 from libcrypto.so.3, but cflinuxfs4 has OpenSSL "
+                   "3.0.2; build it against older libraries (e.g. on Ubuntu 22.04) or link "
+                   "statically");
+    assert_passes_on(fixture, programs.curl_ws, "bin/tool", fs5);
+    assert_refused(fixture, programs.curl_ws, "bin/tool",
+                   "bin/tool calls curl_ws_send, which needs libcurl 7.86.0, but cflinuxfs4 has "
+                   "libcurl 7.81.0");
+    if (programs.zlib_new)
+        assert_passes_on(fixture, programs.zlib_new, "bin/zlib-new", fs5);
+    /* glibc 2.36 and later load DT_RELR programs. */
+    if (programs.relr)
+        assert_passes_on(fixture, programs.relr, "bin/relr", fs5);
+}
+
+static void refuses_a_symbol_newer_than_glibc_2_39(void **state)
+{
+    struct fixture *fixture = *state;
+    assert_refused_on(fixture, programs.glibc_2_40, "bin/tool", "cflinuxfs5",
+                      "bin/tool needs GLIBC_2.40 from libm.so.6, but cflinuxfs5 has glibc 2.39; "
+                      "build it against older libraries (e.g. on Ubuntu 24.04) or link "
+                      "statically");
+    assert_refused(fixture, programs.glibc_2_40, "bin/tool",
+                   "bin/tool needs GLIBC_2.40 from libm.so.6, but cflinuxfs4 has glibc 2.35; "
+                   "build it against older libraries (e.g. on Ubuntu 22.04) or link statically");
+}
+
+static void refuses_what_noble_lacks(void **state)
+{
+    struct fixture *fixture = *state;
+    assert_refused_on(fixture, programs.absent, "bin/tool", "cflinuxfs5",
+                      "bin/tool needs libcmocka.so.0, which cflinuxfs5 does not have; link it "
+                      "statically or drop the dependency");
+    /* noble has OpenSSL 3.0.13, not 3.2. */
+    assert_refused_on(fixture, programs.openssl_3_2, "bin/tool", "cflinuxfs5",
+                      "bin/tool needs OPENSSL_3.2.0 from libcrypto.so.3, but cflinuxfs5 has "
+                      "OpenSSL 3.0.13; build it against older libraries (e.g. on Ubuntu 24.04) or "
+                      "link statically");
+    /* noble has libcurl 8.5.0; curl_multi_waitfds came in 8.8.0. */
+    assert_refused_on(fixture, programs.curl_waitfds, "bin/tool", "cflinuxfs5",
+                      "bin/tool calls curl_multi_waitfds, which needs libcurl 8.8.0, but "
+                      "cflinuxfs5 has libcurl 8.5.0");
+    /* A 64-bit x86 stack like the other. */
+    if (programs.m32)
+        assert_refused_on(fixture, programs.m32, "bin/hello32", "cflinuxfs5",
+                          "bin/hello32 is not a 64-bit x86 program, which cflinuxfs5 needs");
+}
+
 int main(void)
 {
 #define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
     const struct CMUnitTest tests[] = {
-        TEST(knows_only_cflinuxfs4),
-        TEST(the_built_programs_run_on_cflinuxfs4),
+        TEST(knows_cflinuxfs4_and_cflinuxfs5),
+        TEST(the_built_programs_run_on_both_stacks),
         TEST(plain_dynamic_programs_pass),
         TEST(glibc_2_35_is_the_newest_allowed),
         TEST(refuses_a_symbol_newer_than_glibc_2_35),
@@ -456,6 +625,9 @@ int main(void)
         TEST(an_unknown_stack_is_an_error),
         TEST(missing_empty_and_truncated_files),
         TEST(refuses_a_program_whose_section_headers_are_stripped),
+        TEST(what_is_newer_than_cflinuxfs4_runs_on_cflinuxfs5),
+        TEST(refuses_a_symbol_newer_than_glibc_2_39),
+        TEST(refuses_what_noble_lacks),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

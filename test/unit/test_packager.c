@@ -44,6 +44,7 @@ struct fixture {
     struct cfbp_error err;
     struct cfbp_strbuf steps; /* each reported step, one a line */
     unsigned long long zip_done, zip_total, download_calls;
+    mode_t umask; /* the process's, for the modes of files the packager creates */
 };
 
 static const struct test_entry archive_entries[] = {
@@ -52,8 +53,9 @@ static const struct test_entry archive_entries[] = {
 };
 
 /* SHA-256 values of entries that are never fetched. */
-#define SHA_124     "1111111111111111111111111111111111111111111111111111111111111111"
-#define SHA_NOSTACK "2222222222222222222222222222222222222222222222222222222222222222"
+/* (with letters: an all-digit plain sha256 is a number to yaml.v2, see go_round_trip below) */
+#define SHA_124     "111111111111111111111111111111111111111111111111111111111111111a"
+#define SHA_NOSTACK "222222222222222222222222222222222222222222222222222222222222222b"
 
 static const char pre_package_script[] = "#!/bin/sh\n"
                                          "set -e\n"
@@ -108,6 +110,12 @@ static void record_step(void *data, const char *message)
     cfbp_strbuf_append_format(&fixture->steps, "%s\n", message);
 }
 
+static void record_warning(void *data, const char *message)
+{
+    struct fixture *fixture = data;
+    cfbp_strbuf_append_format(&fixture->steps, "WARNING: %s\n", message);
+}
+
 static void record_progress(void *data, const char *what, unsigned long long done,
                             unsigned long long total)
 {
@@ -138,6 +146,8 @@ static int setup(void **state)
     fixture->out = test_path(fixture->dir, "out");
     fixture->cache = test_path(fixture->dir, "cache");
     fixture->mirror = test_path(fixture->dir, "mirror");
+    fixture->umask = umask(022);
+    umask(fixture->umask);
     fixture->tmp = test_path(fixture->dir, "tmp");
     mkdir(fixture->tmp, 0755);
     const char *tmpdir = getenv("TMPDIR");
@@ -167,7 +177,7 @@ static int setup(void **state)
     fixture->options.cache_dir = fixture->cache;
     fixture->options.mtime = MTIME;
     fixture->options.reporter =
-        (struct cfbp_package_reporter){record_step, record_progress, fixture};
+        (struct cfbp_package_reporter){record_step, record_progress, fixture, record_warning};
     cfbp_strbuf_init(&fixture->steps, 0);
     *state = fixture;
     return 0;
@@ -505,22 +515,29 @@ static void names_zips_as_the_go_packager_does(void **state)
     static const struct {
         const char *language;
         bool cached;
-        const char *stack, *version, *expected;
+        const char *profile_part, *stack, *version, *expected;
     } cases[] = {
-        {"ruby", false, NULL, "1.2.3", "ruby_buildpack-v1.2.3.zip"},
-        {"ruby", true, NULL, "1.2.3", "ruby_buildpack-cached-v1.2.3.zip"},
-        {"go", false, "cflinuxfs4", "1.10.30", "go_buildpack-cflinuxfs4-v1.10.30.zip"},
-        {"go", true, "cflinuxfs4", "1.10.30", "go_buildpack-cached-cflinuxfs4-v1.10.30.zip"},
-        {"dotnet-core", true, "cflinuxfs4", "9.9.9",
+        {"ruby", false, NULL, NULL, "1.2.3", "ruby_buildpack-v1.2.3.zip"},
+        {"ruby", true, NULL, NULL, "1.2.3", "ruby_buildpack-cached-v1.2.3.zip"},
+        {"go", false, NULL, "cflinuxfs4", "1.10.30", "go_buildpack-cflinuxfs4-v1.10.30.zip"},
+        {"go", true, "", "cflinuxfs4", "1.10.30", "go_buildpack-cached-cflinuxfs4-v1.10.30.zip"},
+        {"dotnet-core", true, NULL, "cflinuxfs4", "9.9.9",
          "dotnet-core_buildpack-cached-cflinuxfs4-v9.9.9.zip"},
-        {"config-server-sidecar", false, "cflinuxfs3", "1.0.0-rc.1",
+        {"config-server-sidecar", false, NULL, "cflinuxfs3", "1.0.0-rc.1",
          "config-server-sidecar_buildpack-cflinuxfs3-v1.0.0-rc.1.zip"},
+        /* libbuildpack's packager_test.go names, profile part before the stack */
+        {"ruby", true, "-minimal", "cflinuxfs4", "1.0.0",
+         "ruby_buildpack-cached-minimal-cflinuxfs4-v1.0.0.zip"},
+        {"ruby", true, "-no-profiler+custom", "cflinuxfs4", "1.0.0",
+         "ruby_buildpack-cached-no-profiler+custom-cflinuxfs4-v1.0.0.zip"},
+        {"ruby", true, "-custom", NULL, "1.0.0", "ruby_buildpack-cached-custom-v1.0.0.zip"},
+        {NULL, false, NULL, NULL, "1", "_buildpack-v1.zip"}, /* no language: Go's "" */
     };
     struct cfbp_strbuf name = CFBP_STRBUF_INIT;
     for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
         cfbp_strbuf_set(&name, "left over from before");
-        cfbp_package_zip_name(&name, cases[i].language, cases[i].cached, cases[i].stack,
-                              cases[i].version);
+        cfbp_package_zip_name(&name, cases[i].language, cases[i].cached, cases[i].profile_part,
+                              cases[i].stack, cases[i].version);
         assert_string_equal(name.buf, cases[i].expected);
     }
     cfbp_strbuf_release(&name);
@@ -655,11 +672,15 @@ static void ships_exactly_the_include_files(void **state)
     struct zip_contents zip;
     read_zip(fixture->result.zip_path, &zip);
     assert_names(&zip, shipped_files, SHIPPED_COUNT);
+    /* The Go packager's order: include_files as listed (§9.2 step 8). */
+    for (size_t i = 0; i < SHIPPED_COUNT; i++)
+        assert_string_equal(zip.members[i].name, shipped_files[i]);
+    /* and its modes: each file's own permission bits, 0750 and 0600 included */
     assert_member(&zip, "VERSION", "1.2.3", 0644);
     assert_member(&zip, "bin/supply", "#!/bin/sh\necho supply\n", 0755);
-    assert_member(&zip, "bin/detect", "#!/bin/sh\nexit 1\n", 0755);
-    assert_member(&zip, "README.md", "# thing buildpack\n", 0644);
-    assert_member(&zip, "generated.txt", "made by pre_package\n", 0644);
+    assert_member(&zip, "bin/detect", "#!/bin/sh\nexit 1\n", 0750);
+    assert_member(&zip, "README.md", "# thing buildpack\n", 0600);
+    assert_member(&zip, "generated.txt", "made by pre_package\n", 0666 & ~fixture->umask);
     char *manifest = expected_stack_manifest(fixture, "https://example.com/deps", NULL);
     assert_member(&zip, "manifest.yml", manifest, 0644);
     free(manifest);
@@ -1122,15 +1143,17 @@ static void takes_dependencies_from_a_mirror_url(void **state)
     read_zip(fixture->result.zip_path, &zip);
     assert_member_is_file(&zip, member.buf, fixture->archive);
     free_zip(&zip);
-    /* Without the trailing slash too (now from the cache). */
+    /* Without the trailing slash too; an explicit mirror is asked every time, never the
+     * cache, so that what it serves is what is packaged (the README's promise). */
     free(mirror);
     mirror = server_url(fixture, "/mirror");
     fixture->options.mirror = mirror;
     package_or_fail(fixture);
-    assert_int_equal(test_http_server_hits(fixture->server, "/mirror/thing-1.2.3.tgz"), 1);
+    assert_int_equal(test_http_server_hits(fixture->server, "/mirror/thing-1.2.3.tgz"), 2);
     unlink(cached);
     package_or_fail(fixture);
-    assert_int_equal(test_http_server_hits(fixture->server, "/mirror/thing-1.2.3.tgz"), 2);
+    assert_int_equal(test_http_server_hits(fixture->server, "/mirror/thing-1.2.3.tgz"), 3);
+    assert_int_equal(test_http_server_hits(fixture->server, "/origin/thing-1.2.3.tgz"), 0);
     cfbp_strbuf_release(&uri);
     cfbp_strbuf_release(&member);
     free(cached);
@@ -1336,6 +1359,484 @@ static void checksum_errors_use_the_go_packager_wording(void **state)
     assert_true(mirrored_ok);
 }
 
+/* --- the Go packager's command line (§9.1) --- */
+
+static void parses_command_lines_as_go_flag_does(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *line; /* arguments, split on spaces */
+        unsigned mode;
+        const char *error; /* Go's message, or NULL */
+        /* what is expected: "cached any-stack quiet help stack=S version=V cachedir=D
+         * profile=P exclude=E include=I output=O mirror=M args=A|B" */
+        const char *expected;
+    } cases[] = {
+        {"", 0, NULL, ""},
+        {"-cached -stack cflinuxfs4", 0, NULL, "cached stack=cflinuxfs4"},
+        {"--cached --stack=cflinuxfs4", 0, NULL, "cached stack=cflinuxfs4"},
+        {"--cached=true --any-stack", 0, NULL, "cached any-stack"},
+        {"--cached=false --any-stack", 0, NULL, "any-stack"},
+        {"-cached=1", 0, NULL, "cached"},
+        {"-cached=t", 0, NULL, "cached"},
+        {"-cached=T", 0, NULL, "cached"},
+        {"-cached=TRUE", 0, NULL, "cached"},
+        {"-cached=True", 0, NULL, "cached"},
+        {"-cached -cached=0", 0, NULL, ""},
+        {"-cached -cached=f", 0, NULL, ""},
+        {"-cached -cached=F", 0, NULL, ""},
+        {"-cached -cached=FALSE", 0, NULL, ""},
+        {"-cached -cached=False", 0, NULL, ""},
+        {"-cached=yes", 0, "invalid boolean value \"yes\" for -cached: parse error", NULL},
+        {"-cached=", 0, "invalid boolean value \"\" for -cached: parse error", NULL},
+        {"--any-stack=tRuE", 0, "invalid boolean value \"tRuE\" for -any-stack: parse error", NULL},
+        /* a bool flag never takes the next argument: parsing stops at "false" */
+        {"-cached false -any-stack", 0, NULL, "cached args=false|-any-stack"},
+        {"-version 1.2.3 -cachedir /c", 0, NULL, "version=1.2.3 cachedir=/c"},
+        {"--version=1.2.3 --cachedir=/c", 0, NULL, "version=1.2.3 cachedir=/c"},
+        {"-version=a=b", 0, NULL, "version=a=b"},
+        {"-stack=", 0, NULL, "stack="},
+        {"-version -cached", 0, NULL, "version=-cached"}, /* a string flag takes anything */
+        {"-stack cflinuxfs3 -stack cflinuxfs4", 0, NULL, "stack=cflinuxfs4"},
+        {"-profile minimal -exclude a,b -include c", 0, NULL,
+         "profile=minimal exclude=a,b include=c"},
+        {"--profile=minimal --exclude=a,b --include=c", 0, NULL,
+         "profile=minimal exclude=a,b include=c"},
+        {"-version", 0, "flag needs an argument: -version", NULL},
+        {"--stack", 0, "flag needs an argument: -stack", NULL},
+        {"-bogus", 0, "flag provided but not defined: -bogus", NULL},
+        {"--bogus=1", 0, "flag provided but not defined: -bogus", NULL},
+        {"-output x", 0, "flag provided but not defined: -output", NULL},
+        {"-uncached", 0, "flag provided but not defined: -uncached", NULL},
+        {"---cached", 0, "bad flag syntax: ---cached", NULL},
+        {"-=x", 0, "bad flag syntax: -=x", NULL},
+        {"-h -bogus", 0, NULL, "help"},
+        {"--help", 0, NULL, "help"},
+        {"-help=1", 0, NULL, "help"},
+        {"-cached extra -any-stack", 0, NULL, "cached args=extra|-any-stack"},
+        {"-cached -- -any-stack", 0, NULL, "cached args=-any-stack"},
+        {"- -cached", 0, NULL, "args=-|-cached"},
+        /* cfbp package's own flags, and BUILDPACK_DIR anywhere */
+        {"--output o --mirror m --quiet", CFBP_PACKAGE_FLAGS_CFBP, NULL, "quiet output=o mirror=m"},
+        {"dir --cached=false --stack s", CFBP_PACKAGE_FLAGS_CFBP, NULL, "stack=s args=dir"},
+        {"--quiet=false a -- -b", CFBP_PACKAGE_FLAGS_CFBP, NULL, "args=a|-b"},
+        {"--bogus", CFBP_PACKAGE_FLAGS_CFBP, "flag provided but not defined: -bogus", NULL},
+        {"-h", CFBP_PACKAGE_FLAGS_CFBP, NULL, "help"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+        char *copy = strdup(cases[i].line);
+        char *argv[16];
+        int argc = 0;
+        for (char *word = strtok(copy, " "); word; word = strtok(NULL, " "))
+            argv[argc++] = word;
+        argv[argc] = NULL;
+        struct cfbp_package_flags flags;
+        struct cfbp_error err = CFBP_ERROR_INIT;
+        int status = cfbp_package_flags_parse(&flags, argc, argv, cases[i].mode, &err);
+        if (cases[i].error) {
+            if (status != -1 || !err.message || strcmp(err.message, cases[i].error) != 0)
+                fail_msg("'%s': expected error '%s', got %d '%s'", cases[i].line, cases[i].error,
+                         status, err.message ? err.message : "");
+            assert_int_equal(err.kind, CFBP_ERROR_USAGE);
+        } else {
+            if (status != 0)
+                fail_msg("'%s': unexpected error '%s'", cases[i].line, err.message);
+            struct cfbp_strbuf got = CFBP_STRBUF_INIT;
+            const char *words[] = {flags.cached ? "cached" : NULL,
+                                   flags.any_stack ? "any-stack" : NULL,
+                                   flags.quiet ? "quiet" : NULL, flags.help ? "help" : NULL};
+            for (size_t w = 0; w < 4; w++)
+                if (words[w])
+                    cfbp_strbuf_append_format(&got, "%s%s", got.len ? " " : "", words[w]);
+            const struct {
+                const char *name, *value;
+            } values[] = {{"stack", flags.stack},        {"version", flags.version},
+                          {"cachedir", flags.cache_dir}, {"profile", flags.profile},
+                          {"exclude", flags.exclude},    {"include", flags.include},
+                          {"output", flags.output_dir},  {"mirror", flags.mirror}};
+            for (size_t v = 0; v < sizeof(values) / sizeof(*values); v++)
+                if (values[v].value)
+                    cfbp_strbuf_append_format(&got, "%s%s=%s", got.len ? " " : "", values[v].name,
+                                              values[v].value);
+            if (flags.arguments.count) {
+                cfbp_strbuf_append_format(&got, "%sargs=", got.len ? " " : "");
+                cfbp_string_list_join(&flags.arguments, "|", &got);
+            }
+            if (strcmp(got.buf ? got.buf : "", cases[i].expected) != 0)
+                fail_msg("'%s': expected '%s', got '%s'", cases[i].line, cases[i].expected,
+                         got.buf ? got.buf : "");
+            cfbp_strbuf_release(&got);
+        }
+        cfbp_error_clear(&err);
+        cfbp_package_flags_release(&flags);
+        free(copy);
+    }
+}
+
+static void splits_names_as_the_go_packager_does(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text, *expected;
+    } cases[] = {
+        {"", ""},    {"a", "a"},     {"a,b", "a|b"},     {" a , b ,, ", "a|b"},
+        {",,,", ""}, {"\ta\n", "a"}, {"a b,c", "a b|c"}, {"x,", "x"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+        struct cfbp_string_list names = CFBP_STRING_LIST_INIT;
+        struct cfbp_strbuf joined = CFBP_STRBUF_INIT;
+        cfbp_package_split_names(cases[i].text, &names);
+        cfbp_string_list_join(&names, "|", &joined);
+        assert_string_equal(joined.buf ? joined.buf : "", cases[i].expected);
+        cfbp_strbuf_release(&joined);
+        cfbp_string_list_clear(&names);
+    }
+    struct cfbp_string_list none = CFBP_STRING_LIST_INIT;
+    cfbp_package_split_names(NULL, &none);
+    assert_int_equal(none.count, 0);
+}
+
+/* --- packaging profiles (libbuildpack's packaging_profiles) --- */
+
+/* Three dependencies read from file:// URIs (@DIR@), all the same test archive. */
+static const char profiles_template[] =
+    "language: ruby\n"
+    "include_files: [VERSION, manifest.yml]\n"
+    "packaging_profiles:\n"
+    "  minimal:\n"
+    "    description: core only\n"
+    "    exclude: [agent-dep, profiler-dep]\n"
+    "  no-profiler:\n"
+    "    description: everything but the profiler\n"
+    "    exclude:\n"
+    "    - profiler-dep\n"
+    "  bad-exclude:\n"
+    "    description: names a dependency that is not there\n"
+    "    exclude: [no-such-dep]\n"
+    "dependencies:\n"
+    "- {name: core-dep, version: 1.0.0, uri: 'file://@DIR@/core.tgz', sha256: @SHA@,"
+    " cf_stacks: [cflinuxfs4]}\n"
+    "- {name: agent-dep, version: 1.0.0, uri: 'file://@DIR@/agent.tgz', sha256: @SHA@,"
+    " cf_stacks: [cflinuxfs4]}\n"
+    "- {name: profiler-dep, version: 1.0.0, uri: 'file://@DIR@/profiler.tgz', sha256: @SHA@,"
+    " cf_stacks: [cflinuxfs4]}\n";
+
+static void write_profiles_manifest(struct fixture *fixture)
+{
+    static const char *const files[] = {"core.tgz", "agent.tgz", "profiler.tgz"};
+    for (size_t i = 0; i < 3; i++) {
+        char *path = test_path(fixture->dir, files[i]);
+        copy_archive(fixture, path);
+        free(path);
+    }
+    char *with_dir = replace(profiles_template, "@DIR@", fixture->dir);
+    char *text = replace(with_dir, "@SHA@", fixture->sha256);
+    write_source_file(fixture, "manifest.yml", text, 0644);
+    free(text);
+    free(with_dir);
+}
+
+/* Packages with the profile options given as the Go packager's flags would. */
+static int package_with_profile(struct fixture *fixture, const char *profile, const char *exclude,
+                                const char *include)
+{
+    struct cfbp_string_list excluded = CFBP_STRING_LIST_INIT, included = CFBP_STRING_LIST_INIT;
+    cfbp_package_split_names(exclude, &excluded);
+    cfbp_package_split_names(include, &included);
+    fixture->options.profile = profile;
+    fixture->options.exclude = (const char *const *)excluded.items;
+    fixture->options.exclude_count = excluded.count;
+    fixture->options.include = (const char *const *)included.items;
+    fixture->options.include_count = included.count;
+    int status = package(fixture);
+    fixture->options.exclude = fixture->options.include = NULL;
+    fixture->options.exclude_count = fixture->options.include_count = 0;
+    cfbp_string_list_clear(&excluded);
+    cfbp_string_list_clear(&included);
+    return status;
+}
+
+static void profiles_choose_the_dependencies_as_libbuildpack_does(void **state)
+{
+    struct fixture *fixture = *state;
+    write_profiles_manifest(fixture);
+    fixture->options.cached = true;
+    static const struct {
+        const char *profile, *exclude, *include;
+        const char *zip;          /* the name, or NULL for an error */
+        const char *dependencies; /* names in the packaged manifest, or the error */
+    } cases[] = {
+        {NULL, NULL, NULL, "ruby_buildpack-cached-cflinuxfs4-v1.2.3.zip",
+         "core-dep agent-dep profiler-dep"},
+        {"", "", "", "ruby_buildpack-cached-cflinuxfs4-v1.2.3.zip",
+         "core-dep agent-dep profiler-dep"},
+        {NULL, "agent-dep", NULL, "ruby_buildpack-cached-custom-cflinuxfs4-v1.2.3.zip",
+         "core-dep profiler-dep"},
+        {NULL, " agent-dep , profiler-dep,", NULL,
+         "ruby_buildpack-cached-custom-cflinuxfs4-v1.2.3.zip", "core-dep"},
+        {"minimal", NULL, NULL, "ruby_buildpack-cached-minimal-cflinuxfs4-v1.2.3.zip", "core-dep"},
+        {"no-profiler", "agent-dep", NULL,
+         "ruby_buildpack-cached-no-profiler+custom-cflinuxfs4-v1.2.3.zip", "core-dep"},
+        {"minimal", NULL, "profiler-dep",
+         "ruby_buildpack-cached-minimal+custom-cflinuxfs4-v1.2.3.zip", "core-dep profiler-dep"},
+        {"no-profiler", "agent-dep", "profiler-dep",
+         "ruby_buildpack-cached-no-profiler+custom-cflinuxfs4-v1.2.3.zip", "core-dep profiler-dep"},
+        /* an exclude already in the profile still makes it custom, as in Go */
+        {"minimal", "agent-dep", NULL, "ruby_buildpack-cached-minimal+custom-cflinuxfs4-v1.2.3.zip",
+         "core-dep"},
+        /* every error, in Go's words */
+        {NULL, NULL, "core-dep", NULL, "--include requires --profile"},
+        {"does-not-exist", NULL, NULL, NULL,
+         "packaging profile \"does-not-exist\" not found in manifest"},
+        {"my profile", NULL, NULL, NULL,
+         "profile name \"my profile\" is invalid: must match ^[a-z0-9_-]+$"},
+        {"../../etc/passwd", NULL, NULL, NULL,
+         "profile name \"../../etc/passwd\" is invalid: must match ^[a-z0-9_-]+$"},
+        {"Minimal", NULL, NULL, NULL,
+         "profile name \"Minimal\" is invalid: must match ^[a-z0-9_-]+$"},
+        {"bad-exclude", NULL, NULL, NULL,
+         "profile \"bad-exclude\" references unknown dependency \"no-such-dep\""},
+        {NULL, "no-such-dep", NULL, NULL, "dependency \"no-such-dep\" not found in manifest"},
+        {"minimal", NULL, "no-such-dep", NULL, "dependency \"no-such-dep\" not found in manifest"},
+        {"no-profiler", NULL, "core-dep", NULL,
+         "--include \"core-dep\" has no effect: dependency is not excluded by the profile or "
+         "--exclude"},
+        {"no-profiler", "a\"b", NULL, NULL, "dependency \"a\\\"b\" not found in manifest"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+        cfbp_package_result_release(&fixture->result);
+        cfbp_error_clear(&fixture->err);
+        int status =
+            package_with_profile(fixture, cases[i].profile, cases[i].exclude, cases[i].include);
+        if (!cases[i].zip) {
+            if (status != -1 || strcmp(fixture->err.message, cases[i].dependencies) != 0)
+                fail_msg("case %zu: expected '%s', got %d '%s'", i, cases[i].dependencies, status,
+                         fixture->err.message ? fixture->err.message : "");
+            assert_nothing_left(fixture);
+            continue;
+        }
+        if (status != 0)
+            fail_msg("case %zu failed: %s", i, fixture->err.message);
+        char *expected_zip = test_path(fixture->out, cases[i].zip);
+        assert_string_equal(fixture->result.zip_path, expected_zip);
+        free(expected_zip);
+        /* The packaged manifest lists exactly the kept entries; the zip holds only their files. */
+        struct zip_contents zip;
+        read_zip(fixture->result.zip_path, &zip);
+        const struct member *manifest = find(&zip, "manifest.yml");
+        struct cfbp_strbuf names = CFBP_STRBUF_INIT;
+        for (const char *at = manifest->data; (at = strstr(at, "  name: ")); at += 8) {
+            size_t length = strcspn(at + 8, "\n");
+            cfbp_strbuf_append_format(&names, "%s%.*s", names.len ? " " : "", (int)length, at + 8);
+        }
+        assert_string_equal(names.buf, cases[i].dependencies);
+        size_t files = 0;
+        for (size_t m = 0; m < zip.count; m++)
+            files += strncmp(zip.members[m].name, "dependencies/", 13) == 0;
+        size_t listed = 1;
+        for (const char *c = cases[i].dependencies; *c; c++)
+            listed += *c == ' ';
+        assert_int_equal(files, listed);
+        /* the profiles stay in the packaged manifest, as Go's map round trip keeps them */
+        if (!strstr(manifest->data, "packaging_profiles:\n  bad-exclude:\n"))
+            fail_msg("packaging_profiles should stay:\n%s", manifest->data);
+        cfbp_strbuf_release(&names);
+        free_zip(&zip);
+        /* the zip goes where the next case's would not collide */
+        unlink(fixture->result.zip_path);
+    }
+}
+
+static void profiles_are_for_cached_packages_only(void **state)
+{
+    struct fixture *fixture = *state;
+    write_profiles_manifest(fixture);
+    static const char *const message =
+        "--profile/--exclude/--include are only valid for cached buildpacks";
+    assert_int_equal(package_with_profile(fixture, "minimal", NULL, NULL), -1);
+    assert_string_equal(fixture->err.message, message);
+    cfbp_error_clear(&fixture->err);
+    assert_int_equal(package_with_profile(fixture, NULL, "agent-dep", NULL), -1);
+    assert_string_equal(fixture->err.message, message);
+    cfbp_error_clear(&fixture->err);
+    assert_int_equal(package_with_profile(fixture, "minimal", NULL, "agent-dep"), -1);
+    assert_string_equal(fixture->err.message, message);
+    assert_nothing_left(fixture);
+    fixture->options.profile = NULL;
+    cfbp_error_clear(&fixture->err);
+    package_or_fail(fixture);
+}
+
+static void refuses_packaging_profiles_go_cannot_read(void **state)
+{
+    struct fixture *fixture = *state;
+    static const char *const manifests[] = {
+        "packaging_profiles: [minimal]\n",
+        "packaging_profiles:\n  minimal: [agent]\n",
+        "packaging_profiles:\n  minimal:\n    exclude: agent\n",
+        "packaging_profiles:\n  minimal:\n    exclude: [[agent]]\n",
+        "packaging_profiles:\n  minimal:\n    description: [a]\n",
+    };
+    for (size_t i = 0; i < sizeof(manifests) / sizeof(*manifests); i++) {
+        struct cfbp_strbuf text = CFBP_STRBUF_INIT;
+        cfbp_strbuf_append_format(&text,
+                                  "language: thing\ninclude_files: [manifest.yml]\n"
+                                  "dependencies: []\n%s",
+                                  manifests[i]);
+        write_source_file(fixture, "manifest.yml", text.buf, 0644);
+        cfbp_error_clear(&fixture->err);
+        assert_failed(fixture, CFBP_ERROR_INVALID, "manifest.yml:");
+        cfbp_strbuf_release(&text);
+    }
+}
+
+/* --- what Go's validation leaves alone, and its map round trip --- */
+
+static void any_stack_does_not_check_default_versions(void **state)
+{
+    struct fixture *fixture = *state;
+    write_source_file(fixture, "manifest.yml",
+                      "language: thing\ninclude_files: [manifest.yml]\n"
+                      "default_versions: [{name: thing, version: 9.x}]\n"
+                      "dependencies:\n"
+                      "- {name: thing, version: 1.2.3, uri: 'https://e.com/t.tgz', sha256: " SHA_124
+                      ", cf_stacks: [cflinuxfs4]}\n",
+                      0644);
+    assert_failed(fixture, CFBP_ERROR_INVALID,
+                  "No matching default dependency `thing` for stack `cflinuxfs4`");
+    cfbp_error_clear(&fixture->err);
+    fixture->options.stack = NULL;
+    fixture->options.any_stack = true;
+    package_or_fail(fixture);
+}
+
+static void empty_and_plain_values_are_written_as_the_go_round_trip_writes_them(void **state)
+{
+    struct fixture *fixture = *state;
+    write_source_file(
+        fixture, "manifest.yml",
+        "language: thing\n"
+        "include_files: [manifest.yml]\n"
+        "dependency_deprecation_dates:\n"
+        "tilde: ~\n"
+        "Null: Null\n"
+        "list: [~, '', yes, Off, 0755, 0x1F, 1_000, 08, 1.10, 1.5e3, 1e21, 0.0001, .5, -.inf, "
+        "'1.10', 1:20, 2025-4-30]\n"
+        "empty_list: []\n"
+        "empty_map: {}\n"
+        "long: a description that is long enough to be folded at eighty columns as yaml.v2 "
+        "folds it\n"
+        "dependencies: []\n",
+        0644);
+    package_or_fail(fixture);
+    struct zip_contents zip;
+    read_zip(fixture->result.zip_path, &zip);
+    assert_member(&zip, "manifest.yml",
+                  "\"\": null\n" /* a null key read into map[string]: the empty string */
+                  "dependencies: []\n"
+                  "dependency_deprecation_dates: null\n"
+                  "empty_list: []\n"
+                  "empty_map: {}\n"
+                  "include_files:\n"
+                  "- manifest.yml\n"
+                  "language: thing\n"
+                  "list:\n"
+                  "- null\n"
+                  "- \"\"\n"
+                  "- true\n"
+                  "- false\n"
+                  "- 493\n"
+                  "- 31\n"
+                  "- 1000\n"
+                  "- 8\n"
+                  "- 1.1\n"
+                  "- 1500\n"
+                  "- 1e+21\n"
+                  "- 0.0001\n"
+                  "- 0.5\n"
+                  "- -.inf\n"
+                  "- \"1.10\"\n"
+                  "- \"1:20\"\n"
+                  "- \"2025-4-30\"\n"
+                  "long: a description that is long enough to be folded at eighty columns as "
+                  "yaml.v2\n"
+                  "  folds it\n"
+                  "stack: cflinuxfs4\n"
+                  "tilde: null\n",
+                  0644 & ~fixture->umask);
+    free_zip(&zip);
+    /* A number whose text changes is worth a word: `1.10` was probably a version. */
+    assert_non_null(strstr(fixture->steps.buf, "WARNING: manifest.yml:6:"));
+    assert_non_null(strstr(fixture->steps.buf, "1.10 is a number to Go's yaml.v2"));
+}
+
+/* --- --mirror first, md5-only dependencies --- */
+
+static void an_explicit_mirror_comes_before_the_download_cache(void **state)
+{
+    struct fixture *fixture = *state;
+    start_server(fixture);
+    char *base = server_url(fixture, "/deps");
+    write_manifest(fixture, manifest_template, base);
+    fixture->options.cached = true;
+    package_or_fail(fixture); /* a good copy is now in the download cache */
+    assert_int_equal(test_http_server_hits(fixture->server, "/deps/thing-1.2.3.tgz"), 1);
+    cfbp_package_result_release(&fixture->result);
+    char *mirrored = test_path(fixture->mirror, "thing-1.2.3.tgz");
+    test_write_file(mirrored, "corrupted in the mirror\n", 0644);
+    char actual[CFBP_DIGEST_HEX_SIZE];
+    strcpy(actual, test_sha256_of_file(mirrored));
+    fixture->options.mirror = fixture->mirror;
+    char *zip = test_path(fixture->out, "thing_buildpack-cached-cflinuxfs4-v1.2.3.zip");
+    unlink(zip);
+    assert_failed(fixture, CFBP_ERROR_CHECKSUM, actual);
+    if (!strstr(fixture->err.message, fixture->sha256))
+        fail_msg("the expected digest should be named: %s", fixture->err.message);
+    assert_false(test_exists(zip));
+    assert_int_equal(test_count_entries(fixture->tmp), 0);
+    free(zip);
+    free(mirrored);
+    free(base);
+}
+
+static void md5_only_dependencies_are_checked_by_md5_with_a_warning(void **state)
+{
+    struct fixture *fixture = *state;
+    char md5[CFBP_DIGEST_HEX_SIZE];
+    struct cfbp_error err = CFBP_ERROR_INIT;
+    assert_int_equal(cfbp_digest_of_file(CFBP_DIGEST_MD5, fixture->archive, md5, &err), 0);
+    char *path = test_path(fixture->dir, "legacy-1.0.tgz");
+    copy_archive(fixture, path);
+    struct cfbp_strbuf text = CFBP_STRBUF_INIT;
+    cfbp_strbuf_append_format(&text,
+                              "language: thing\ninclude_files: [manifest.yml]\n"
+                              "dependencies:\n"
+                              "- {name: legacy, version: '1.0', uri: 'file://%s', md5: %s,"
+                              " cf_stacks: [cflinuxfs4]}\n",
+                              path, md5);
+    write_source_file(fixture, "manifest.yml", text.buf, 0644);
+    fixture->options.cached = true;
+    package_or_fail(fixture);
+    if (!strstr(fixture->steps.buf, "WARNING: legacy 1.0: the manifest gives only an md5"))
+        fail_msg("expected the md5 warning in:\n%s", fixture->steps.buf);
+    struct zip_contents zip;
+    read_zip(fixture->result.zip_path, &zip);
+    assert_int_equal(zip.count, 2);
+    free_zip(&zip);
+    /* The wrong bytes fail, naming both md5 digests. */
+    unlink(fixture->result.zip_path);
+    cfbp_package_result_release(&fixture->result);
+    test_write_file(path, "not the archive\n", 0644);
+    char actual[CFBP_DIGEST_HEX_SIZE];
+    cfbp_digest_of_bytes(CFBP_DIGEST_MD5, "not the archive\n", 16, actual);
+    assert_failed(fixture, CFBP_ERROR_CHECKSUM, actual);
+    if (!strstr(fixture->err.message, md5) ||
+        !strstr(fixture->err.message, "dependency md5 mismatch"))
+        fail_msg("expected both md5 digests in: %s", fixture->err.message);
+    cfbp_strbuf_release(&text);
+    free(path);
+}
+
 int main(void)
 {
     setenv("TZ", "UTC0", 1);
@@ -1374,6 +1875,15 @@ int main(void)
         TEST(reads_file_uris_from_disk),
         TEST(refuses_a_program_too_new_for_the_stack_before_zipping),
         TEST(checksum_errors_use_the_go_packager_wording),
+        TEST(parses_command_lines_as_go_flag_does),
+        TEST(splits_names_as_the_go_packager_does),
+        TEST(profiles_choose_the_dependencies_as_libbuildpack_does),
+        TEST(profiles_are_for_cached_packages_only),
+        TEST(refuses_packaging_profiles_go_cannot_read),
+        TEST(any_stack_does_not_check_default_versions),
+        TEST(empty_and_plain_values_are_written_as_the_go_round_trip_writes_them),
+        TEST(an_explicit_mirror_comes_before_the_download_cache),
+        TEST(md5_only_dependencies_are_checked_by_md5_with_a_warning),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,24 @@
+/*
+ * interrupt.h - Ctrl-C, SIGTERM and SIGHUP for commands that clean up after
+ * themselves (cfbp package): the signal asks the library to stop
+ * (cancel.h), the library fails at its next safe point and removes what it
+ * made, and the command then ends by that same signal, so that a shell sees
+ * 130 for SIGINT and 143 for SIGTERM and a script that ran it stops too.
+ *
+ * A second signal while the first is being handled ends the program at
+ * once, without cleaning up: the way out when cleaning up hangs.
+ */
+#ifndef CFBP_INTERRUPT_H
+#define CFBP_INTERRUPT_H
+
+/* Routes SIGINT, SIGTERM and SIGHUP to cfbp_cancel_request (those not ignored on entry). */
+void interrupt_catch(void);
+/*
+ * Restores the default actions. When a signal asked to stop, prints
+ * "cfbp <command>: stopped by SIG<name>", flushes stdio and ends the process
+ * by that signal (returning 128 + the signal only if it could not); else
+ * returns status.
+ */
+int interrupt_finish(const char *command, int status);
+
+#endif
