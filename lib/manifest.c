@@ -590,8 +590,11 @@ static int load(struct cfbp_manifest *manifest, const char *root, bool with_vers
     manifest->root = cfbp_strbuf_detach(&path, NULL);
     cfbp_path_join(&path, manifest->root, "manifest.yml");
     manifest->path = cfbp_strbuf_detach(&path, NULL);
+    /* The summary reads what Go's packager reads, and yaml.v2 takes a repeated key's last
+     * value; what gets installed or packaged is never read from such a file. */
     int result =
-        cfbp_yaml_load_file(&manifest->document, manifest->path, CFBP_MANIFEST_MAX_BYTES, err);
+        cfbp_yaml_load_file_with_flags(&manifest->document, manifest->path, CFBP_MANIFEST_MAX_BYTES,
+                                       check_values ? 0 : CFBP_YAML_LAST_KEY_WINS, err);
     if (result == 0)
         result = read_top_level(manifest, check_values, err);
     if (result == 0 && with_version)

@@ -279,6 +279,7 @@ struct open_collection {
     struct cfbp_yaml_node *pending_key; /* MAPPING: a key waiting for its value */
     uint64_t pending_hash;
     struct cfbp_text_table keys; /* MAPPING: the keys so far, to refuse duplicates */
+    size_t pending_replace;      /* MAPPING, last key wins: the earlier key's index + 1 */
     size_t anchor;               /* its anchor's index + 1, or 0 */
     size_t height;               /* the nesting its children have so far (0: none, or scalars) */
 };
@@ -300,6 +301,7 @@ struct builder {
      * them, so they live until the whole document is built. */
     struct cfbp_yaml_node **spent;
     size_t spent_count, spent_alloc;
+    bool last_key_wins; /* CFBP_YAML_LAST_KEY_WINS */
 };
 
 static int builder_error(struct builder *builder, size_t line, size_t column, const char *format,
@@ -396,6 +398,13 @@ static int add_node(struct builder *builder, struct cfbp_yaml_node *node, size_t
         }
         uint64_t hash = hash_key(node);
         size_t found = find_key(&parent->keys, parent->node, node, hash);
+        if (found && builder->last_key_wins) {
+            /* yaml.v2's way: the later value replaces the earlier one, in its place. */
+            parent->pending_key = node;
+            parent->pending_hash = hash;
+            parent->pending_replace = found;
+            return 0;
+        }
         if (found) {
             size_t first = parent->node->keys[found - 1]->line;
             int result =
@@ -412,6 +421,19 @@ static int add_node(struct builder *builder, struct cfbp_yaml_node *node, size_t
         }
         parent->pending_key = node;
         parent->pending_hash = hash;
+        return 0;
+    }
+    if (parent->pending_replace) {
+        /* Anchors may still point into the replaced pair: it lives until the end, as merge
+         * sources do. */
+        size_t index = parent->pending_replace - 1;
+        CFBP_GROW(builder->spent, builder->spent_alloc, builder->spent_count + 2);
+        builder->spent[builder->spent_count++] = parent->node->keys[index];
+        builder->spent[builder->spent_count++] = parent->node->values[index];
+        parent->node->keys[index] = parent->pending_key;
+        parent->node->values[index] = node;
+        parent->pending_key = NULL;
+        parent->pending_replace = 0;
         return 0;
     }
     cfbp_text_table_add(&parent->keys, parent->pending_hash, parent->node->count);
@@ -665,9 +687,17 @@ static int parser_error(struct builder *builder, const yaml_parser_t *parser)
 int cfbp_yaml_load_string(struct cfbp_yaml_document *doc, const char *name, const char *text,
                           size_t length, struct cfbp_error *err)
 {
+    return cfbp_yaml_load_string_with_flags(doc, name, text, length, 0, err);
+}
+
+int cfbp_yaml_load_string_with_flags(struct cfbp_yaml_document *doc, const char *name,
+                                     const char *text, size_t length, unsigned flags,
+                                     struct cfbp_error *err)
+{
     doc->name = cfbp_xstrdup(name);
     doc->root = NULL;
     struct builder builder = {0};
+    builder.last_key_wins = (flags & CFBP_YAML_LAST_KEY_WINS) != 0;
     builder.name = name;
     builder.err = err;
     builder.text = text;
@@ -704,6 +734,12 @@ int cfbp_yaml_load_string(struct cfbp_yaml_document *doc, const char *name, cons
 int cfbp_yaml_load_file(struct cfbp_yaml_document *doc, const char *path, size_t max_bytes,
                         struct cfbp_error *err)
 {
+    return cfbp_yaml_load_file_with_flags(doc, path, max_bytes, 0, err);
+}
+
+int cfbp_yaml_load_file_with_flags(struct cfbp_yaml_document *doc, const char *path,
+                                   size_t max_bytes, unsigned flags, struct cfbp_error *err)
+{
     struct cfbp_strbuf text = CFBP_STRBUF_INIT;
     doc->name = NULL;
     doc->root = NULL;
@@ -711,7 +747,7 @@ int cfbp_yaml_load_file(struct cfbp_yaml_document *doc, const char *path, size_t
         cfbp_strbuf_release(&text);
         return -1;
     }
-    int result = cfbp_yaml_load_string(doc, path, text.buf, text.len, err);
+    int result = cfbp_yaml_load_string_with_flags(doc, path, text.buf, text.len, flags, err);
     cfbp_strbuf_release(&text);
     return result;
 }

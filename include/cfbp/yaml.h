@@ -94,6 +94,17 @@ int cfbp_yaml_load_file(struct cfbp_yaml_document *doc, const char *path, size_t
 /* Parses text; name is used in error messages ("<name>:<line>:<column>: ..."). */
 int cfbp_yaml_load_string(struct cfbp_yaml_document *doc, const char *name, const char *text,
                           size_t length, struct cfbp_error *err);
+/*
+ * The same with flags. CFBP_YAML_LAST_KEY_WINS takes a repeated key's last value instead of
+ * refusing the document, as Go's yaml.v2 (not strict) reads it: for reading what the Go tools
+ * accept (the packager's summary), never for what decides what gets installed.
+ */
+#define CFBP_YAML_LAST_KEY_WINS 1u
+int cfbp_yaml_load_file_with_flags(struct cfbp_yaml_document *doc, const char *path,
+                                   size_t max_bytes, unsigned flags, struct cfbp_error *err);
+int cfbp_yaml_load_string_with_flags(struct cfbp_yaml_document *doc, const char *name,
+                                     const char *text, size_t length, unsigned flags,
+                                     struct cfbp_error *err);
 void cfbp_yaml_document_release(struct cfbp_yaml_document *doc);
 
 /* --- reading values --- */

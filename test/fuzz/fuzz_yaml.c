@@ -162,11 +162,38 @@ static void round_trip(const struct cfbp_yaml_node *root)
     cfbp_strbuf_release(&second);
 }
 
+/*
+ * The lenient load (a repeated key's last value wins, replaced in place while anchors may
+ * still point into the old value): whatever the strict load accepts, it accepts with the same
+ * tree, and it never fails where the strict one succeeds.
+ */
+static void last_key_wins(const uint8_t *data, size_t size, const struct cfbp_yaml_node *strict)
+{
+    struct cfbp_yaml_document doc = CFBP_YAML_DOCUMENT_INIT;
+    struct cfbp_error err = CFBP_ERROR_INIT;
+    if (cfbp_yaml_load_string_with_flags(&doc, "in.yml", (const char *)data, size,
+                                         CFBP_YAML_LAST_KEY_WINS, &err) < 0) {
+        fuzz_expect_prefix(err.message, "in.yml:");
+        if (strict)
+            fuzz_fail("the lenient load refused what the strict load took: %s", err.message);
+        cfbp_error_clear(&err);
+        return;
+    }
+    if (doc.root) {
+        walk(doc.root, NULL, false);
+        if (strict)
+            walk(strict, doc.root, true);
+    }
+    cfbp_yaml_document_release(&doc);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct cfbp_yaml_document doc = CFBP_YAML_DOCUMENT_INIT;
     struct cfbp_error err = CFBP_ERROR_INIT;
-    if (cfbp_yaml_load_string(&doc, "in.yml", (const char *)data, size, &err) < 0) {
+    int loaded = cfbp_yaml_load_string(&doc, "in.yml", (const char *)data, size, &err);
+    last_key_wins(data, size, loaded == 0 ? doc.root : NULL);
+    if (loaded < 0) {
         fuzz_expect_prefix(err.message, "in.yml:");
         if (doc.root || doc.name)
             fuzz_fail("a failed load left a document behind");

@@ -529,6 +529,31 @@ static void summary_reads_what_go_summary_reads(void **state)
     assert_non_null(strstr(fixture->err.message, "manifest.yml:2:25: dependencies[0].cf_stacks"));
 }
 
+/* Go's summary prints a manifest with a repeated key (yaml.v2 keeps the last value); the
+ * checked load, which decides what is installed or packaged, still refuses it. */
+static void summary_takes_a_repeated_keys_last_value(void **state)
+{
+    struct fixture *fixture = *state;
+    const char *text = "language: ruby\n"
+                       "dependencies:\n"
+                       "- {name: a, version: '1', cf_stacks: [s]}\n"
+                       "default_versions: []\n"
+                       "dependencies:\n"
+                       "- name: b\n"
+                       "  version: '2'\n"
+                       "  version: '3'\n"
+                       "  cf_stacks: [s]\n";
+    if (load_for_summary(fixture, text) < 0)
+        fail_msg("%s", fixture->err.message);
+    assert_int_equal(fixture->manifest.dependency_count, 1);
+    assert_string_equal(fixture->manifest.dependencies[0].name, "b");
+    assert_string_equal(fixture->manifest.dependencies[0].version, "3");
+    cfbp_manifest_release(&fixture->manifest);
+    assert_int_equal(load(fixture, text, NULL), -1);
+    assert_non_null(strstr(fixture->err.message, "manifest.yml:5:1: the key 'dependencies' is "
+                                                 "already defined on line 2"));
+}
+
 static void oversized_manifest_is_refused(void **state)
 {
     struct fixture *fixture = *state;
@@ -791,6 +816,7 @@ int main(void)
         TEST(empty_manifest_lists_nothing),
         TEST(language_may_be_missing),
         TEST(summary_reads_what_go_summary_reads),
+        TEST(summary_takes_a_repeated_keys_last_value),
         TEST(oversized_manifest_is_refused),
         TEST(stack_support),
         TEST(manifest_without_dependencies_supports_any_stack),

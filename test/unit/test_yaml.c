@@ -307,6 +307,33 @@ static void refuses_a_merge_of_a_scalar(void **state)
                      "m.yml:3:8: a '<<' merge needs a mapping or a list of mappings");
 }
 
+/* yaml.v2 (Go, not strict) keeps a repeated key's last value: so does the flag, in place. */
+static void last_key_wins_takes_the_later_value(void **state)
+{
+    (void)state;
+    struct cfbp_yaml_document doc = CFBP_YAML_DOCUMENT_INIT;
+    struct cfbp_error err = CFBP_ERROR_INIT;
+    /* The replaced value holds an anchor that a later alias uses: it must stay alive. */
+    const char *text = "a: &x [1, 2]\nb: 2\na: {k: v}\nc: *x\nb: ~\n";
+    if (cfbp_yaml_load_string_with_flags(&doc, "m.yml", text, strlen(text), CFBP_YAML_LAST_KEY_WINS,
+                                         &err) < 0)
+        fail_msg("%s", err.message);
+    assert_int_equal(doc.root->count, 3);
+    const struct cfbp_yaml_node *a = cfbp_yaml_get(doc.root, "a");
+    assert_int_equal(a->type, CFBP_YAML_MAPPING);
+    assert_string_equal(cfbp_yaml_get(a, "k")->value, "v");
+    assert_true(cfbp_yaml_is_null(cfbp_yaml_get(doc.root, "b")));
+    const struct cfbp_yaml_node *c = cfbp_yaml_get(doc.root, "c");
+    assert_int_equal(c->type, CFBP_YAML_SEQUENCE);
+    assert_int_equal(c->count, 2);
+    assert_string_equal(doc.root->keys[0]->value, "a"); /* the first key's place */
+    cfbp_yaml_document_release(&doc);
+    /* Without the flag the same text is refused. */
+    assert_int_equal(cfbp_yaml_load_string(&doc, "m.yml", text, strlen(text), &err), -1);
+    assert_non_null(strstr(err.message, "m.yml:3:1: the key 'a' is already defined on line 1"));
+    cfbp_error_clear(&err);
+}
+
 static void load_errors_name_file_line_and_column(void **state)
 {
     (void)state;
@@ -1551,6 +1578,7 @@ int main(void)
         cmocka_unit_test(applies_merge_keys),
         cmocka_unit_test(refuses_a_merge_of_a_scalar),
         cmocka_unit_test(load_errors_name_file_line_and_column),
+        cmocka_unit_test(last_key_wins_takes_the_later_value),
         cmocka_unit_test(an_explicit_document_end_is_fine),
         cmocka_unit_test(refuses_alias_bombs),
         cmocka_unit_test(loads_files),
