@@ -174,10 +174,22 @@ static bool kept(const struct package_run *run, const struct cfbp_dependency *de
  * among its versions. With --any-stack nothing more is checked (Go checks
  * defaults only for a named stack).
  */
+/* An empty (or comments-only) manifest.yml: Go's packager fails on it too ("Could not cast
+ * dependencies to []interface{}"). */
+static int empty_manifest(struct package_run *run)
+{
+    return cfbp_error_set(run->err, CFBP_ERROR_INVALID,
+                          "%s is empty: a buildpack manifest needs at least its language, "
+                          "include_files and dependencies",
+                          run->manifest.path);
+}
+
 static int check_manifest(struct package_run *run)
 {
     const struct cfbp_manifest *manifest = &run->manifest;
     const char *stack = run->options->stack;
+    if (!manifest->document.root || manifest->document.root->type != CFBP_YAML_MAPPING)
+        return empty_manifest(run);
     if (manifest->stack)
         return cfbp_error_set(run->err, CFBP_ERROR_INVALID,
                               "Cannot package from already packaged buildpack manifest");
@@ -1059,6 +1071,8 @@ static void go_round_trip(const struct package_run *run, struct cfbp_yaml_node *
 static int write_packaged_manifest(struct package_run *run)
 {
     const struct cfbp_package_options *options = run->options;
+    if (!run->manifest.document.root || run->manifest.document.root->type != CFBP_YAML_MAPPING)
+        return empty_manifest(run); /* pre_package emptied it */
     struct cfbp_yaml_node *root = cfbp_yaml_copy(run->manifest.document.root);
     cfbp_yaml_remove(root, "local_dependencies"); /* cfbp's, for packaging only */
     struct cfbp_yaml_node *entries = cfbp_yaml_get(root, "dependencies");

@@ -8,7 +8,9 @@
 #include "cfbp/error.h"
 #include "cfbp/strbuf.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -38,8 +40,9 @@ int cmd_create_buildpack(int argc, char **argv)
     unsigned position = 0;
     if (arguments == 3) {
         char *end;
+        errno = 0;
         long value = strtol(argv[optind + 2], &end, 10);
-        if (*end || value < 1)
+        if (*end || end == argv[optind + 2] || errno || value < 1 || value > (long)UINT_MAX)
             return command_usage_error("create-buildpack", "POSITION must be a positive integer");
         position = (unsigned)value;
     }

@@ -63,13 +63,6 @@ static const char usage[] =
 /* Steps, download and zip progress (a redrawn line on a terminal, a plain line every few
  * seconds elsewhere) and Ctrl-C handling are shared: progress.h, interrupt.h. */
 
-static int stack_error(const char *message)
-{
-    /* The Go packager's wording (contract §9.1) and its exit status. */
-    fprintf(stderr, "error: %s\n", message);
-    return 1;
-}
-
 /* The default download cache, as Go's filepath.Join($HOME, ".buildpack-packager", "cache"). */
 static void default_cache_dir(struct cfbp_strbuf *out)
 {
@@ -169,9 +162,9 @@ int cmd_package(int argc, char **argv)
     if (flags.arguments.count > 1)
         status = command_usage_error("package", "expected at most one BUILDPACK_DIR");
     else if (!options.stack && !options.any_stack)
-        status = stack_error("must either specify a stack or pass -any-stack");
+        status = command_usage_error("package", "must either specify a stack or pass --any-stack");
     else if (options.stack && options.any_stack)
-        status = stack_error("cannot specify a stack AND pass -any-stack");
+        status = command_usage_error("package", "cannot specify a stack AND pass --any-stack");
     if (status != 0) {
         cfbp_package_flags_release(&flags);
         return status;
@@ -209,7 +202,12 @@ int cmd_package(int argc, char **argv)
     release_profile_names(&names);
     cfbp_strbuf_release(&default_cache);
     cfbp_package_flags_release(&flags);
-    /* A signal that came after the library's last check still ends the program by it. */
+    /* A signal after the library's last check: a finished zip stands (its line is printed);
+     * a failure still ends the program by the signal. */
+    if (packaged == 0) {
+        interrupt_forget();
+        return status;
+    }
     return interrupt_finish("package", status);
 }
 
@@ -548,6 +546,10 @@ static int go_build(const struct cfbp_package_flags *flags)
     release_profile_names(&names);
     cfbp_strbuf_release(&version);
     cfbp_strbuf_release(&cache);
+    if (packaged == 0) {
+        interrupt_forget();
+        return status;
+    }
     return interrupt_finish("package", status);
 }
 

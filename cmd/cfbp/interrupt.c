@@ -55,6 +55,12 @@ static void release(void)
             sigaction(stop_signals[i], &action, NULL);
 }
 
+void interrupt_forget(void)
+{
+    release();
+    cfbp_cancel_reset();
+}
+
 int interrupt_finish(const char *command, int status)
 {
     release();

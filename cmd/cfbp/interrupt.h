@@ -21,4 +21,8 @@ void interrupt_catch(void);
  */
 int interrupt_finish(const char *command, int status);
 
+/* The work finished anyway (its result is printed): a signal that came after the last check is
+ * dropped, so the exit status and the result line agree. Restores the default handlers. */
+void interrupt_forget(void);
+
 #endif

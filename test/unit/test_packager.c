@@ -923,6 +923,22 @@ static void refuses_an_already_packaged_manifest(void **state)
                         "Cannot package from already packaged buildpack manifest");
 }
 
+/* An empty or comments-only manifest.yml crashed packaging (found by an adversarial review). */
+static void refuses_an_empty_manifest(void **state)
+{
+    struct fixture *fixture = *state;
+    const char *texts[] = {"", "# only a comment\n", "~\n", "[a, b]\n"};
+    for (size_t i = 0; i < sizeof(texts) / sizeof(*texts); i++) {
+        write_source_file(fixture, "manifest.yml", texts[i], 0644);
+        fixture->options.any_stack = true;
+        fixture->options.stack = NULL;
+        assert_int_equal(package(fixture), -1);
+        assert_non_null(fixture->err.message);
+        assert_nothing_left(fixture);
+        cfbp_error_clear(&fixture->err);
+    }
+}
+
 static void refuses_a_stack_no_dependency_lists(void **state)
 {
     struct fixture *fixture = *state;
@@ -1860,6 +1876,7 @@ int main(void)
         TEST(refuses_a_missing_include_file),
         TEST(refuses_include_files_outside_the_buildpack),
         TEST(refuses_an_already_packaged_manifest),
+        TEST(refuses_an_empty_manifest),
         TEST(refuses_a_stack_no_dependency_lists),
         TEST(refuses_a_default_the_stack_cannot_satisfy),
         TEST(refuses_a_manifest_over_1_mib),
