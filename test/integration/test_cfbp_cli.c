@@ -390,6 +390,46 @@ static void stage_errors_have_the_prefix_but_builder_lines_do_not(void **state)
     free(app);
 }
 
+/* A relative --cache is the caller's directory, not the scripts' (they run elsewhere): the
+ * cache a buildpack writes is kept for restaging (found by an adversarial review: it was
+ * written inside the staging temp directory and removed with it). */
+static void stage_keeps_a_relative_cache(void **state)
+{
+    struct fixture *fixture = *state;
+    char *app = test_path(fixture->dir, "app");
+    char *index = test_path(app, "index.html");
+    test_write_file(index, "hello\n", 0644);
+    char *bin = test_path(fixture->dir, "bp/bin");
+    char *detect = test_path(bin, "detect"), *compile = test_path(bin, "compile"),
+         *release = test_path(bin, "release");
+    test_write_file(detect, "#!/bin/sh\nexit 0\n", 0755);
+    test_write_file(compile, "#!/bin/sh\necho kept > \"$2/marker\"\n", 0755);
+    test_write_file(release, "#!/bin/sh\nprintf -- '---\\ndefault_process_types:\\n  web: x\\n'\n",
+                    0755);
+    char *program = cfbp_program();
+    char *argv[] = {"/bin/sh",
+                    "-c",
+                    "cd \"$1\" && exec \"$0\" stage app -b ./bp --droplet d.tgz --cache rel-cache "
+                    "</dev/null",
+                    program,
+                    fixture->dir,
+                    NULL};
+    struct test_run run = test_run_program(argv, NULL, environment(fixture));
+    if (run.status != 0)
+        fail_msg("cfbp stage: %d\n%s", run.status, run.err);
+    char *marker = test_path(fixture->dir, "rel-cache/final/marker");
+    assert_true(test_exists(marker));
+    test_run_free(&run);
+    free(marker);
+    free(program);
+    free(release);
+    free(compile);
+    free(detect);
+    free(bin);
+    free(index);
+    free(app);
+}
+
 /* --- packaging: progress and signals --- */
 
 /* A buildpack whose one dependency is served by the loopback server (size bytes). */
@@ -892,6 +932,7 @@ int main(void)
         TEST(delete_buildpack_parses_its_options),
         TEST(delete_buildpack_asks_on_a_terminal),
         TEST(stage_errors_have_the_prefix_but_builder_lines_do_not),
+        TEST(stage_keeps_a_relative_cache),
         TEST(download_progress_is_shown_without_a_terminal),
         TEST(ctrl_c_during_a_download_leaves_nothing),
         TEST(sigterm_during_a_download_leaves_nothing),
