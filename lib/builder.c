@@ -71,6 +71,9 @@ struct stage {
     struct cfbp_error *err;
     struct cfbp_workdir temp; /* in TMPDIR, held while staging runs */
     struct cfbp_strbuf work, build_dir, contents, deps_dir, profile_dir, home;
+    /* options->cache_dir made absolute: the scripts run in home, so a relative CACHE_DIR
+     * would land in the staging directory and go with it. */
+    struct cfbp_strbuf cache_dir;
     struct buildpack *buildpacks;
     size_t count, alloc;
     struct cfbp_string_list indices; /* deps index of each buildpack, zero-padded (§4.2) */
@@ -157,6 +160,8 @@ static int make_directories(struct stage *stage)
     cfbp_path_join(&stage->deps_dir, stage->contents.buf, "deps");
     cfbp_path_join(&stage->profile_dir, stage->contents.buf, "profile.d");
     cfbp_path_join(&stage->home, stage->work.buf, "home");
+    if (cfbp_path_absolute(&stage->cache_dir, stage->options->cache_dir, stage->err) < 0)
+        return failed(stage);
     if (!cfbp_fs_is_directory(stage->options->app_dir))
         return fail(stage, CFBP_BUILDER_FAILED, "the app directory %s does not exist",
                     stage->options->app_dir);
@@ -167,7 +172,7 @@ static int make_directories(struct stage *stage)
         cfbp_fs_mkdir_p(stage->deps_dir.buf, 0755, stage->err) < 0 ||
         cfbp_fs_mkdir_p(stage->profile_dir.buf, 0755, stage->err) < 0 ||
         cfbp_fs_mkdir_p(stage->home.buf, 0755, stage->err) < 0 ||
-        cfbp_fs_mkdir_p(stage->options->cache_dir, 0755, stage->err) < 0)
+        cfbp_fs_mkdir_p(stage->cache_dir.buf, 0755, stage->err) < 0)
         return failed(stage);
     return 0;
 }
@@ -280,15 +285,15 @@ static int make_deps_and_caches(struct stage *stage)
     }
     /* The builder empties the cache of everything but final and the current supply caches. */
     if (result == 0)
-        result = cfbp_fs_list_directory(stage->options->cache_dir, &entries, stage->err);
+        result = cfbp_fs_list_directory(stage->cache_dir.buf, &entries, stage->err);
     for (size_t i = 0; result == 0 && i < entries.count; i++) {
         if (cfbp_string_list_contains(&keep, entries.items[i]))
             continue;
-        cfbp_path_join(&path, stage->options->cache_dir, entries.items[i]);
+        cfbp_path_join(&path, stage->cache_dir.buf, entries.items[i]);
         result = cfbp_fs_remove_tree(path.buf, stage->err);
     }
     for (size_t i = 0; result == 0 && i < keep.count; i++) {
-        cfbp_path_join(&path, stage->options->cache_dir, keep.items[i]);
+        cfbp_path_join(&path, stage->cache_dir.buf, keep.items[i]);
         result = cfbp_fs_mkdir_p(path.buf, 0755, stage->err);
     }
     cfbp_strbuf_release(&path);
@@ -504,7 +509,7 @@ static void cache_for(const struct stage *stage, size_t index, struct cfbp_strbu
     bool final = stage->detected || index == stage->count - 1;
     if (!final)
         cfbp_builder_cache_name(stage->buildpacks[index].key, name);
-    cfbp_path_join(out, stage->options->cache_dir, name);
+    cfbp_path_join(out, stage->cache_dir.buf, name);
 }
 
 /*
@@ -963,6 +968,7 @@ static void stage_release(struct stage *stage)
     cfbp_strbuf_release(&stage->deps_dir);
     cfbp_strbuf_release(&stage->profile_dir);
     cfbp_strbuf_release(&stage->home);
+    cfbp_strbuf_release(&stage->cache_dir);
 }
 
 int cfbp_builder_stage(const struct cfbp_builder_options *options, int *exit_status,
@@ -975,6 +981,7 @@ int cfbp_builder_stage(const struct cfbp_builder_options *options, int *exit_sta
     cfbp_strbuf_init(&stage.deps_dir, 0);
     cfbp_strbuf_init(&stage.profile_dir, 0);
     cfbp_strbuf_init(&stage.home, 0);
+    cfbp_strbuf_init(&stage.cache_dir, 0);
     /* Every return goes through stage_release: nothing is left in TMPDIR. */
     int status = unless_stopped(&stage, make_directories(&stage));
     if (status == 0)

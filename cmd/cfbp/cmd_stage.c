@@ -209,12 +209,8 @@ int cmd_stage(int argc, char **argv)
             status = command_fail("stage", err.message);
             goto out;
         }
-    } else if (cfbp_path_absolute(&cache_dir, cache, &err) < 0) {
-        /* The scripts run in another directory: a relative CACHE_DIR would land there. */
-        status = command_fail("stage", err.message);
-        goto out;
+        cache = cache_dir.buf;
     }
-    cache = cache_dir.buf;
     if (!result_path) {
         cfbp_path_dirname(&result_default, droplet);
         cfbp_path_append(&result_default, "result.json");

@@ -111,10 +111,8 @@ static void print_line(struct progress *progress, unsigned long long done, unsig
 {
     char done_text[32], total_text[32], rate_text[32] = "";
     format_bytes(done_text, sizeof(done_text), (double)done);
-    if (progress->rate >= 0) {
+    if (progress->rate >= 0)
         format_bytes(rate_text, sizeof(rate_text), progress->rate);
-        strcat(rate_text, "/s");
-    }
     const char *lead = progress->interactive ? "\r" : "";
     if (total) {
         format_bytes(total_text, sizeof(total_text), (double)total);
@@ -124,7 +122,7 @@ static void print_line(struct progress *progress, unsigned long long done, unsig
         fprintf(progress->out, "%s       %s: %s", lead, progress->what, done_text);
     }
     if (*rate_text)
-        fprintf(progress->out, " at %s", rate_text);
+        fprintf(progress->out, " at %s/s", rate_text);
     /* On a terminal, clear what a longer earlier line left; elsewhere, end the line. */
     fputs(progress->interactive ? "\033[K" : "\n", progress->out);
     fflush(progress->out);

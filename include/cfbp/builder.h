@@ -70,9 +70,10 @@ struct cfbp_builder_options {
     size_t buildpack_count;
     const struct cfbp_registry *registry; /* may be NULL */
     const char *stack;
-    const char *droplet;   /* the droplet .tgz to write */
-    const char *result;    /* the result.json to write */
-    const char *cache_dir; /* the build-artifacts cache, kept between stagings */
+    const char *droplet; /* the droplet .tgz to write */
+    const char *result;  /* the result.json to write */
+    const char
+        *cache_dir; /* the build-artifacts cache, kept between stagings (relative: to the cwd) */
     const char *app_name;
     unsigned long memory; /* MB, for MEMORY_LIMIT and VCAP_APPLICATION */
     /* The app's own variables (its manifest's env: and more); they also reach the scripts. */
