@@ -31,6 +31,10 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_NAME libcfbp${CFBP_SOVERSION})
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_SECTION libs)
+# libcurl is loaded with dlopen on the first download (lib/curl_loader.c), which
+# dpkg-shlibdeps cannot see.
+set(CPACK_DEBIAN_RUNTIME_PACKAGE_DEPENDS "libcurl4")
+set(CPACK_DEBIAN_TOOLS_PACKAGE_DEPENDS "libcurl4")
 # A shlibs file, so that packages of programs linked with libcfbp.so.0 depend on
 # libcfbp0 (>= this version): the SONAME changes with any ABI break. CPack adds the
 # ldconfig calls. (Only libcfbp0 holds a shared library.)
@@ -46,7 +50,7 @@ set(CPACK_DEBIAN_DEVELOPMENT_PACKAGE_NAME libcfbp-dev)
 set(CPACK_DEBIAN_DEVELOPMENT_PACKAGE_SECTION libdevel)
 # cfbp.pc's Requires.private and the CMake package's cfbp::cfbp_static need these.
 set(CPACK_DEBIAN_DEVELOPMENT_PACKAGE_DEPENDS
-    "libcurl4-openssl-dev | libcurl-dev, libarchive-dev, libyaml-dev, libssl-dev, libelf-dev, libxxhash-dev")
+    "libarchive-dev, libyaml-dev, nettle-dev, zlib1g-dev, libelf-dev, libxxhash-dev")
 set(CPACK_DEBIAN_DEVELOPMENT_PACKAGE_RECOMMENDS "pkg-config")
 string(CONCAT CPACK_DEBIAN_DEVELOPMENT_DESCRIPTION
     "C framework for Cloud Foundry buildpacks: development files\n"

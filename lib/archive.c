@@ -27,11 +27,24 @@
  * the destination exactly as it was (its times included). Directory modes
  * are applied last, once the tree is in place, so a read-only directory in
  * the archive cannot stop its own members from being written.
+ *
+ * Two threads share the work. For tars, a reader thread reads the input
+ * (a file, a pipe or a socket), hashes it and decompresses it
+ * (archive_pipeline.h) while this thread parses the members and writes them;
+ * for zips, which are read from a file, a second thread hashes the whole file
+ * while this one extracts it. Either way the tree is placed only after the
+ * digest matched. Members are created in one call where nothing stands in
+ * their way (O_EXCL first, clear_place only when that fails), with their
+ * mode when the umask leaves it whole, through a small cache of open
+ * directories.
  */
 #include "cfbp/archive.h"
 
+#include "archive_pipeline.h"
+
 #include "cfbp/alloc.h"
 #include "cfbp/beneath.h"
+#include "cfbp/cancel.h"
 #include "cfbp/error.h"
 #include "cfbp/fs.h"
 #include "cfbp/path.h"
@@ -43,6 +56,7 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,33 +93,6 @@ struct hashing_reader {
     char *buffer;
     int read_errno;
 };
-
-static la_ssize_t read_block(struct archive *archive, void *data, const void **block)
-{
-    struct hashing_reader *reader = data;
-    ssize_t got = cfbp_fs_read(reader->fd, reader->buffer, READ_BLOCK_SIZE);
-    if (got < 0) {
-        reader->read_errno = errno;
-        archive_set_error(archive, errno, "%s", strerror(errno));
-        return -1;
-    }
-    cfbp_digest_update(&reader->digest, reader->buffer, (size_t)got);
-    *block = reader->buffer;
-    return got;
-}
-
-/* Hashes whatever libarchive did not read (tar padding, trailing bytes). */
-static int drain(struct hashing_reader *reader)
-{
-    for (;;) {
-        ssize_t got = cfbp_fs_read(reader->fd, reader->buffer, READ_BLOCK_SIZE);
-        if (got < 0)
-            return reader->read_errno = errno;
-        if (got == 0)
-            return 0;
-        cfbp_digest_update(&reader->digest, reader->buffer, (size_t)got);
-    }
-}
 
 /* --- checking members --- */
 
@@ -243,17 +230,54 @@ struct directory_mode {
     size_t order;
 };
 
+/*
+ * A directory of the tree kept open. Directories stay directories, and one is
+ * removed only while empty (clear_place), which drops it and everything under
+ * it from the cache: a cached descriptor always names the directory its path
+ * names now.
+ */
+struct open_directory {
+    struct cfbp_strbuf path; /* relative to the root */
+    int fd;                  /* -1: unused */
+    unsigned long last_use;
+};
+
+#define OPEN_DIRECTORY_CACHE_SIZE 16
+
 struct extractor {
     int root_fd; /* the work directory */
     const char *archive_name;
     unsigned strip;
-    /* The directory the last member went into, kept open for the next one. */
-    struct cfbp_strbuf parent_path;
-    int parent_fd;
+    /* The directories members went into lately, kept open for the next ones. */
+    struct open_directory parents[OPEN_DIRECTORY_CACHE_SIZE];
+    unsigned long uses;
+    /* The process's umask, or -1 when unknown: files made with their mode need no fchmod. */
+    int umask;
     /* Directory members, whose modes are applied once the tree is in place. */
     struct directory_mode *directories;
     size_t directory_count, directory_alloc;
 };
+
+/*
+ * The umask, read from /proc/self/status: umask(2) can only tell it by
+ * changing it, which other threads of the program would see. -1 if unknown.
+ */
+static int current_umask(void)
+{
+    FILE *status = fopen("/proc/self/status", "re");
+    if (!status)
+        return -1;
+    char line[256];
+    unsigned value;
+    int result = -1;
+    while (fgets(line, sizeof(line), status))
+        if (sscanf(line, "Umask: %o", &value) == 1) {
+            result = (int)(value & 0777);
+            break;
+        }
+    fclose(status);
+    return result;
+}
 
 static void extractor_init(struct extractor *extractor, int root_fd, const char *archive_name,
                            unsigned strip)
@@ -262,22 +286,44 @@ static void extractor_init(struct extractor *extractor, int root_fd, const char 
     extractor->root_fd = root_fd;
     extractor->archive_name = archive_name;
     extractor->strip = strip;
-    cfbp_strbuf_init(&extractor->parent_path, 0);
-    extractor->parent_fd = -1;
+    for (size_t i = 0; i < OPEN_DIRECTORY_CACHE_SIZE; i++) {
+        cfbp_strbuf_init(&extractor->parents[i].path, 0);
+        extractor->parents[i].fd = -1;
+    }
+    extractor->umask = current_umask();
 }
 
-static void forget_parent(struct extractor *extractor)
+static void forget_parent_at(struct open_directory *entry)
 {
-    if (extractor->parent_fd >= 0)
-        close(extractor->parent_fd);
-    extractor->parent_fd = -1;
-    cfbp_strbuf_reset(&extractor->parent_path);
+    if (entry->fd >= 0)
+        close(entry->fd);
+    entry->fd = -1;
+    cfbp_strbuf_reset(&entry->path);
+}
+
+static void forget_parents(struct extractor *extractor)
+{
+    for (size_t i = 0; i < OPEN_DIRECTORY_CACHE_SIZE; i++)
+        forget_parent_at(&extractor->parents[i]);
+}
+
+/* Drops the cached directory relative and those under it (it was removed). */
+static void forget_parents_under(struct extractor *extractor, const char *relative)
+{
+    size_t length = strlen(relative);
+    for (size_t i = 0; i < OPEN_DIRECTORY_CACHE_SIZE; i++) {
+        struct open_directory *entry = &extractor->parents[i];
+        if (entry->fd >= 0 && strncmp(entry->path.buf, relative, length) == 0 &&
+            (entry->path.buf[length] == '\0' || entry->path.buf[length] == '/'))
+            forget_parent_at(entry);
+    }
 }
 
 static void extractor_release(struct extractor *extractor)
 {
-    forget_parent(extractor);
-    cfbp_strbuf_release(&extractor->parent_path);
+    forget_parents(extractor);
+    for (size_t i = 0; i < OPEN_DIRECTORY_CACHE_SIZE; i++)
+        cfbp_strbuf_release(&extractor->parents[i].path);
     for (size_t i = 0; i < extractor->directory_count; i++)
         free(extractor->directories[i].path);
     free(extractor->directories);
@@ -358,13 +404,24 @@ static int walk_replacing_links(struct extractor *extractor, const char *parent,
     return current;
 }
 
-/* The directory for a member (see walk_replacing_links), kept open for the next member. */
+/*
+ * The directory for a member (see walk_replacing_links), kept open for the
+ * next members (the least recently used one is closed to make room).
+ */
 static int open_parent(struct extractor *extractor, const char *parent, const char *member,
                        struct cfbp_error *err)
 {
-    if (extractor->parent_fd >= 0 && strcmp(extractor->parent_path.buf, parent) == 0)
-        return extractor->parent_fd;
-    forget_parent(extractor);
+    struct open_directory *slot = &extractor->parents[0];
+    for (size_t i = 0; i < OPEN_DIRECTORY_CACHE_SIZE; i++) {
+        struct open_directory *entry = &extractor->parents[i];
+        if (entry->fd >= 0 && strcmp(entry->path.buf, parent) == 0) {
+            entry->last_use = ++extractor->uses;
+            return entry->fd;
+        }
+        if (slot->fd >= 0 && (entry->fd < 0 || entry->last_use < slot->last_use))
+            slot = entry;
+    }
+    forget_parent_at(slot);
     struct cfbp_error why = CFBP_ERROR_INIT;
     int fd = cfbp_beneath_open_directory_at(extractor->root_fd, ".", parent, true, 0755, &why);
     if (fd < 0 && why.kind != CFBP_ERROR_UNSAFE_PATH && why.kind != CFBP_ERROR_IO) {
@@ -376,8 +433,9 @@ static int open_parent(struct extractor *extractor, const char *parent, const ch
         fd = walk_replacing_links(extractor, parent, member, err);
     if (fd < 0)
         return -1;
-    extractor->parent_fd = fd;
-    cfbp_strbuf_set(&extractor->parent_path, parent);
+    slot->fd = fd;
+    slot->last_use = ++extractor->uses;
+    cfbp_strbuf_set(&slot->path, parent);
     return fd;
 }
 
@@ -392,13 +450,12 @@ static int clear_place(struct extractor *extractor, int parent_fd, const char *n
     enum cfbp_fs_type type = cfbp_fs_type_at(parent_fd, name);
     if (type == CFBP_FS_MISSING)
         return 0;
-    /*
-     * An empty directory may go: it cannot be the directory the last member
-     * went into (that one holds the member), nor above it.
-     */
+    /* An empty directory may go, and with it its descriptor in the cache. */
     if (type == CFBP_FS_DIRECTORY) {
-        if (unlinkat(parent_fd, name, AT_REMOVEDIR) == 0)
+        if (unlinkat(parent_fd, name, AT_REMOVEDIR) == 0) {
+            forget_parents_under(extractor, member);
             return 0;
+        }
         return unsafe(err, extractor->archive_name, member,
                       "would replace a directory that holds other members");
     }
@@ -436,14 +493,38 @@ static int pwrite_all(int fd, const char *data, size_t length, off_t offset)
     return 0;
 }
 
+/*
+ * Creates a file: first as if nothing stood at its place (the common case,
+ * one call), then, when something does, after clear_place made room.
+ */
+static int create_member(struct extractor *extractor, int parent_fd, const char *name,
+                         const char *member, int flags, mode_t mode, struct cfbp_error *err)
+{
+    int fd = openat(parent_fd, name, flags, mode);
+    if (fd < 0 && errno == EEXIST) {
+        if (clear_place(extractor, parent_fd, name, member, err) < 0)
+            return -1;
+        fd = openat(parent_fd, name, flags, mode);
+    }
+    if (fd < 0)
+        write_failure(err, extractor, member, errno);
+    return fd;
+}
+
 /* Writes a regular file's data at the offsets libarchive gives (holes stay holes). */
 static int write_regular(struct extractor *extractor, struct archive *reader,
                          struct archive_entry *entry, int parent_fd, const char *name,
                          const char *member, struct cfbp_error *err)
 {
-    int fd = openat(parent_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    mode_t mode = archive_entry_perm(entry) & FILE_MODE_MASK;
+    /* Made with its mode when the umask leaves it whole, so no fchmod is needed after. */
+    bool made_with_mode =
+        extractor->umask >= 0 && !(mode & ~(mode_t)0777) && !(mode & (mode_t)extractor->umask);
+    int fd = create_member(extractor, parent_fd, name, member,
+                           O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                           made_with_mode ? mode : 0600, err);
     if (fd < 0)
-        return write_failure(err, extractor, member, errno);
+        return -1;
     int saved = 0, result = 0;
     la_int64_t end = 0;
     for (;;) {
@@ -468,8 +549,7 @@ static int write_regular(struct extractor *extractor, struct archive *reader,
     la_int64_t size = archive_entry_size_is_set(entry) ? archive_entry_size(entry) : 0;
     if (result == 0 && !saved && size > end && ftruncate(fd, (off_t)size) < 0)
         saved = errno;
-    mode_t mode = archive_entry_perm(entry) & FILE_MODE_MASK;
-    if (result == 0 && !saved && fchmod(fd, mode) < 0)
+    if (result == 0 && !saved && !made_with_mode && fchmod(fd, mode) < 0)
         saved = errno;
     if (close(fd) < 0 && result == 0 && !saved)
         saved = errno;
@@ -490,11 +570,16 @@ static void remember_directory(struct extractor *extractor, const char *relative
 static int make_directory(struct extractor *extractor, int parent_fd, const char *name,
                           const char *member, mode_t mode, struct cfbp_error *err)
 {
-    if (cfbp_fs_type_at(parent_fd, name) != CFBP_FS_DIRECTORY) {
-        if (clear_place(extractor, parent_fd, name, member, err) < 0)
-            return -1;
-        if (mkdirat(parent_fd, name, 0700) < 0)
+    /* mkdirat first: a directory that is already there is the common case after it. */
+    if (mkdirat(parent_fd, name, 0700) < 0) {
+        if (errno != EEXIST)
             return write_failure(err, extractor, member, errno);
+        if (cfbp_fs_type_at(parent_fd, name) != CFBP_FS_DIRECTORY) {
+            if (clear_place(extractor, parent_fd, name, member, err) < 0)
+                return -1;
+            if (mkdirat(parent_fd, name, 0700) < 0)
+                return write_failure(err, extractor, member, errno);
+        }
     }
     remember_directory(extractor, member, mode);
     return 0;
@@ -503,6 +588,10 @@ static int make_directory(struct extractor *extractor, int parent_fd, const char
 static int make_symlink(struct extractor *extractor, int parent_fd, const char *name,
                         const char *member, const char *target, struct cfbp_error *err)
 {
+    if (symlinkat(target, parent_fd, name) == 0)
+        return 0;
+    if (errno != EEXIST)
+        return write_failure(err, extractor, member, errno);
     if (clear_place(extractor, parent_fd, name, member, err) < 0)
         return -1;
     if (symlinkat(target, parent_fd, name) < 0)
@@ -596,8 +685,6 @@ static int extract_member(struct extractor *extractor, struct archive *reader,
         else if (type == AE_IFLNK)
             result = make_symlink(extractor, parent_fd, name, clean.buf,
                                   archive_entry_symlink(entry), err);
-        else if (clear_place(extractor, parent_fd, name, clean.buf, err) < 0)
-            result = -1;
         else
             result = write_regular(extractor, reader, entry, parent_fd, name, clean.buf, err);
     }
@@ -678,36 +765,57 @@ static int checksum_mismatch(struct cfbp_error *err, const char *expected, const
                           actual);
 }
 
-/* Extracts a tar (of any compression) from fd, hashing as it reads. */
+static la_ssize_t read_pipeline_block(struct archive *archive, void *data, const void **block)
+{
+    struct archive_pipeline *pipeline = data;
+    ssize_t got = archive_pipeline_next(pipeline, block);
+    if (got < 0)
+        archive_set_error(archive, EIO, "%s", archive_pipeline_message(pipeline));
+    return got;
+}
+
+/*
+ * Extracts a tar (of any compression) from fd, which may be a pipe or a
+ * socket: the pipeline's thread reads, hashes and decompresses
+ * (archive_pipeline.h) while this one writes the members.
+ */
 static int extract_tar_stream(struct extractor *extractor, int fd, enum cfbp_archive_kind kind,
                               const struct cfbp_archive_request *request,
                               char actual_sha256[CFBP_DIGEST_HEX_SIZE], struct cfbp_error *err)
 {
-    struct hashing_reader reader = {.fd = fd};
-    reader.buffer = cfbp_xmalloc(READ_BLOCK_SIZE);
-    cfbp_digest_start(&reader.digest, CFBP_DIGEST_SHA256);
+    /* Without a digest to compare, gzip's own CRC-32 is the only check of the bytes. */
+    struct archive_pipeline *pipeline =
+        archive_pipeline_start(fd, kind, request->expected_sha256 == NULL);
+    if (!pipeline)
+        return cfbp_error_set_errno(err, CFBP_ERROR_IO, errno,
+                                    "cannot extract %s: cannot start a thread", request->file_name);
     struct archive *archive = archive_read_new();
     if (!archive)
         cfbp_alloc_failed(0);
-    if (kind == CFBP_ARCHIVE_TAR_GZ)
-        archive_read_support_filter_gzip(archive);
-    else if (kind == CFBP_ARCHIVE_TAR_XZ)
-        archive_read_support_filter_xz(archive);
     archive_read_support_format_tar(archive);
     int result;
-    if (archive_read_open(archive, &reader, NULL, read_block, NULL) != ARCHIVE_OK)
+    if (archive_read_open(archive, pipeline, NULL, read_pipeline_block, NULL) != ARCHIVE_OK)
         result = read_failure(err, archive, request->file_name);
     else
         result = extract_members(extractor, archive, err);
     archive_read_free(archive);
-    bool read_failed = reader.read_errno != 0;
-    int drain_errno = read_failed ? 0 : drain(&reader);
-    cfbp_digest_finish_hex(&reader.digest, actual_sha256);
-    free(reader.buffer);
-    if (drain_errno && result == 0)
-        result = cfbp_error_set_errno(err, CFBP_ERROR_IO, drain_errno, "cannot read %s",
+    struct archive_pipeline_outcome outcome;
+    archive_pipeline_finish(pipeline, result == 0, &outcome);
+    memcpy(actual_sha256, outcome.sha256, CFBP_DIGEST_HEX_SIZE);
+    if (outcome.cancelled) {
+        cfbp_error_clear(err);
+        result = cfbp_error_set(err, CFBP_ERROR_CANCELLED, "extracting %s was cancelled",
+                                request->file_name);
+    } else if (outcome.read_errno && result == 0) {
+        result = cfbp_error_set_errno(err, CFBP_ERROR_IO, outcome.read_errno, "cannot read %s",
                                       request->source);
-    if (read_failed || drain_errno)
+    } else if (outcome.integrity_error && result == 0) {
+        result = cfbp_error_set(err, CFBP_ERROR_INVALID, "cannot extract %s: %s",
+                                request->file_name, outcome.integrity_error);
+    }
+    bool complete = outcome.complete && !outcome.read_errno;
+    archive_pipeline_outcome_release(&outcome);
+    if (!complete || outcome.cancelled)
         return result; /* the digest of a partly read file means nothing */
     bool mismatch = request->expected_sha256 && strcmp(actual_sha256, request->expected_sha256);
     if (mismatch && result < 0 && err->kind != CFBP_ERROR_IO) {
@@ -724,36 +832,57 @@ static int extract_tar_stream(struct extractor *extractor, int fd, enum cfbp_arc
     return result;
 }
 
-/* Hashes what is left of fd, then rewinds it. */
-static int hash_and_rewind(int fd, const char *display, char sha256[CFBP_DIGEST_HEX_SIZE],
-                           struct cfbp_error *err)
+/* The SHA-256 of a whole file, computed by a thread of its own with pread(2). */
+struct file_hasher {
+    int fd;
+    pthread_t thread;
+    struct cfbp_digest digest;
+    int read_errno;
+    bool cancelled;
+};
+
+static void *hash_file(void *data)
 {
-    struct hashing_reader reader = {.fd = fd};
-    reader.buffer = cfbp_xmalloc(READ_BLOCK_SIZE);
-    cfbp_digest_start(&reader.digest, CFBP_DIGEST_SHA256);
-    int failed = drain(&reader);
-    cfbp_digest_finish_hex(&reader.digest, sha256);
-    free(reader.buffer);
-    if (!failed && lseek(fd, 0, SEEK_SET) < 0)
-        failed = errno;
-    if (failed)
-        return cfbp_error_set_errno(err, CFBP_ERROR_IO, failed, "cannot read %s", display);
-    return 0;
+    struct file_hasher *hasher = data;
+    char *buffer = cfbp_xmalloc(READ_BLOCK_SIZE);
+    for (off_t offset = 0;;) {
+        if (cfbp_cancel_requested()) {
+            hasher->cancelled = true;
+            break;
+        }
+        ssize_t got = pread(hasher->fd, buffer, READ_BLOCK_SIZE, offset);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0)
+            hasher->read_errno = errno;
+        if (got <= 0)
+            break;
+        cfbp_digest_update(&hasher->digest, buffer, (size_t)got);
+        offset += got;
+    }
+    free(buffer);
+    return NULL;
 }
 
 /*
- * A zip needs its central directory, at the end: it is hashed first and
- * extracted after, both from the one descriptor, so that what was checked
- * is what is extracted.
+ * A zip needs its central directory, at the end, so it is read from a file:
+ * one thread hashes the whole file (pread, which leaves the offset alone)
+ * while this one extracts it from the same descriptor. The tree is placed
+ * only after the digest matched, and a mismatch is reported as such whatever
+ * the extraction said, as when the zip was hashed before it was extracted.
  */
 static int extract_zip(struct extractor *extractor, int fd,
                        const struct cfbp_archive_request *request,
                        char actual_sha256[CFBP_DIGEST_HEX_SIZE], struct cfbp_error *err)
 {
-    if (hash_and_rewind(fd, request->source, actual_sha256, err) < 0)
-        return -1;
-    if (request->expected_sha256 && strcmp(actual_sha256, request->expected_sha256))
-        return checksum_mismatch(err, request->expected_sha256, actual_sha256);
+    struct file_hasher hasher = {.fd = fd};
+    cfbp_digest_start(&hasher.digest, CFBP_DIGEST_SHA256);
+    int failed = pthread_create(&hasher.thread, NULL, hash_file, &hasher);
+    if (failed) {
+        cfbp_digest_release(&hasher.digest);
+        return cfbp_error_set_errno(err, CFBP_ERROR_IO, failed,
+                                    "cannot extract %s: cannot start a thread", request->file_name);
+    }
     struct archive *archive = archive_read_new();
     if (!archive)
         cfbp_alloc_failed(0);
@@ -764,6 +893,22 @@ static int extract_zip(struct extractor *extractor, int fd,
     else
         result = extract_members(extractor, archive, err);
     archive_read_free(archive);
+    pthread_join(hasher.thread, NULL);
+    cfbp_digest_finish_hex(&hasher.digest, actual_sha256);
+    if (hasher.cancelled) {
+        cfbp_error_clear(err);
+        return cfbp_error_set(err, CFBP_ERROR_CANCELLED, "extracting %s was cancelled",
+                              request->file_name);
+    }
+    if (hasher.read_errno) {
+        cfbp_error_clear(err);
+        return cfbp_error_set_errno(err, CFBP_ERROR_IO, hasher.read_errno, "cannot read %s",
+                                    request->source);
+    }
+    if (request->expected_sha256 && strcmp(actual_sha256, request->expected_sha256)) {
+        cfbp_error_clear(err);
+        return checksum_mismatch(err, request->expected_sha256, actual_sha256);
+    }
     return result;
 }
 
@@ -982,7 +1127,7 @@ static int install_archive(int fd, enum cfbp_archive_kind kind,
             result = extract_zip(&extractor, fd, request, actual_sha256, err);
         else
             result = extract_tar_stream(&extractor, fd, kind, request, actual_sha256, err);
-        forget_parent(&extractor);
+        forget_parents(&extractor);
         if (result == 0)
             result =
                 place_tree(&extractor, &workdir, tree_fd, request->destination, &keep_workdir, err);
@@ -1003,6 +1148,21 @@ static int install_archive(int fd, enum cfbp_archive_kind kind,
     return result;
 }
 
+int cfbp_archive_install_fd(const struct cfbp_archive_request *request, int fd,
+                            char actual_sha256[CFBP_DIGEST_HEX_SIZE], struct cfbp_error *err)
+{
+    actual_sha256[0] = '\0';
+    enum cfbp_archive_kind kind = cfbp_archive_kind_of(request->file_name);
+    struct stat st;
+    if (kind == CFBP_ARCHIVE_ZIP && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)))
+        return cfbp_error_set(err, CFBP_ERROR_INVALID,
+                              "cannot extract %s from a stream: a zip is read from a file",
+                              request->file_name);
+    if (kind == CFBP_ARCHIVE_SCRIPT || kind == CFBP_ARCHIVE_PLAIN)
+        return install_single_file(fd, kind == CFBP_ARCHIVE_SCRIPT, request, actual_sha256, err);
+    return install_archive(fd, kind, request, actual_sha256, err);
+}
+
 int cfbp_archive_install(const struct cfbp_archive_request *request,
                          char actual_sha256[CFBP_DIGEST_HEX_SIZE], struct cfbp_error *err)
 {
@@ -1011,12 +1171,7 @@ int cfbp_archive_install(const struct cfbp_archive_request *request,
     if (fd < 0)
         return cfbp_error_set_errno(err, errno == ENOENT ? CFBP_ERROR_NOT_FOUND : CFBP_ERROR_IO,
                                     errno, "cannot read %s", request->source);
-    enum cfbp_archive_kind kind = cfbp_archive_kind_of(request->file_name);
-    int result;
-    if (kind == CFBP_ARCHIVE_SCRIPT || kind == CFBP_ARCHIVE_PLAIN)
-        result = install_single_file(fd, kind == CFBP_ARCHIVE_SCRIPT, request, actual_sha256, err);
-    else
-        result = install_archive(fd, kind, request, actual_sha256, err);
+    int result = cfbp_archive_install_fd(request, fd, actual_sha256, err);
     close(fd);
     return result;
 }

@@ -2,20 +2,28 @@
  * cancel.c - one async-signal-safe flag that long library work polls, and a
  * self-pipe that mirrors it for poll(2) loops (cancel.h).
  *
- * The handler may run at any moment, so the request is a sig_atomic_t and
- * the pipe's write end is published only once it exists; a request made
- * before the pipe existed is written into it as soon as it is made.
+ * The handler may run at any moment and the flag is read from several
+ * threads (a download's and an extraction's), so the request and the pipe's
+ * write end are lock-free atomics (safe in a handler, C17 7.14.1.1); the
+ * pipe is made once (pthread_once) and its write end is published only once
+ * it exists; a request made before the pipe existed is written into it as
+ * soon as it is made.
  */
 #include "cfbp/cancel.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t requested_signal;
-static volatile sig_atomic_t wake_write_fd = -1;
+static atomic_int requested_signal;
+static atomic_int wake_write_fd = -1;
 static int wake_read_fd = -1;
+static pthread_once_t pipe_once = PTHREAD_ONCE_INIT;
+
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "a signal handler may only use lock-free atomics");
 
 static void wake(void)
 {
@@ -54,16 +62,19 @@ void cfbp_cancel_reset(void)
             ;
 }
 
-int cfbp_cancel_fd(void)
+static void make_pipe(void)
 {
-    if (wake_read_fd >= 0)
-        return wake_read_fd;
     int fds[2];
     if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0)
-        return -1;
+        return;
     wake_read_fd = fds[0];
     wake_write_fd = fds[1];
     if (requested_signal)
         wake(); /* asked before the pipe was there */
+}
+
+int cfbp_cancel_fd(void)
+{
+    pthread_once(&pipe_once, make_pipe);
     return wake_read_fd;
 }

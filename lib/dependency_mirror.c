@@ -15,9 +15,9 @@
 #include "cfbp/error.h"
 #include "cfbp/strbuf.h"
 #include "cfbp/uri.h"
+#include "curl_loader.h"
 
 #include <ctype.h>
-#include <curl/curl.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -195,6 +195,8 @@ int cfbp_dependency_mirror_apply(const char *mirror, const char *variable, const
                                  struct cfbp_strbuf *out, struct cfbp_error *err)
 {
     cfbp_strbuf_reset(out);
+    if (cfbp_curl_load(err) < 0)
+        return -1;
     struct cfbp_strbuf scheme = CFBP_STRBUF_INIT, base = CFBP_STRBUF_INIT, path = CFBP_STRBUF_INIT,
                        host = CFBP_STRBUF_INIT, original_path = CFBP_STRBUF_INIT,
                        query = CFBP_STRBUF_INIT;
@@ -242,6 +244,8 @@ int cfbp_dependency_mirror_find(const char *uri, struct cfbp_strbuf *mirrored,
     enum cfbp_uri_scheme scheme = cfbp_uri_scheme_of(uri);
     if (scheme != CFBP_URI_HTTP && scheme != CFBP_URI_HTTPS)
         return 0;
+    if (cfbp_curl_load(err) < 0)
+        return -1;
     struct cfbp_strbuf host = CFBP_STRBUF_INIT;
     const char *mirror = NULL;
     if (host_of(uri, &host) && cfbp_dependency_mirror_host_variable(variable, host.buf)) {

@@ -17,6 +17,7 @@
 #include "cfbp/elf_audit.h"
 
 #include "cfbp/error.h"
+#include "cfbp/json.h"
 #include "cfbp/strbuf.h"
 
 #include <errno.h>
@@ -63,6 +64,8 @@ struct stack {
  *   libarchive13 3.6.0, libyaml-0-2 0.2.2, libbz2-1.0 1.0.8: unversioned symbols
  *   zlib1g 1.2.11                  ZLIB_1.2.9 is its newest (1.2.12 added ZLIB_1.2.12)
  *   liblzma5 5.2.5                 XZ_5.2
+ *   libnettle8 3.7.3               NETTLE_8, an ABI name (not checked: libcfbp uses
+ *                                  only its SHA-256 and MD5, there since nettle 2)
  *   libelf1 0.186                  elfutils; its ELFUTILS_ versions are not checked
  *   libgcc-s1, libstdc++6 12.3.0   GCC_12.0.0, GLIBCXX_3.4.30 (gcc 12)
  */
@@ -77,6 +80,7 @@ static const struct stack_library cflinuxfs4_libraries[] = {
     {"libz.so.1", "ZLIB_", {1, 2, 11}, "zlib 1.2.11", NULL},
     {"liblzma.so.5", "XZ_", {5, 2, 0}, "xz 5.2.5", NULL},
     {"libbz2.so.1.0", NULL, {0, 0, 0}, "bzip2 1.0.8", NULL},
+    {"libnettle.so.8", NULL, {0, 0, 0}, "nettle 3.7.3", NULL},
     {"libelf.so.1", NULL, {0, 0, 0}, "elfutils 0.186", NULL},
     {"libgcc_s.so.1", "GCC_", {12, 0, 0}, "gcc 12", NULL},
     {"libstdc++.so.6", "GLIBCXX_", {3, 4, 30}, "gcc 12", NULL},
@@ -91,6 +95,7 @@ static const struct stack_library cflinuxfs4_libraries[] = {
  *   libarchive13t64 3.7.2, libyaml-0-2 0.2.5, libbz2-1.0 1.0.8: unversioned symbols
  *   zlib1g 1.3                     ZLIB_1.2.12 (1.3 added no version)
  *   liblzma5 5.6.1+really5.4.5     XZ_5.4 (the package is xz 5.4.5)
+ *   libnettle8t64 3.9.1            NETTLE_8, as on cflinuxfs4
  *   libelf1t64 0.190               elfutils; its ELFUTILS_ versions are not checked
  *   libgcc-s1, libstdc++6 14.2.0   GCC_14.0.0, GLIBCXX_3.4.33 (gcc 14)
  */
@@ -105,6 +110,7 @@ static const struct stack_library cflinuxfs5_libraries[] = {
     {"libz.so.1", "ZLIB_", {1, 2, 12}, "zlib 1.3", NULL},
     {"liblzma.so.5", "XZ_", {5, 4, 0}, "xz 5.4.5", NULL},
     {"libbz2.so.1.0", NULL, {0, 0, 0}, "bzip2 1.0.8", NULL},
+    {"libnettle.so.8", NULL, {0, 0, 0}, "nettle 3.9.1", NULL},
     {"libelf.so.1", NULL, {0, 0, 0}, "elfutils 0.190", NULL},
     {"libgcc_s.so.1", "GCC_", {14, 0, 0}, "gcc 14", NULL},
     {"libstdc++.so.6", "GLIBCXX_", {3, 4, 33}, "gcc 14", NULL},
@@ -130,7 +136,10 @@ static const struct stack stacks[] = {
 /*
  * libcurl functions by the release that added them, for the releases after
  * the oldest stack's 7.81.0. libcurl versions every symbol CURL_OPENSSL_4,
- * so only the name tells. From libcurl's symbols-in-versions list.
+ * so only the name tells. From libcurl's symbols-in-versions list. libcfbp
+ * itself loads libcurl with dlopen (lib/curl_loader.c), so its calls are not
+ * undefined symbols to check here: test_elf_audit audits a program calling
+ * every function the loader resolves, which keeps that list within 7.81.0.
  */
 static const struct {
     const char *symbol;
@@ -264,6 +273,104 @@ static int check_symbols(Elf *elf, const GElf_Shdr *header, Elf_Data *data, cons
     return 0;
 }
 
+/*
+ * Libraries a program loads with dlopen() are not in DT_NEEDED; a program
+ * declares them in an ELF note as systemd's "ELF dlopen metadata" describes
+ * (https://systemd.io/ELF_DLOPEN_METADATA/; libcfbp's own, for libcurl, is in
+ * lib/curl_loader.c): a note of owner "FDO" and type 0x407c0c0a, normally in
+ * the section .note.dlopen, whose payload is a JSON array of objects with a
+ * "soname" array (alternatives, any one will do), a "feature" name and a
+ * "priority": "required" and "recommended" (the default) libraries are
+ * audited like DT_NEEDED ones, "suggested" ones are optional by definition.
+ */
+#define DLOPEN_NOTE_OWNER "FDO"
+#define DLOPEN_NOTE_TYPE  0x407c0c0aU
+
+static int refuse_dlopen_note(const char *shown, const char *problem, struct cfbp_error *err)
+{
+    return cfbp_error_set(err, CFBP_ERROR_INVALID,
+                          "%s has a .note.dlopen that %s, so what it loads at run time cannot "
+                          "be checked; fix the note (https://systemd.io/ELF_DLOPEN_METADATA/)",
+                          shown, problem);
+}
+
+/* One entry of the note's array: 0 when the stack has one of its sonames, or it is optional. */
+static int check_dlopen_entry(const struct cfbp_json *entry, const char *shown,
+                              const struct stack *stack, struct cfbp_error *err)
+{
+    const struct cfbp_json *sonames = cfbp_json_get(entry, "soname");
+    const struct cfbp_json *priority = cfbp_json_get(entry, "priority");
+    const struct cfbp_json *feature = cfbp_json_get(entry, "feature");
+    if (!sonames || sonames->type != CFBP_JSON_ARRAY || sonames->count == 0)
+        return refuse_dlopen_note(shown, "has an entry without a \"soname\" list", err);
+    if (priority && !cfbp_json_string(priority))
+        return refuse_dlopen_note(shown, "has a \"priority\" that is not a string", err);
+    for (size_t i = 0; i < sonames->count; i++)
+        if (!cfbp_json_string(sonames->values[i]))
+            return refuse_dlopen_note(shown, "has a soname that is not a string", err);
+    if (priority && strcmp(cfbp_json_string(priority), "suggested") == 0)
+        return 0;
+    struct cfbp_strbuf names = CFBP_STRBUF_INIT;
+    for (size_t i = 0; i < sonames->count; i++) {
+        const char *soname = cfbp_json_string(sonames->values[i]);
+        if (find_library(stack, soname)) {
+            cfbp_strbuf_release(&names);
+            return 0;
+        }
+        cfbp_strbuf_append_format(&names, "%s%s", i == 0 ? "" : " or ", soname);
+    }
+    const char *feature_name = feature ? cfbp_json_string(feature) : NULL;
+    cfbp_error_set(err, CFBP_ERROR_INVALID,
+                   "%s loads %s at run time (dlopen%s%s%s), which %s does not have; link it "
+                   "statically or drop the dependency",
+                   shown, names.buf, feature_name ? ", for its feature \"" : "",
+                   feature_name ? feature_name : "", feature_name ? "\"" : "", stack->name);
+    cfbp_strbuf_release(&names);
+    return -1;
+}
+
+static int check_dlopen_payload(const char *payload, size_t length, const char *shown,
+                                const struct stack *stack, struct cfbp_error *err)
+{
+    /* The payload is NUL-terminated and may be padded with more NULs. */
+    while (length > 0 && payload[length - 1] == '\0')
+        length--;
+    struct cfbp_json *entries = NULL;
+    struct cfbp_error parse_error = CFBP_ERROR_INIT;
+    if (memchr(payload, '\0', length) ||
+        cfbp_json_parse(payload, length, &entries, &parse_error) < 0) {
+        cfbp_error_clear(&parse_error);
+        return refuse_dlopen_note(shown, "is not valid JSON", err);
+    }
+    int result = 0;
+    if (entries->type != CFBP_JSON_ARRAY)
+        result = refuse_dlopen_note(shown, "is not a JSON array", err);
+    for (size_t i = 0; result == 0 && i < entries->count; i++)
+        result = entries->values[i]->type == CFBP_JSON_OBJECT
+                     ? check_dlopen_entry(entries->values[i], shown, stack, err)
+                     : refuse_dlopen_note(shown, "has an entry that is not a JSON object", err);
+    cfbp_json_free(entries);
+    return result;
+}
+
+/* Every dlopen note in a SHT_NOTE section. */
+static int check_dlopen_notes(Elf_Data *data, const char *shown, const struct stack *stack,
+                              struct cfbp_error *err)
+{
+    size_t offset = 0, name_offset, payload_offset;
+    GElf_Nhdr note;
+    while ((offset = gelf_getnote(data, offset, &note, &name_offset, &payload_offset)) > 0) {
+        const char *name = (const char *)data->d_buf + name_offset;
+        if (note.n_type != DLOPEN_NOTE_TYPE || note.n_namesz != sizeof(DLOPEN_NOTE_OWNER) ||
+            memcmp(name, DLOPEN_NOTE_OWNER, sizeof(DLOPEN_NOTE_OWNER)) != 0)
+            continue;
+        if (check_dlopen_payload((const char *)data->d_buf + payload_offset, note.n_descsz, shown,
+                                 stack, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* True when the program headers say the program is dynamically linked. */
 static bool has_dynamic_segment(Elf *elf)
 {
@@ -279,8 +386,9 @@ static bool has_dynamic_segment(Elf *elf)
 }
 
 /*
- * Walks the dynamic section (DT_NEEDED), the version needs (SHT_GNU_verneed)
- * and the undefined symbols (SHT_DYNSYM).
+ * Walks the dynamic section (DT_NEEDED), the libraries loaded at run time
+ * (dlopen notes), the version needs (SHT_GNU_verneed) and the undefined
+ * symbols (SHT_DYNSYM).
  */
 static int audit_sections(Elf *elf, const char *shown, const struct stack *stack,
                           struct cfbp_error *err)
@@ -296,6 +404,8 @@ static int audit_sections(Elf *elf, const char *shown, const struct stack *stack
             continue;
         if (header.sh_type == SHT_DYNSYM &&
             check_symbols(elf, &header, data, shown, stack, err) < 0)
+            return -1;
+        if (header.sh_type == SHT_NOTE && check_dlopen_notes(data, shown, stack, err) < 0)
             return -1;
         if (header.sh_type == SHT_DYNAMIC) {
             dynamic_section_seen = true;

@@ -20,8 +20,8 @@
 #include "cfbp/log.h"
 #include "cfbp/strbuf.h"
 #include "cfbp/uri.h"
+#include "curl_loader.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -129,6 +129,8 @@ static size_t on_body(char *data, size_t size, size_t count, void *user)
         return 0; /* makes curl stop with CURLE_WRITE_ERROR */
     }
     cfbp_digest_update(&attempt->digest, data, length);
+    if (attempt->options->body)
+        attempt->options->body(attempt->options->body_data, data, length, attempt->received);
     attempt->received += length;
     return length;
 }
@@ -822,6 +824,8 @@ static int fetch_http(const char *uri, const char *shown_uri, int fd, double tim
                       const struct cfbp_fetch_options *options, struct cfbp_log *log,
                       char sha256_hex[CFBP_DIGEST_HEX_SIZE], struct cfbp_error *err)
 {
+    if (cfbp_curl_load(err) < 0)
+        return -1;
     pthread_once(&curl_once, init_curl);
     if (curl_init_result != CURLE_OK)
         return cfbp_error_set(err, CFBP_ERROR_NETWORK, "cannot initialise libcurl: %s",
@@ -906,8 +910,10 @@ static int fetch_http(const char *uri, const char *shown_uri, int fd, double tim
 }
 
 static int fetch_local(const char *uri, const char *shown_uri, int fd,
+                       const struct cfbp_fetch_options *options,
                        char sha256_hex[CFBP_DIGEST_HEX_SIZE], struct cfbp_error *err)
 {
+    unsigned long long copied = 0;
     struct cfbp_strbuf path = CFBP_STRBUF_INIT;
     if (cfbp_uri_file_path(&path, uri, err) < 0) {
         cfbp_strbuf_release(&path);
@@ -945,6 +951,9 @@ static int fetch_local(const char *uri, const char *shown_uri, int fd,
             break;
         }
         cfbp_digest_update(&digest, buffer, (size_t)got);
+        if (options->body)
+            options->body(options->body_data, buffer, (size_t)got, copied);
+        copied += (unsigned long long)got;
     }
     close(in);
     free(buffer);
@@ -982,7 +991,7 @@ int cfbp_fetch_to_file(const char *uri, const char *path, const struct cfbp_fetc
         goto out;
     }
     if (scheme == CFBP_URI_FILE)
-        result = fetch_local(uri, shown.buf, fd, sha256_hex, err);
+        result = fetch_local(uri, shown.buf, fd, options, sha256_hex, err);
     else
         result = fetch_http(uri, shown.buf, fd, timeout, options, log, sha256_hex, err);
     if (close(fd) < 0 && result == 0)

@@ -77,6 +77,8 @@ bool cfbp_fs_exists(const char *path)
 
 int cfbp_fs_mkdir_p(const char *path, mode_t mode, struct cfbp_error *err)
 {
+    if (cfbp_fs_is_directory(path))
+        return 0; /* the usual case: one stat instead of a mkdir and a stat per level */
     struct cfbp_strbuf partial = CFBP_STRBUF_INIT;
     const char *cursor = path;
     int result = 0;

@@ -12,6 +12,7 @@
 #include "cfbp/beneath.h"
 #include "cfbp/dependency_mirror.h"
 #include "cfbp/digest.h"
+#include "cfbp/download.h"
 #include "cfbp/error.h"
 #include "cfbp/fs.h"
 #include "cfbp/log.h"
@@ -24,12 +25,17 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define EOL_WARNING_DAYS 30
+/* The default of installer->progress_interval. */
+#define PROGRESS_INTERVAL_SECONDS 5.0
 
 void cfbp_installer_init(struct cfbp_installer *installer, const struct cfbp_manifest *manifest,
                          const char *stack, struct cfbp_log *log)
@@ -40,6 +46,7 @@ void cfbp_installer_init(struct cfbp_installer *installer, const struct cfbp_man
     installer->log = log;
     cfbp_fetch_options_init(&installer->fetch);
     installer->now = time(NULL);
+    installer->progress_interval = PROGRESS_INTERVAL_SECONDS;
 }
 
 void cfbp_installer_set_app_cache_dir(struct cfbp_installer *installer, const char *cache_dir)
@@ -151,6 +158,7 @@ struct source {
     struct cfbp_strbuf path;     /* the local file to install from */
     struct cfbp_workdir workdir; /* holds a download without an app cache, removed afterwards */
     bool app_cache_hit;          /* path is a copy from an earlier staging */
+    bool needs_download;         /* path is where the download goes */
     /* For an md5-only entry: the sha256 of the bytes whose md5 matched, or "". */
     char md5_checked_sha256[CFBP_DIGEST_HEX_SIZE];
 };
@@ -275,55 +283,110 @@ static int download_uri(struct cfbp_installer *installer, const struct cfbp_depe
     return 0;
 }
 
-/*
- * Downloads into path through a partial file of its own (so that two
- * stagings sharing a cache never write one file), refusing a file with the
- * wrong digest.
- */
-static int download(struct cfbp_installer *installer, const struct cfbp_dependency *dependency,
-                    const char *path, char md5_checked_sha256[CFBP_DIGEST_HEX_SIZE],
-                    struct cfbp_error *err)
+/* --- progress in the staging log --- */
+
+struct progress {
+    struct cfbp_log *log;
+    const struct cfbp_fetch_options *caller; /* the installer's own progress callback */
+    double interval;
+    struct timespec start;
+    double last; /* seconds since start of the last line */
+    bool logged;
+    unsigned long long received, total;
+};
+
+static double seconds_since(const struct timespec *start)
 {
-    struct cfbp_strbuf shown = CFBP_STRBUF_INIT, partial = CFBP_STRBUF_INIT,
-                       directory = CFBP_STRBUF_INIT, name = CFBP_STRBUF_INIT;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+static void log_progress(struct progress *progress, double elapsed)
+{
+    double megabytes = (double)progress->received / 1e6;
+    double rate = elapsed > 0 ? megabytes / elapsed : 0;
+    if (progress->total)
+        cfbp_log_info(progress->log, "Downloaded %llu%% (%.1f MB of %.1f MB, %.1f MB/s)",
+                      progress->received * 100 / progress->total, megabytes,
+                      (double)progress->total / 1e6, rate);
+    else
+        cfbp_log_info(progress->log, "Downloaded %.1f MB (%.1f MB/s)", megabytes, rate);
+    progress->last = elapsed;
+    progress->logged = true;
+}
+
+/* fetch's progress callback: a plain line every few seconds (libbuildpack logs nothing). */
+static void on_progress(void *data, unsigned long long received, unsigned long long total)
+{
+    struct progress *progress = data;
+    if (progress->caller->progress)
+        progress->caller->progress(progress->caller->progress_data, received, total);
+    progress->received = received;
+    progress->total = total;
+    double elapsed = seconds_since(&progress->start);
+    if (elapsed - progress->last >= progress->interval)
+        log_progress(progress, elapsed);
+}
+
+/* --- downloading --- */
+
+/* libbuildpack's line before a download (the URI's credentials redacted). */
+static void announce_download(struct cfbp_installer *installer,
+                              const struct cfbp_dependency *dependency)
+{
+    struct cfbp_strbuf shown = CFBP_STRBUF_INIT;
     cfbp_uri_redact(&shown, dependency->uri);
     cfbp_log_info(installer->log, "Download [%s]", shown.buf);
+    cfbp_strbuf_release(&shown);
+}
+
+/*
+ * Downloads into path (download.h), into the app cache only once verified,
+ * logging progress. stream_fd, when not -1, gets the bytes as they arrive
+ * (download.h); *stream_exact then says whether they were the verified file's.
+ */
+static int download(struct cfbp_installer *installer, const struct cfbp_dependency *dependency,
+                    const char *path, int stream_fd, bool *stream_exact,
+                    char actual_sha256[CFBP_DIGEST_HEX_SIZE], struct cfbp_error *err)
+{
+    struct cfbp_strbuf shown = CFBP_STRBUF_INIT, directory = CFBP_STRBUF_INIT;
     cfbp_path_dirname(&directory, path);
-    cfbp_path_join(&partial, directory.buf, ".");
-    cfbp_strbuf_append_format(&partial, "%s.partial-XXXXXX", cfbp_path_basename(&name, path));
-    char actual[CFBP_DIGEST_HEX_SIZE];
-    bool made_partial = false;
     struct cfbp_strbuf uri = CFBP_STRBUF_INIT, mirror_variable = CFBP_STRBUF_INIT;
+    struct progress progress = {.log = installer->log,
+                                .caller = &installer->fetch,
+                                .interval = installer->progress_interval > 0
+                                                ? installer->progress_interval
+                                                : PROGRESS_INTERVAL_SECONDS};
+    clock_gettime(CLOCK_MONOTONIC, &progress.start);
+    struct cfbp_fetch_options options = installer->fetch;
+    options.progress = on_progress;
+    options.progress_data = &progress;
+    struct cfbp_download request = CFBP_DOWNLOAD_INIT;
+    request.path = path;
+    request.sha256 = dependency->sha256;
+    request.md5 = dependency->md5;
+    request.fetch = &options;
+    request.log = installer->log;
+    request.stream_fd = stream_fd;
     int result = download_uri(installer, dependency, &uri, &mirror_variable, err);
     if (result == 0)
         result = make_download_directory(installer, directory.buf, err);
     if (result == 0) {
-        int fd = mkostemp(partial.buf, O_CLOEXEC);
-        if (fd < 0) {
-            result = cfbp_fs_write_error(err, errno, path);
-        } else {
-            close(fd);
-            made_partial = true;
-        }
+        request.uri = uri.buf;
+        result = cfbp_download_verified(&request, actual_sha256, err);
+    } else if (stream_fd >= 0) {
+        shutdown(stream_fd, SHUT_WR); /* the reader sees a stream that is not the file */
     }
-    if (result == 0)
-        result = cfbp_fetch_to_file(uri.buf, partial.buf, &installer->fetch, installer->log, actual,
-                                    err);
-    if (result == 0 && !dependency->sha256) {
-        result = check_md5(dependency, partial.buf, md5_checked_sha256, err);
-    } else if (result == 0 && strcmp(actual, dependency->sha256) != 0) {
-        cfbp_error_set(err, CFBP_ERROR_CHECKSUM,
-                       "sha256 mismatch: expected sha256 %s, actual sha256 %s", dependency->sha256,
-                       actual);
-        result = checksum_context(err, dependency);
-    }
-    if (result == 0 && rename(partial.buf, path) < 0)
-        result = cfbp_fs_write_error(err, errno, path);
-    if (result < 0 && made_partial)
-        unlink(partial.buf);
+    if (stream_exact)
+        *stream_exact = request.stream_exact;
+    if (result == 0 && progress.logged)
+        log_progress(&progress, seconds_since(&progress.start));
     if (result < 0)
         rmdir(directory.buf); /* only when empty: a refused download leaves nothing cached */
-    if (result < 0 && err->kind != CFBP_ERROR_CHECKSUM)
+    if (result < 0 && err->kind == CFBP_ERROR_CHECKSUM)
+        checksum_context(err, dependency);
+    else if (result < 0)
         cfbp_error_prefix(err, "%s %s", dependency->name, dependency->version);
     if (result < 0 && err->kind == CFBP_ERROR_CHECKSUM && mirror_variable.len) {
         cfbp_uri_redact(&shown, uri.buf);
@@ -333,9 +396,7 @@ static int download(struct cfbp_installer *installer, const struct cfbp_dependen
     cfbp_strbuf_release(&uri);
     cfbp_strbuf_release(&mirror_variable);
     cfbp_strbuf_release(&shown);
-    cfbp_strbuf_release(&partial);
     cfbp_strbuf_release(&directory);
-    cfbp_strbuf_release(&name);
     return result;
 }
 
@@ -419,14 +480,16 @@ static int find_source(struct cfbp_installer *installer, const struct cfbp_depen
             cfbp_log_info(installer->log, "Copy [%s]", source->path.buf);
             return 0;
         }
-        return download(installer, dependency, source->path.buf, source->md5_checked_sha256, err);
+        source->needs_download = true;
+        return 0;
     }
     if (cfbp_workdir_create(&source->workdir, destination, "download-", err) < 0)
         return -1;
     struct cfbp_strbuf name = CFBP_STRBUF_INIT;
     cfbp_path_join(&source->path, source->workdir.path, cfbp_uri_file_name(&name, dependency->uri));
     cfbp_strbuf_release(&name);
-    return download(installer, dependency, source->path.buf, source->md5_checked_sha256, err);
+    source->needs_download = true;
+    return 0;
 }
 
 static void source_release(struct source *source)
@@ -437,6 +500,27 @@ static void source_release(struct source *source)
 
 /* --- installing --- */
 
+/* Words an install's failure: a checksum error says what to do, others name the dependency. */
+static int install_failed(const struct cfbp_dependency *dependency, struct cfbp_error *err)
+{
+    if (err->kind == CFBP_ERROR_CHECKSUM)
+        return checksum_context(err, dependency);
+    cfbp_error_prefix(err, "installing %s %s", dependency->name, dependency->version);
+    return -1;
+}
+
+static void archive_request(struct cfbp_archive_request *request,
+                            const struct cfbp_dependency *dependency, const struct source *source,
+                            struct cfbp_strbuf *name, const char *destination, unsigned strip)
+{
+    memset(request, 0, sizeof(*request));
+    request->source = source->path.buf;
+    request->file_name = cfbp_uri_file_name(name, dependency->uri);
+    request->expected_sha256 = dependency->sha256 ? dependency->sha256 : source->md5_checked_sha256;
+    request->destination = destination;
+    request->strip_components = strip;
+}
+
 static int install_from(const struct cfbp_dependency *dependency, struct source *source,
                         const char *destination, unsigned strip, struct cfbp_error *err)
 {
@@ -444,22 +528,100 @@ static int install_from(const struct cfbp_dependency *dependency, struct source 
         check_md5(dependency, source->path.buf, source->md5_checked_sha256, err) < 0)
         return -1;
     struct cfbp_strbuf name = CFBP_STRBUF_INIT;
-    struct cfbp_archive_request request = {
-        .source = source->path.buf,
-        .file_name = cfbp_uri_file_name(&name, dependency->uri),
-        .expected_sha256 = dependency->sha256 ? dependency->sha256 : source->md5_checked_sha256,
-        .destination = destination,
-        .strip_components = strip,
-    };
+    struct cfbp_archive_request request;
+    archive_request(&request, dependency, source, &name, destination, strip);
     char actual[CFBP_DIGEST_HEX_SIZE];
     int result = cfbp_archive_install(&request, actual, err);
-    if (result < 0) {
-        if (err->kind == CFBP_ERROR_CHECKSUM)
-            checksum_context(err, dependency);
-        else
-            cfbp_error_prefix(err, "installing %s %s", dependency->name, dependency->version);
-    }
+    if (result < 0)
+        install_failed(dependency, err);
     cfbp_strbuf_release(&name);
+    return result;
+}
+
+/*
+ * Extracting while downloading needs the sha256 before the first byte (the
+ * stream is its own proof: the tree is placed only when its digest matches)
+ * and an archive read front to back: not a zip, whose directory is at its end.
+ */
+static bool can_stream(const struct cfbp_dependency *dependency)
+{
+    struct cfbp_strbuf name = CFBP_STRBUF_INIT;
+    bool zip = cfbp_archive_kind_of(cfbp_uri_file_name(&name, dependency->uri)) == CFBP_ARCHIVE_ZIP;
+    cfbp_strbuf_release(&name);
+    return dependency->sha256 && !zip;
+}
+
+struct download_job {
+    struct cfbp_installer *installer;
+    const struct cfbp_dependency *dependency;
+    struct source *source;
+    int stream_fd;
+    bool stream_exact;
+    int result;
+    struct cfbp_error err;
+};
+
+static void *run_download(void *data)
+{
+    struct download_job *job = data;
+    job->result = download(job->installer, job->dependency, job->source->path.buf, job->stream_fd,
+                           &job->stream_exact, job->source->md5_checked_sha256, &job->err);
+    return NULL;
+}
+
+/*
+ * Downloads and extracts at once (download.h): a thread downloads into the
+ * app cache (or the work directory) and sends the same bytes down a socket,
+ * which the extraction reads. The download's verdict comes first; an
+ * extraction that failed on bytes that were not the verified file's (a retry
+ * restarted the stream) is done again from the file.
+ */
+static int install_streaming(struct cfbp_installer *installer,
+                             const struct cfbp_dependency *dependency, struct source *source,
+                             const char *destination, unsigned strip, struct cfbp_error *err)
+{
+    int sockets[2];
+    struct download_job job = {installer, dependency, source, -1, false, -1, CFBP_ERROR_INIT};
+    pthread_t thread;
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sockets) < 0) {
+        /* No socket to stream through: one after the other, as before. */
+        if (download(installer, dependency, source->path.buf, -1, NULL, source->md5_checked_sha256,
+                     err) < 0)
+            return -1;
+        return install_from(dependency, source, destination, strip, err);
+    }
+    job.stream_fd = sockets[1];
+    int started = pthread_create(&thread, NULL, run_download, &job);
+    if (started != 0) {
+        close(sockets[0]);
+        close(sockets[1]);
+        return cfbp_error_set_errno(err, CFBP_ERROR_IO, started, "cannot start the download of %s",
+                                    dependency->name);
+    }
+    struct cfbp_strbuf name = CFBP_STRBUF_INIT;
+    struct cfbp_archive_request request;
+    archive_request(&request, dependency, source, &name, destination, strip);
+    struct cfbp_error extraction = CFBP_ERROR_INIT;
+    char actual[CFBP_DIGEST_HEX_SIZE];
+    int extracted = cfbp_archive_install_fd(&request, sockets[0], actual, &extraction);
+    close(sockets[0]); /* a download still sending learns the extraction is over */
+    pthread_join(thread, NULL);
+    close(sockets[1]);
+    cfbp_strbuf_release(&name);
+    int result;
+    if (job.result < 0) {
+        cfbp_error_move(err, &job.err);
+        result = -1;
+    } else if (extracted == 0) {
+        result = 0;
+    } else if (job.stream_exact && extraction.kind != CFBP_ERROR_CHECKSUM) {
+        cfbp_error_move(err, &extraction);
+        result = install_failed(dependency, err);
+    } else {
+        result = install_from(dependency, source, destination, strip, err);
+    }
+    cfbp_error_clear(&extraction);
+    cfbp_error_clear(&job.err);
     return result;
 }
 
@@ -474,7 +636,7 @@ int cfbp_installer_install(struct cfbp_installer *installer, const char *name, c
         return report_missing(installer, name, version, err);
     if (check_installable(installer, dependency, err) < 0)
         return -1;
-    struct source source = {CFBP_STRBUF_INIT, CFBP_WORKDIR_INIT, false, ""};
+    struct source source = {CFBP_STRBUF_INIT, CFBP_WORKDIR_INIT, false, false, ""};
     /* A failed install takes away the directories it made on the way. */
     struct cfbp_string_list made = CFBP_STRING_LIST_INIT;
     struct cfbp_strbuf parent = CFBP_STRBUF_INIT;
@@ -484,10 +646,18 @@ int cfbp_installer_install(struct cfbp_installer *installer, const char *name, c
     int result = cfbp_workdir_mkdir_p(parent.buf, &made, err);
     if (result == 0)
         result = find_source(installer, dependency, destination, &source, err);
+    bool stream = source.needs_download && can_stream(dependency);
+    if (result == 0 && source.needs_download)
+        announce_download(installer, dependency);
+    if (result == 0 && source.needs_download && !stream)
+        result = download(installer, dependency, source.path.buf, -1, NULL,
+                          source.md5_checked_sha256, err);
     if (result == 0) {
         warn_newer_patch(installer, dependency);
         warn_end_of_life(installer, dependency);
-        result = install_from(dependency, &source, destination, strip_components, err);
+        result = stream ? install_streaming(installer, dependency, &source, destination,
+                                            strip_components, err)
+                        : install_from(dependency, &source, destination, strip_components, err);
     }
     if (result < 0 && err->kind == CFBP_ERROR_CHECKSUM && source.app_cache_hit) {
         /* The cached copy went bad: drop it and fetch the real thing once. */
@@ -497,7 +667,9 @@ int cfbp_installer_install(struct cfbp_installer *installer, const char *name, c
         unlink(source.path.buf);
         cfbp_error_clear(err);
         source.md5_checked_sha256[0] = '\0';
-        result = download(installer, dependency, source.path.buf, source.md5_checked_sha256, err);
+        announce_download(installer, dependency);
+        result = download(installer, dependency, source.path.buf, -1, NULL,
+                          source.md5_checked_sha256, err);
         if (result == 0)
             result = install_from(dependency, &source, destination, strip_components, err);
     }

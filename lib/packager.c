@@ -14,6 +14,7 @@
 
 #include "cfbp/alloc.h"
 #include "cfbp/cancel.h"
+#include "cfbp/download.h"
 #include "cfbp/elf_audit.h"
 #include "cfbp/error.h"
 #include "cfbp/fetch.h"
@@ -656,44 +657,32 @@ static int check_md5(struct package_run *run, const struct cfbp_dependency *depe
     return 0;
 }
 
-/* Downloads url into path (through path.partial), refusing the wrong digest. */
+/* Downloads url into path (download.h), refusing the wrong digest. */
 static int download(struct package_run *run, const struct cfbp_dependency *dependency,
                     const char *url, const char *path)
 {
-    struct cfbp_strbuf shown = CFBP_STRBUF_INIT, partial = CFBP_STRBUF_INIT,
-                       directory = CFBP_STRBUF_INIT;
+    struct cfbp_strbuf shown = CFBP_STRBUF_INIT, directory = CFBP_STRBUF_INIT;
     cfbp_uri_redact(&shown, url);
     report(run, "Downloading %s %s from %s", dependency->name, dependency->version, shown.buf);
-    cfbp_strbuf_append_format(&partial, "%s.partial", path);
     cfbp_path_dirname(&directory, path);
     struct cfbp_fetch_options fetch;
     cfbp_fetch_options_init(&fetch);
     fetch.progress = download_progress;
     fetch.progress_data = run;
+    struct cfbp_download request = CFBP_DOWNLOAD_INIT;
+    request.uri = url;
+    request.path = path;
+    request.sha256 = dependency->sha256;
+    request.md5 = dependency->md5;
+    request.mode = run->new_file_mode; /* Go's os.Create's mode, so later runs zip the same */
+    request.fetch = &fetch;
     char actual[CFBP_DIGEST_HEX_SIZE];
     int result = cfbp_fs_mkdir_p(directory.buf, 0755, run->err);
     if (result == 0)
-        result = cfbp_fetch_to_file(url, partial.buf, &fetch, NULL, actual, run->err);
-    if (result == 0 && dependency->sha256 && strcmp(actual, dependency->sha256) != 0) {
-        unlink(partial.buf);
-        result = cfbp_error_set(run->err, CFBP_ERROR_CHECKSUM,
-                                "sha256 mismatch: expected sha256 %s, actual sha256 %s",
-                                dependency->sha256, actual);
-    } else if (result == 0 && !dependency->sha256 && check_md5(run, dependency, partial.buf) < 0) {
-        unlink(partial.buf);
-        result = -1;
-    }
-    /* The mode Go's os.Create gives its cached copy, so later runs zip the same mode. */
-    if (result == 0)
-        chmod(partial.buf, run->new_file_mode);
-    if (result == 0 && rename(partial.buf, path) < 0) {
-        result = cfbp_error_set_errno(run->err, CFBP_ERROR_IO, errno, "cannot write %s", path);
-        unlink(partial.buf);
-    }
+        result = cfbp_download_verified(&request, actual, run->err);
     if (result < 0)
         rmdir(directory.buf); /* only when empty: nothing half-downloaded stays cached */
     cfbp_strbuf_release(&shown);
-    cfbp_strbuf_release(&partial);
     cfbp_strbuf_release(&directory);
     return result;
 }

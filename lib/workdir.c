@@ -277,6 +277,8 @@ void cfbp_workdir_release(struct cfbp_workdir *workdir)
 
 int cfbp_workdir_mkdir_p(const char *path, struct cfbp_string_list *made, struct cfbp_error *err)
 {
+    if (cfbp_fs_is_directory(path))
+        return 0; /* the usual case: one stat instead of a mkdir and a stat per level */
     struct cfbp_strbuf partial = CFBP_STRBUF_INIT;
     int result = 0;
     for (const char *cursor = path; *cursor && result == 0;) {

@@ -7,10 +7,14 @@
  *   .sh                             the file becomes the destination itself (0644)
  *   anything else                   copied to <destination>/<name>
  *
- * Tar archives are read once: every byte libarchive reads is hashed on its
- * way in, so the digest is known when extraction ends, without a second pass
- * and without holding the file in memory. Zip needs its central directory,
- * so a zip is hashed first and extracted after.
+ * Tar archives are read once, on two threads: one reads the input (a file,
+ * a pipe or a socket), hashes it and decompresses it (zlib for gzip, with no
+ * CRC-32 when a SHA-256 is expected, as the digest checks every byte; xz
+ * through libarchive's filter), the other parses the members and writes
+ * them, with a few blocks of 256 KiB between them, so memory stays flat and
+ * the digest is known when extraction ends. A zip needs its central
+ * directory, so it is read from a file, extracted while a second thread
+ * hashes the whole file; nothing is placed unless that digest matches.
  *
  * Everything is written under a temporary directory (inside the destination
  * when it exists, beside it otherwise) and moved into place only after the
@@ -63,6 +67,16 @@ struct cfbp_archive_request {
  */
 int cfbp_archive_install(const struct cfbp_archive_request *request,
                          char actual_sha256[CFBP_DIGEST_HEX_SIZE], struct cfbp_error *err);
+
+/*
+ * The same, reading the bytes from fd instead of opening request->source
+ * (which then only names them in messages): a file, or for every kind but
+ * .zip a pipe or stream socket read to its end, so that a download can be
+ * extracted as it arrives (download.h). fd stays open. A stream whose digest
+ * does not match (one cut short, say) places nothing.
+ */
+int cfbp_archive_install_fd(const struct cfbp_archive_request *request, int fd,
+                            char actual_sha256[CFBP_DIGEST_HEX_SIZE], struct cfbp_error *err);
 
 #ifdef __cplusplus
 }

@@ -1,5 +1,5 @@
 /*
- * digest.h - SHA-256 and MD5 through OpenSSL's EVP interface.
+ * digest.h - SHA-256 and MD5, streaming (nettle; see digest.c for why not EVP).
  *
  * Digests are computed as data streams past (downloads, extraction, zipping),
  * never over a whole file held in memory. Hex output is lowercase, the form
@@ -23,7 +23,7 @@ enum cfbp_digest_algorithm { CFBP_DIGEST_SHA256, CFBP_DIGEST_MD5 };
 #define CFBP_DIGEST_HEX_SIZE 65
 
 struct cfbp_digest {
-    void *context; /* EVP_MD_CTX, owned */
+    void *context; /* the algorithm and its state (nettle), owned */
 };
 
 /* Starts a digest; release it with cfbp_digest_finish_hex or cfbp_digest_release. */

@@ -63,6 +63,7 @@
 #include "cfbp/digest.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -74,6 +75,13 @@ struct cfbp_error;
 /* Called as bytes arrive; total is 0 while unknown. */
 typedef void (*cfbp_fetch_progress_fn)(void *data, unsigned long long received,
                                        unsigned long long total);
+
+/*
+ * Called with each piece of the body after it was written to the file, and
+ * where it starts in the file. A retry starts the file again at offset 0.
+ */
+typedef void (*cfbp_fetch_body_fn)(void *data, const char *bytes, size_t length,
+                                   unsigned long long offset);
 
 /* The environment variable that sets the deadline of a whole download, in seconds. */
 #define CFBP_FETCH_TIMEOUT_VARIABLE "CFBP_DOWNLOAD_TIMEOUT"
@@ -91,6 +99,8 @@ struct cfbp_fetch_options {
     unsigned max_attempts;  /* attempts in all (default 8) */
     cfbp_fetch_progress_fn progress;
     void *progress_data;
+    cfbp_fetch_body_fn body; /* may be NULL */
+    void *body_data;
 };
 
 void cfbp_fetch_options_init(struct cfbp_fetch_options *options);

@@ -17,6 +17,12 @@
  * and the sha256 of those same bytes is then what extraction must match.
  * An entry without uri or digest fails before anything is fetched.
  *
+ * A download with a sha256 is extracted while it arrives (download.h): the
+ * bytes go to the app cache and to the extraction at once, and the tree is
+ * placed only once their digest matched. A .zip (read from its end) and an
+ * md5-only entry are downloaded first, then installed. A download that takes
+ * longer than progress_interval logs how far it is, every progress_interval.
+ *
  * A download is checked before it enters the app cache, so the cache never
  * holds a bad file; a cached copy that no longer matches is dropped and
  * downloaded again instead of failing every later staging (as libbuildpack
@@ -51,6 +57,9 @@ struct cfbp_installer {
     struct cfbp_string_list used_cache_files;
     struct cfbp_fetch_options fetch;
     time_t now; /* the day end-of-life dates are compared with */
+    /* A download taking longer logs "Downloaded 45% (118.0 MB of 262.1 MB, 38.4 MB/s)" this
+     * often, in seconds (default 5), and a last line when it ends. */
+    double progress_interval;
 };
 
 void cfbp_installer_init(struct cfbp_installer *installer, const struct cfbp_manifest *manifest,

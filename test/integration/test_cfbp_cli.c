@@ -493,7 +493,7 @@ static double now_seconds(void)
     return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
 }
 
-/* Files under dir (recursively) whose names end with suffix (or start with it, prefix). */
+/* Files under dir (recursively) whose names hold part (or start with it, prefix). */
 static size_t count_named(const char *dir, const char *part, bool prefix)
 {
     DIR *stream = opendir(dir);
@@ -504,10 +504,9 @@ static size_t count_named(const char *dir, const char *part, bool prefix)
     while ((entry = readdir(stream))) {
         if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0)
             continue;
-        size_t length = strlen(entry->d_name), part_length = strlen(part);
-        if (prefix
-                ? strncmp(entry->d_name, part, part_length) == 0
-                : length >= part_length && strcmp(entry->d_name + length - part_length, part) == 0)
+        size_t part_length = strlen(part);
+        if (prefix ? strncmp(entry->d_name, part, part_length) == 0
+                   : strstr(entry->d_name, part) != NULL)
             count++;
         if (entry->d_type == DT_DIR) {
             char *below = test_path(dir, entry->d_name);

@@ -289,6 +289,35 @@ static void members_after_a_link_go_where_their_names_say(void **state)
     free(top);
 }
 
+/*
+ * Directories stay open for the members after them. One that a later member
+ * removed (it was empty) must not be used again: the members under its name
+ * go into the real directory made in its place, as without the cache.
+ */
+static void an_open_directory_that_was_removed_is_not_reused(void **state)
+{
+    struct fixture *fixture = *state;
+    static const struct test_entry entries[] = {
+        {"a/b", 'd', 0755, NULL, 0},
+        {"a/b/self", 'h', 0, "a/b/self", 0}, /* opens a/b and adds nothing to it */
+        {"a/c", 'd', 0755, NULL, 0},
+        {"a/b", 'l', 0, "c", 0}, /* the empty a/b goes */
+        {"a/b/x", 'f', 0644, "x\n", 0},
+    };
+    make(fixture, "dep.tgz", TEST_TGZ, entries, sizeof(entries) / sizeof(*entries));
+    if (install_into(fixture, "dep.tgz", fixture->dest) < 0)
+        fail_msg("%s", fixture->err.message);
+    char *x = test_path(fixture->dest, "a/b/x");
+    char *b = test_path(fixture->dest, "a/b");
+    char *c = test_path(fixture->dest, "a/c");
+    assert_int_equal(cfbp_fs_type_of(x), CFBP_FS_FILE);
+    assert_int_equal(cfbp_fs_type_of(b), CFBP_FS_DIRECTORY);
+    assert_int_equal(test_count_entries(c), 0);
+    free(x);
+    free(b);
+    free(c);
+}
+
 static void a_member_inside_a_file_is_refused(void **state)
 {
     static const struct test_entry entries[] = {{"f", 'f', 0644, "x", 0},
@@ -1060,6 +1089,7 @@ int main(void)
         TEST(a_full_directory_is_never_replaced_by_a_link),
         TEST(an_empty_directory_may_become_a_link),
         TEST(members_after_a_link_go_where_their_names_say),
+        TEST(an_open_directory_that_was_removed_is_not_reused),
         TEST(a_member_inside_a_file_is_refused),
         TEST(replacing_a_hard_linked_file_keeps_the_other_name),
         TEST(climbing_and_absolute_links_are_refused_in_zips_too),

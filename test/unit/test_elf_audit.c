@@ -18,6 +18,9 @@
 #include "cfbp/error.h"
 #include "cfbp/strbuf.h"
 
+/* The functions libcfbp's libcurl loader resolves (a private header of lib/). */
+#include "../../lib/curl_loader.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +46,13 @@ struct programs {
     char *relr;                /* needs GLIBC_ABI_DT_RELR (glibc 2.36) */
     char *m32;                 /* a 32-bit program */
     char *zlib_old, *zlib_new; /* zlib: crc32 (any version), crc32_combine_gen (ZLIB_1.2.12) */
+    /* Programs with a .note.dlopen (https://systemd.io/ELF_DLOPEN_METADATA/), libc only else. */
+    char *loads_curl;       /* required libcurl.so.4 (on both stacks) */
+    char *loads_absent;     /* required libcmocka.so.0 (on no stack) */
+    char *suggests_absent;  /* suggested libcmocka.so.0: optional, not refused */
+    char *loads_either;     /* libcmocka.so.0 or libz.so.1: one of them is enough */
+    char *bad_note;         /* a payload that is not JSON */
+    char *curl_loader_uses; /* calls every function lib/curl_loader.c resolves, -lcurl */
 };
 
 static struct programs programs;
@@ -127,6 +137,52 @@ static char *compile_against_stand_in(const char *name, const char *soname, cons
     return program;
 }
 
+/*
+ * A program (libc only) carrying a dlopen note whose payload is json, as
+ * lib/curl_loader.c writes one: owner "FDO", type 0x407c0c0a, the JSON
+ * NUL-terminated and counted with its NUL.
+ */
+static char *compile_with_dlopen_note(const char *name, const char *json)
+{
+    struct cfbp_strbuf source = CFBP_STRBUF_INIT;
+    cfbp_strbuf_append_string(&source, "#include <stdint.h>\n#define PAYLOAD \"");
+    for (const char *c = json; *c; c++)
+        cfbp_strbuf_append_format(&source, "%s%c", *c == '"' || *c == '\\' ? "\\" : "", *c);
+    cfbp_strbuf_append_string(&source,
+                              "\"\n"
+                              "__attribute__((used, section(\".note.dlopen\"), aligned(4)))\n"
+                              "static const struct {\n"
+                              "    uint32_t name_size, payload_size, type;\n"
+                              "    char name[4];\n"
+                              "    char payload[sizeof(PAYLOAD)];\n"
+                              "} note = {4, sizeof(PAYLOAD), 0x407c0c0a, \"FDO\", PAYLOAD};\n"
+                              "int main(void) { return 0; }\n");
+    char *program = compile(name, "c", source.buf, "/usr/bin/cc", NULL);
+    cfbp_strbuf_release(&source);
+    return program;
+}
+
+/* A program that takes the address of every function libcfbp's loader resolves, from -lcurl. */
+static char *compile_curl_loader_uses(void)
+{
+    size_t count;
+    const char *const *names = cfbp_curl_function_names(&count);
+    struct cfbp_strbuf source = CFBP_STRBUF_INIT;
+    for (size_t i = 0; i < count; i++)
+        cfbp_strbuf_append_format(&source, "void %s(void);\n", names[i]);
+    cfbp_strbuf_append_string(&source, "int main(int argc, char **argv) {\n"
+                                       "    (void)argv;\n"
+                                       "    void (*const functions[])(void) = {");
+    for (size_t i = 0; i < count; i++)
+        cfbp_strbuf_append_format(&source, "%s%s", i ? ", " : "", names[i]);
+    cfbp_strbuf_append_format(&source, "};\n    return functions[(unsigned)argc %% %zu] == 0;\n}\n",
+                              count);
+    static const char *const lcurl[] = {"-lcurl", NULL};
+    char *program = compile("curl-loader-uses", "c", source.buf, "/usr/bin/cc", lcurl);
+    cfbp_strbuf_release(&source);
+    return program;
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -199,6 +255,21 @@ static int group_setup(void **state)
                                 "#include <zlib.h>\n"
                                 "int main(void) { return (int)(crc32_combine_gen(3) & 1); }\n",
                                 "/usr/bin/cc", lz);
+    programs.loads_curl = compile_with_dlopen_note(
+        "loads-curl", "[{\"feature\":\"download\",\"description\":\"HTTP\","
+                      "\"priority\":\"required\",\"soname\":[\"libcurl.so.4\"]}]");
+    programs.loads_absent = compile_with_dlopen_note(
+        "loads-absent", "[{\"feature\":\"download\",\"soname\":[\"libcurl.so.4\"]},"
+                        "{\"feature\":\"tests\",\"priority\":\"required\","
+                        "\"soname\":[\"libcmocka.so.0\"]}]");
+    programs.suggests_absent = compile_with_dlopen_note(
+        "suggests-absent",
+        "[{\"feature\":\"tests\",\"priority\":\"suggested\",\"soname\":[\"libcmocka.so.0\"]}]");
+    programs.loads_either = compile_with_dlopen_note(
+        "loads-either", "[{\"feature\":\"compression\",\"soname\":[\"libcmocka.so.0\","
+                        "\"libz.so.1\"]}]");
+    programs.bad_note = compile_with_dlopen_note("bad-note", "[{\"soname\":[\"libz.so.1\"]");
+    programs.curl_loader_uses = compile_curl_loader_uses();
     if (access("/usr/bin/g++", X_OK) == 0)
         programs.cxx = compile("cxx", "cc",
                                "#include <iostream>\n#include <string>\n"
@@ -208,7 +279,9 @@ static int group_setup(void **state)
     if (!programs.hello || !programs.maths || !programs.glibc_2_35 || !programs.glibc_2_36 ||
         !programs.libelf || !programs.static_hello || !programs.absent || !programs.openssl_3_0_3 ||
         !programs.curl_ws || !programs.glibc_2_40 || !programs.openssl_3_2 ||
-        !programs.curl_waitfds) {
+        !programs.curl_waitfds || !programs.loads_curl || !programs.loads_absent ||
+        !programs.suggests_absent || !programs.loads_either || !programs.bad_note ||
+        !programs.curl_loader_uses) {
         fprintf(stderr, "cannot compile the test programs with /usr/bin/cc\n");
         return -1;
     }
@@ -218,12 +291,29 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     (void)state;
-    char **all[] = {&programs.hello,         &programs.maths,       &programs.cxx,
-                    &programs.glibc_2_35,    &programs.glibc_2_36,  &programs.libelf,
-                    &programs.static_hello,  &programs.relr,        &programs.m32,
-                    &programs.zlib_old,      &programs.zlib_new,    &programs.absent,
-                    &programs.openssl_3_0_3, &programs.curl_ws,     &programs.glibc_2_40,
-                    &programs.openssl_3_2,   &programs.curl_waitfds};
+    char **all[] = {&programs.hello,
+                    &programs.maths,
+                    &programs.cxx,
+                    &programs.glibc_2_35,
+                    &programs.glibc_2_36,
+                    &programs.libelf,
+                    &programs.static_hello,
+                    &programs.relr,
+                    &programs.m32,
+                    &programs.zlib_old,
+                    &programs.zlib_new,
+                    &programs.absent,
+                    &programs.openssl_3_0_3,
+                    &programs.curl_ws,
+                    &programs.glibc_2_40,
+                    &programs.openssl_3_2,
+                    &programs.curl_waitfds,
+                    &programs.loads_curl,
+                    &programs.loads_absent,
+                    &programs.suggests_absent,
+                    &programs.loads_either,
+                    &programs.bad_note,
+                    &programs.curl_loader_uses};
     for (size_t i = 0; i < sizeof(all) / sizeof(*all); i++) {
         free(*all[i]);
         *all[i] = NULL;
@@ -606,6 +696,90 @@ static void refuses_what_noble_lacks(void **state)
                           "bin/hello32 is not a 64-bit x86 program, which cflinuxfs5 needs");
 }
 
+/* --- libraries loaded at run time: the dlopen note --- */
+
+static void audits_the_libraries_a_dlopen_note_names(void **state)
+{
+    struct fixture *fixture = *state;
+    static const char *const stacks[] = {"cflinuxfs4", "cflinuxfs5"};
+    for (size_t s = 0; s < sizeof(stacks) / sizeof(*stacks); s++) {
+        assert_passes_on(fixture, programs.loads_curl, "bin/tool", stacks[s]);
+        assert_passes_on(fixture, programs.suggests_absent, "bin/tool", stacks[s]);
+        assert_passes_on(fixture, programs.loads_either, "bin/tool", stacks[s]);
+        char message[256];
+        snprintf(message, sizeof(message),
+                 "bin/tool loads libcmocka.so.0 at run time (dlopen, for its feature \"tests\"), "
+                 "which %s does not have; link it statically or drop the dependency",
+                 stacks[s]);
+        assert_refused_on(fixture, programs.loads_absent, "bin/tool", stacks[s], message);
+    }
+    /* What it loads cannot be told: refused, not passed. */
+    assert_refused(
+        fixture, programs.bad_note, "bin/tool",
+        "bin/tool has a .note.dlopen that is not valid JSON, so what it loads at run "
+        "time cannot be checked; fix the note (https://systemd.io/ELF_DLOPEN_METADATA/)");
+}
+
+/* The same program without its note would pass: the note is what the audit saw. */
+static void a_program_without_the_note_is_not_refused(void **state)
+{
+    struct fixture *fixture = *state;
+    size_t length;
+    unsigned char *data = read_bytes(programs.loads_absent, &length);
+    static const char type[] = {0x0a, 0x0c, 0x7c, 0x40, 'F', 'D', 'O', 0}; /* little-endian */
+    unsigned char *note = memmem(data, length, type, sizeof(type));
+    assert_non_null(note);
+    note[0] = 0x0b; /* another note type: no longer a dlopen note */
+    char *other = write_bytes(fixture, "loads-absent-other-type", data, length);
+    free(data);
+    assert_passes(fixture, other, "bin/tool");
+    free(other);
+}
+
+/*
+ * The built supply loads libcurl.so.4 (lib/curl_loader.c) and says so in its
+ * note; renaming the soname in that note (same length) makes the audit refuse
+ * it, which fails if supply had no note or the audit did not read it.
+ */
+static void the_built_supply_declares_libcurl(void **state)
+{
+    struct fixture *fixture = *state;
+    char *supply = test_path(test_program_dir(), "supply");
+    size_t length;
+    unsigned char *data = read_bytes(supply, &length);
+    free(supply);
+    static const char declared[] = "\"soname\":[\"libcurl.so.4\"]";
+    char *soname = memmem(data, length, declared, sizeof(declared) - 1);
+    if (!soname)
+        fail_msg("bin/supply has no dlopen note naming libcurl.so.4");
+    memcpy(soname + strlen("\"soname\":[\""), "libcurX", 7);
+    char *renamed = write_bytes(fixture, "supply-renamed", data, length);
+    free(data);
+    assert_int_equal(cfbp_elf_audit(renamed, "bin/supply", "cflinuxfs4", &fixture->err), -1);
+    free(renamed);
+    assert_int_equal(fixture->err.kind, CFBP_ERROR_INVALID);
+    assert_string_equal(fixture->err.message,
+                        "bin/supply loads libcurX.so.4 at run time (dlopen, for its feature "
+                        "\"download\"), which cflinuxfs4 does not have; link it statically or "
+                        "drop the dependency");
+}
+
+/*
+ * Every function the loader resolves exists in the oldest stack's libcurl
+ * (7.81.0): a program calling them all passes the audit's libcurl release
+ * check, which refuses curl_ws_send (7.86.0) above.
+ */
+static void the_curl_loader_needs_nothing_newer_than_the_stacks(void **state)
+{
+    struct fixture *fixture = *state;
+    size_t count;
+    const char *const *names = cfbp_curl_function_names(&count);
+    assert_true(count >= 10);
+    assert_string_equal(names[0], "curl_global_init");
+    assert_passes(fixture, programs.curl_loader_uses, "bin/tool");
+    assert_passes_on(fixture, programs.curl_loader_uses, "bin/tool", "cflinuxfs5");
+}
+
 int main(void)
 {
 #define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -628,6 +802,10 @@ int main(void)
         TEST(what_is_newer_than_cflinuxfs4_runs_on_cflinuxfs5),
         TEST(refuses_a_symbol_newer_than_glibc_2_39),
         TEST(refuses_what_noble_lacks),
+        TEST(audits_the_libraries_a_dlopen_note_names),
+        TEST(a_program_without_the_note_is_not_refused),
+        TEST(the_built_supply_declares_libcurl),
+        TEST(the_curl_loader_needs_nothing_newer_than_the_stacks),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

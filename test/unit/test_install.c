@@ -14,6 +14,9 @@
 
 #include "http_server.h"
 
+#include <ftw.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -469,6 +472,161 @@ static void never_reads_or_removes_a_cached_copy_through_a_link(void **state)
     free(url);
 }
 
+/* --- extracting while downloading --- */
+
+/* Remakes fixture->archive as member "a" then 1.5 MB of random bytes, and serves it slowly. */
+static char *serve_slow_archive(struct fixture *fixture, unsigned long rate)
+{
+    const struct test_entry entries[] = {
+        {"a", 'f', 0644, "first\n", 0},
+        {"bin/tool", 'f', 0755, "#!/bin/sh\necho tool\n", 0},
+        {"z", 'r', 0644, NULL, 1500000},
+    };
+    test_make_archive(fixture->archive, TEST_TGZ, entries, 3);
+    strcpy(fixture->sha256, test_sha256_of_file(fixture->archive));
+    char *url = serve_archive(fixture);
+    test_http_server_set_rate(fixture->server, "/tool-1.2.3.tgz", rate);
+    return url;
+}
+
+struct background_install {
+    struct fixture *fixture;
+    pthread_t thread;
+    int result;
+    volatile bool done;
+};
+
+static void *run_install(void *data)
+{
+    struct background_install *background = data;
+    background->result = install(background->fixture, "1.2.3");
+    background->done = true;
+    return NULL;
+}
+
+static bool found_a;
+static int look_for_a(const char *path, const struct stat *st, int type, struct FTW *where)
+{
+    (void)st;
+    if (type == FTW_F && strcmp(path + where->base, "a") == 0 && strstr(path, "/tree/"))
+        found_a = true;
+    return 0;
+}
+
+static void extracts_while_downloading(void **state)
+{
+    struct fixture *fixture = *state;
+    char *url = serve_slow_archive(fixture, 1000000); /* about 1.5 s */
+    load_manifest(fixture, NULL, url, NULL, NULL);
+    cfbp_installer_set_app_cache_dir(&fixture->installer, fixture->cache);
+    char hash[CFBP_DIGEST_HEX_SIZE];
+    cfbp_digest_of_bytes(CFBP_DIGEST_SHA256, url, strlen(url), hash);
+    char cached[1024];
+    snprintf(cached, sizeof(cached), "%s/dependencies/%s/tool-1.2.3.tgz", fixture->cache, hash);
+    struct background_install background = {.fixture = fixture};
+    assert_int_equal(pthread_create(&background.thread, NULL, run_install, &background), 0);
+    /* The first member is written in the install's work tree before the download is done. */
+    bool seen_early = false;
+    while (!background.done && !seen_early) {
+        found_a = false;
+        nftw(fixture->dir, look_for_a, 16, FTW_PHYS);
+        seen_early = found_a && !test_exists(cached);
+        usleep(10000);
+    }
+    pthread_join(background.thread, NULL);
+    if (background.result < 0)
+        fail_msg("%s", fixture->err.message);
+    assert_true(seen_early);
+    assert_installed(fixture);
+    assert_string_equal(test_sha256_of_file(cached), fixture->sha256);
+    char *work_left = test_path(fixture->dir, "deps");
+    assert_int_equal(test_count_entries(work_left), 5); /* 0, 0/a, 0/bin, 0/bin/tool, 0/z */
+    free(work_left);
+    free(url);
+}
+
+static void logs_progress_of_a_slow_download(void **state)
+{
+    struct fixture *fixture = *state;
+    char *url = serve_slow_archive(fixture, 1000000);
+    load_manifest(fixture, NULL, url, NULL, NULL);
+    fixture->installer.progress_interval = 0.5;
+    assert_int_equal(install(fixture, "1.2.3"), 0);
+    const char *log = logged(fixture);
+    const char *first = strstr(log, "       Downloaded ");
+    if (!first || !strstr(first + 1, "       Downloaded ") ||
+        !strstr(log, "       Downloaded 100% ("))
+        fail_msg("no progress lines in:\n%s", log);
+    assert_non_null(strstr(first, " MB/s)\n"));
+    free(url);
+}
+
+static void a_fast_download_logs_no_progress(void **state)
+{
+    struct fixture *fixture = *state;
+    char *url = serve_archive(fixture);
+    load_manifest(fixture, NULL, url, NULL, NULL);
+    assert_int_equal(install(fixture, "1.2.3"), 0);
+    assert_null(strstr(logged(fixture), "Downloaded"));
+    free(url);
+}
+
+/*
+ * A first answer cut short, and not even the right bytes: the stream the
+ * extraction read is then not the verified file, so its failure does not
+ * count and the install is done again from the verified file.
+ */
+static void a_retry_with_other_bytes_installs_from_the_verified_file(void **state)
+{
+    struct fixture *fixture = *state;
+    char *other = test_path(fixture->dir, "other.tgz");
+    const struct test_entry entries[] = {
+        {"bin/tool", 'f', 0755, "#!/bin/sh\necho other\n", 0},
+        {"y", 'r', 0644, NULL, 100000},
+    };
+    test_make_archive(other, TEST_TGZ, entries, 2);
+    struct test_http_response script[] = {
+        {200, NULL, other, 60000, 0, false, NULL},
+        {200, NULL, fixture->archive, 0, 0, false, NULL},
+    };
+    struct test_http_route route = {"/tool-1.2.3.tgz", script, 2};
+    fixture->server = test_http_server_start(&route, 1);
+    char *url = test_http_server_url(fixture->server, "/tool-1.2.3.tgz");
+    load_manifest(fixture, NULL, url, NULL, NULL);
+    cfbp_installer_set_app_cache_dir(&fixture->installer, fixture->cache);
+    if (install(fixture, "1.2.3") < 0)
+        fail_msg("%s\n%s", fixture->err.message, logged(fixture));
+    assert_int_equal(test_http_server_hits(fixture->server, "/tool-1.2.3.tgz"), 2);
+    assert_installed(fixture);
+    assert_int_equal(test_count_entries(fixture->dest), 2); /* bin, bin/tool: nothing of other */
+    free(other);
+    free(url);
+}
+
+static void an_unsafe_download_fails_and_leaves_nothing(void **state)
+{
+    struct fixture *fixture = *state;
+    const struct test_entry entries[] = {
+        {"bin/tool", 'f', 0755, "#!/bin/sh\necho tool\n", 0},
+        {"../escape", 'f', 0644, "out\n", 0},
+    };
+    test_make_archive(fixture->archive, TEST_TGZ, entries, 2);
+    strcpy(fixture->sha256, test_sha256_of_file(fixture->archive));
+    char *url = serve_archive(fixture);
+    load_manifest(fixture, NULL, url, NULL, NULL);
+    assert_int_equal(install(fixture, "1.2.3"), -1);
+    assert_int_equal(fixture->err.kind, CFBP_ERROR_UNSAFE_ARCHIVE);
+    assert_non_null(strstr(fixture->err.message, "'../escape'"));
+    assert_false(test_exists(fixture->dest));
+    char *escape = test_path(fixture->dir, "deps/escape");
+    assert_false(test_exists(escape));
+    free(escape);
+    char *deps = test_path(fixture->dir, "deps");
+    assert_false(test_exists(deps)); /* the directories made on the way went too */
+    free(deps);
+    free(url);
+}
+
 int main(void)
 {
 #define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -489,6 +647,11 @@ int main(void)
         TEST(cleans_unused_app_cache_files),
         TEST(never_cleans_the_app_cache_through_a_link),
         TEST(never_reads_or_removes_a_cached_copy_through_a_link),
+        TEST(extracts_while_downloading),
+        TEST(logs_progress_of_a_slow_download),
+        TEST(a_fast_download_logs_no_progress),
+        TEST(a_retry_with_other_bytes_installs_from_the_verified_file),
+        TEST(an_unsafe_download_fails_and_leaves_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
