@@ -27,8 +27,6 @@
 #include "cfbp/strbuf.h"
 #include "cfbp/text_table.h"
 
-#include <pthread.h>
-#include <regex.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -55,7 +53,7 @@ static bool is_one_of(const char *text, const char *const *words)
     return false;
 }
 
-/* Whether a key means null; cheaper than cfbp_yaml_meaning_of, which may run patterns. */
+/* Whether a key means null; cheaper than cfbp_yaml_meaning_of, which tries every shape. */
 static bool is_null_key(const struct cfbp_yaml_node *key)
 {
     return !key->quoted && key->value_length <= 4 && strlen(key->value) == key->value_length &&
@@ -780,41 +778,142 @@ bool cfbp_yaml_is_null(const struct cfbp_yaml_node *node)
 }
 
 /*
- * The patterns of yaml.v2's resolver, compiled once for the process
- * (pthread_once: programs may read YAML from several threads; regexec on a
- * compiled pattern is thread-safe).
+ * The shapes of yaml.v2's resolver, its regular expressions written as
+ * plain scans (glibc compiling the four of them took about 1 ms of every
+ * program's start). Each group of digits is taken whole: what follows one in
+ * these shapes is never a digit, so that is what the expressions match too.
  */
-enum plain_pattern {
-    INT_PATTERN,
-    FLOAT_PATTERN,
-    TIMESTAMP_PATTERN,
-    BASE_60_PATTERN,
-    PATTERN_COUNT
-};
-
-static const char *const pattern_texts[PATTERN_COUNT] = {
-    [INT_PATTERN] = "^[-+]?(0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)$",
-    [FLOAT_PATTERN] = "^[-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?$",
-    [TIMESTAMP_PATTERN] = "^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}"
-                          "([Tt ][0-9]{1,2}:[0-9]{1,2}:[0-9]{1,2}(\\.[0-9]*)?"
-                          "(Z|[-+][0-9]{1,2}(:[0-9]{2})?)?)?$",
-    [BASE_60_PATTERN] = "^[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\\.[0-9_]*)?$",
-};
-static regex_t patterns[PATTERN_COUNT];
-static bool pattern_compiled[PATTERN_COUNT];
-static pthread_once_t patterns_once = PTHREAD_ONCE_INIT;
-
-static void compile_patterns(void)
+static size_t digits_at(const char *text, const char *accepted)
 {
-    for (int i = 0; i < PATTERN_COUNT; i++)
-        pattern_compiled[i] =
-            regcomp(&patterns[i], pattern_texts[i], REG_EXTENDED | REG_NOSUB) == 0;
+    return strspn(text, accepted);
 }
 
-static bool matches(enum plain_pattern pattern, const char *text)
+#define DIGITS "0123456789"
+
+/* Takes between min and max digits; false when the group is shorter or longer. */
+static bool take_digits(const char **text, size_t min, size_t max)
 {
-    pthread_once(&patterns_once, compile_patterns);
-    return pattern_compiled[pattern] && regexec(&patterns[pattern], text, 0, NULL, 0) == 0;
+    size_t count = digits_at(*text, DIGITS);
+    if (count < min || count > max)
+        return false;
+    *text += count;
+    return true;
+}
+
+static const char *skip_sign(const char *text)
+{
+    return *text == '-' || *text == '+' ? text + 1 : text;
+}
+
+/* ^[-+]?(0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)$ */
+static bool is_int_shape(const char *text)
+{
+    text = skip_sign(text);
+    if (text[0] == '0') {
+        const char *digits = strchr("xX", text[1])   ? DIGITS "abcdefABCDEF"
+                             : strchr("oO", text[1]) ? "01234567"
+                             : strchr("bB", text[1]) ? "01"
+                                                     : NULL;
+        if (digits && text[1]) {
+            size_t count = digits_at(text + 2, digits);
+            return count > 0 && text[2 + count] == '\0';
+        }
+        return text[1 + digits_at(text + 1, "01234567")] == '\0';
+    }
+    return text[0] >= '1' && text[0] <= '9' && text[1 + digits_at(text + 1, DIGITS)] == '\0';
+}
+
+/* ^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$ */
+static bool is_float_shape(const char *text)
+{
+    text = skip_sign(text);
+    if (*text == '.') {
+        text++;
+        if (!take_digits(&text, 1, SIZE_MAX))
+            return false;
+    } else {
+        if (!take_digits(&text, 1, SIZE_MAX))
+            return false;
+        if (*text == '.') {
+            text++;
+            text += digits_at(text, DIGITS);
+        }
+    }
+    if (*text == 'e' || *text == 'E') {
+        text = skip_sign(text + 1);
+        if (!take_digits(&text, 1, SIZE_MAX))
+            return false;
+    }
+    return *text == '\0';
+}
+
+/*
+ * ^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}
+ *  ([Tt ][0-9]{1,2}:[0-9]{1,2}:[0-9]{1,2}(\.[0-9]*)?(Z|[-+][0-9]{1,2}(:[0-9]{2})?)?)?$
+ */
+static bool is_timestamp_shape(const char *text)
+{
+    if (!take_digits(&text, 4, 4) || *text != '-')
+        return false;
+    text++;
+    if (!take_digits(&text, 1, 2) || *text != '-')
+        return false;
+    text++;
+    if (!take_digits(&text, 1, 2))
+        return false;
+    if (*text == '\0')
+        return true;
+    if (*text != 'T' && *text != 't' && *text != ' ')
+        return false;
+    text++;
+    for (int part = 0; part < 3; part++) {
+        if (part > 0 && *text++ != ':')
+            return false;
+        if (!take_digits(&text, 1, 2))
+            return false;
+    }
+    if (*text == '.') {
+        text++;
+        text += digits_at(text, DIGITS);
+    }
+    if (*text == 'Z') {
+        text++;
+    } else if (*text == '-' || *text == '+') {
+        text++;
+        if (!take_digits(&text, 1, 2))
+            return false;
+        if (*text == ':') {
+            text++;
+            if (!take_digits(&text, 2, 2))
+                return false;
+        }
+    }
+    return *text == '\0';
+}
+
+/* ^[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?$ */
+static bool is_base_60_shape(const char *text)
+{
+    text = skip_sign(text);
+    if (*text < '0' || *text > '9')
+        return false;
+    text += digits_at(text, DIGITS "_");
+    size_t groups = 0;
+    while (*text == ':') {
+        text++;
+        size_t count = digits_at(text, DIGITS);
+        if (count == 0 || count > 2 || (count == 2 && text[0] > '5'))
+            return false;
+        text += count;
+        groups++;
+    }
+    if (groups == 0)
+        return false;
+    if (*text == '.') {
+        text++;
+        text += digits_at(text, DIGITS "_");
+    }
+    return *text == '\0';
 }
 
 /* yaml.v2 checks timestamps with time.Parse: 2000-02-30 is a string, not a date. */
@@ -868,14 +967,14 @@ static enum cfbp_yaml_meaning resolve_plain(const char *text)
         if (*c != '_')
             cfbp_strbuf_append_char(&plain, *c);
     enum cfbp_yaml_meaning meaning = CFBP_YAML_STRING;
-    if (matches(INT_PATTERN, plain.buf))
+    if (is_int_shape(plain.buf))
         meaning = CFBP_YAML_INT;
-    else if (matches(FLOAT_PATTERN, plain.buf))
+    else if (is_float_shape(plain.buf))
         meaning = CFBP_YAML_FLOAT;
-    else if (matches(TIMESTAMP_PATTERN, text) && is_real_date(text))
+    else if (is_timestamp_shape(text) && is_real_date(text))
         meaning = CFBP_YAML_TIMESTAMP;
     /* Base-60 numbers ("1:20") are quoted by yaml.v2 for YAML 1.1 readers. */
-    else if (matches(BASE_60_PATTERN, text))
+    else if (is_base_60_shape(text))
         meaning = CFBP_YAML_FLOAT;
     cfbp_strbuf_release(&plain);
     return meaning;

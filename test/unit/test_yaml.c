@@ -9,6 +9,8 @@
 #include "cfbp/strbuf.h"
 #include "cfbp/yaml.h"
 
+#include <regex.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -1566,9 +1568,129 @@ static void aliases_of_long_text_are_counted_in_bytes(void **state)
     cfbp_strbuf_release(&text);
 }
 
+/*
+ * yaml.c reads yaml.v2's resolver shapes with plain scans; here the same
+ * regular expressions yaml.v2 uses (POSIX extended) decide instead, over
+ * strings made of the characters that matter, and the meanings must agree.
+ */
+static const char *const resolver_patterns[] = {
+    "^[-+]?(0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)$",
+    "^[-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?$",
+    "^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([Tt ][0-9]{1,2}:[0-9]{1,2}:[0-9]{1,2}(\\.[0-9]*)?"
+    "(Z|[-+][0-9]{1,2}(:[0-9]{2})?)?)?$",
+    "^[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\\.[0-9_]*)?$",
+};
+
+static bool pattern_matches(regex_t *pattern, const char *text)
+{
+    return regexec(pattern, text, 0, NULL, 0) == 0;
+}
+
+static void check_shapes(regex_t patterns[4], const char *text)
+{
+    struct cfbp_yaml_node node = {.type = CFBP_YAML_SCALAR, .value = (char *)text};
+    node.value_length = strlen(text);
+    enum cfbp_yaml_meaning meaning = cfbp_yaml_meaning_of(&node);
+    if (meaning == CFBP_YAML_NULL || meaning == CFBP_YAML_BOOL || meaning == CFBP_YAML_MERGE)
+        return; /* decided by word lists before any shape */
+    char plain[64];
+    size_t length = 0;
+    for (const char *c = text; *c; c++)
+        if (*c != '_')
+            plain[length++] = *c;
+    plain[length] = '\0';
+    bool numeric_start = strchr("-+.0123456789", text[0]) && text[0];
+    enum cfbp_yaml_meaning expected = CFBP_YAML_STRING;
+    if (!numeric_start)
+        expected = CFBP_YAML_STRING;
+    else if (pattern_matches(&patterns[0], plain))
+        expected = CFBP_YAML_INT;
+    else if (pattern_matches(&patterns[1], plain))
+        expected = CFBP_YAML_FLOAT;
+    else if (pattern_matches(&patterns[2], text))
+        expected = meaning == CFBP_YAML_TIMESTAMP ? CFBP_YAML_TIMESTAMP : CFBP_YAML_STRING;
+    else if (pattern_matches(&patterns[3], text))
+        expected = CFBP_YAML_FLOAT;
+    /* A date-shaped text that is no real date falls through to base 60 (never matches it). */
+    if (meaning == CFBP_YAML_FLOAT && expected == CFBP_YAML_STRING &&
+        strstr(".inf.Inf.INF+.inf+.Inf+.INF-.inf-.Inf-.INF.nan.NaN.NAN", text) && text[0])
+        return;
+    if (meaning != expected)
+        fail_msg("'%s': yaml.c says %d, yaml.v2's patterns say %d", text, meaning, expected);
+}
+
+static void resolver_shapes_agree_with_yaml_v2_patterns(void **state)
+{
+    (void)state;
+    regex_t patterns[4];
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(regcomp(&patterns[i], resolver_patterns[i], REG_EXTENDED | REG_NOSUB), 0);
+    static const char *const known[] = {
+        "0",
+        "00",
+        "0x",
+        "0x1F",
+        "0o17",
+        "0b101",
+        "0b2",
+        "-0",
+        "+12",
+        "1_0",
+        "1.",
+        ".5",
+        "1e5",
+        "1.5E-3",
+        "e5",
+        ".",
+        "1:2",
+        "1:60",
+        "1:59.5",
+        "2025-4-30",
+        "2025-04-30",
+        "2025-02-30",
+        "2025-04-30T10:00:00Z",
+        "2025-04-30 1:2:3.5+01:00",
+        "2025-04-30t1:2:3-1",
+        "1.2.3",
+        "1.10",
+        "v1.2",
+        "12345-1-1",
+    };
+    for (size_t i = 0; i < sizeof(known) / sizeof(*known); i++)
+        check_shapes(patterns, known[i]);
+    static const char alphabet[] = "0123456789-+._:eExXoObBTtZ a";
+    unsigned long long state_bits = 0x9e3779b97f4a7c15ULL;
+    char text[24];
+    for (int round = 0; round < 200000; round++) {
+        state_bits ^= state_bits << 13;
+        state_bits ^= state_bits >> 7;
+        state_bits ^= state_bits << 17;
+        size_t length = state_bits % 14;
+        unsigned long long bits = state_bits;
+        for (size_t i = 0; i < length; i++) {
+            if (i % 8 == 0) {
+                state_bits ^= state_bits << 13;
+                state_bits ^= state_bits >> 7;
+                state_bits ^= state_bits << 17;
+                bits = state_bits;
+            }
+            /* Mostly digits, so that numbers and dates come up often. */
+            unsigned pick = (unsigned)(bits & 0xff);
+            bits >>= 8;
+            text[i] =
+                pick < 150 ? (char)('0' + pick % 10) : alphabet[pick % (sizeof(alphabet) - 1)];
+        }
+        text[length] = '\0';
+        check_shapes(patterns, text);
+    }
+    for (int i = 0; i < 4; i++)
+        regfree(&patterns[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(resolver_shapes_agree_with_yaml_v2_patterns),
         cmocka_unit_test(an_anchor_on_a_merge_key_stays_usable),
         cmocka_unit_test(aliases_of_long_text_are_counted_in_bytes),
         cmocka_unit_test(loads_a_tree_with_positions),
