@@ -989,6 +989,8 @@ static int install_single_file(int fd, bool as_destination,
         cfbp_path_join(&display, workdir.path, name);
         result = copy_hashing(fd, workdir.fd, name, display.buf, request, actual_sha256, err);
     }
+    if (result == 0 && request->before_placing)
+        result = request->before_placing(request->before_placing_data, err);
     if (result == 0)
         result = cfbp_destination_lock(&lock, final_path.buf, err);
     if (result == 0 && cfbp_fs_type_of(final_path.buf) == CFBP_FS_DIRECTORY)
@@ -1128,6 +1130,8 @@ static int install_archive(int fd, enum cfbp_archive_kind kind,
         else
             result = extract_tar_stream(&extractor, fd, kind, request, actual_sha256, err);
         forget_parents(&extractor);
+        if (result == 0 && request->before_placing)
+            result = request->before_placing(request->before_placing_data, err);
         if (result == 0)
             result =
                 place_tree(&extractor, &workdir, tree_fd, request->destination, &keep_workdir, err);

@@ -559,6 +559,8 @@ struct download_job {
     bool stream_exact;
     int result;
     struct cfbp_error err;
+    pthread_t thread;
+    bool joined;
 };
 
 static void *run_download(void *data)
@@ -570,9 +572,25 @@ static void *run_download(void *data)
 }
 
 /*
+ * The extraction's last step before placing anything (archive.h): it has read
+ * the whole stream, so the download is ending; its verdict decides. The
+ * stream alone proves nothing: a server may send the right bytes and more.
+ */
+static int wait_for_download(void *data, struct cfbp_error *err)
+{
+    struct download_job *job = data;
+    pthread_join(job->thread, NULL);
+    job->joined = true;
+    if (job->result == 0)
+        return 0;
+    return cfbp_error_set(err, job->err.kind, "the download was not verified");
+}
+
+/*
  * Downloads and extracts at once (download.h): a thread downloads into the
  * app cache (or the work directory) and sends the same bytes down a socket,
- * which the extraction reads. The download's verdict comes first; an
+ * which the extraction reads; the extraction places nothing before the
+ * download is verified (wait_for_download). The download's verdict comes first; an
  * extraction that failed on bytes that were not the verified file's (a retry
  * restarted the stream) is done again from the file.
  */
@@ -581,8 +599,12 @@ static int install_streaming(struct cfbp_installer *installer,
                              const char *destination, unsigned strip, struct cfbp_error *err)
 {
     int sockets[2];
-    struct download_job job = {installer, dependency, source, -1, false, -1, CFBP_ERROR_INIT};
-    pthread_t thread;
+    struct download_job job = {.installer = installer,
+                               .dependency = dependency,
+                               .source = source,
+                               .stream_fd = -1,
+                               .result = -1,
+                               .err = CFBP_ERROR_INIT};
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sockets) < 0) {
         /* No socket to stream through: one after the other, as before. */
         if (download(installer, dependency, source->path.buf, -1, NULL, source->md5_checked_sha256,
@@ -591,7 +613,7 @@ static int install_streaming(struct cfbp_installer *installer,
         return install_from(dependency, source, destination, strip, err);
     }
     job.stream_fd = sockets[1];
-    int started = pthread_create(&thread, NULL, run_download, &job);
+    int started = pthread_create(&job.thread, NULL, run_download, &job);
     if (started != 0) {
         close(sockets[0]);
         close(sockets[1]);
@@ -601,11 +623,14 @@ static int install_streaming(struct cfbp_installer *installer,
     struct cfbp_strbuf name = CFBP_STRBUF_INIT;
     struct cfbp_archive_request request;
     archive_request(&request, dependency, source, &name, destination, strip);
+    request.before_placing = wait_for_download;
+    request.before_placing_data = &job;
     struct cfbp_error extraction = CFBP_ERROR_INIT;
     char actual[CFBP_DIGEST_HEX_SIZE];
     int extracted = cfbp_archive_install_fd(&request, sockets[0], actual, &extraction);
     close(sockets[0]); /* a download still sending learns the extraction is over */
-    pthread_join(thread, NULL);
+    if (!job.joined)
+        pthread_join(job.thread, NULL);
     close(sockets[1]);
     cfbp_strbuf_release(&name);
     int result;

@@ -58,6 +58,13 @@ struct cfbp_archive_request {
     const char *expected_sha256; /* lowercase hex, or NULL to only compute it */
     const char *destination;
     unsigned strip_components; /* leading path components dropped from members */
+    /*
+     * Called, when set, once everything is extracted and verified, just before
+     * anything is placed: a failure (-1, err set) places nothing. An extraction
+     * from a download's stream waits there for the download's own verdict.
+     */
+    int (*before_placing)(void *data, struct cfbp_error *err);
+    void *before_placing_data;
 };
 
 /*

@@ -10,9 +10,13 @@
  *
  * A download can also stream: every byte is sent, as it arrives, to a
  * stream socket that something else reads at the same time (an extraction,
- * archive.h), so that the dependency is extracted while it downloads. The
- * last byte is held back until the digest matched: a reader never sees the
- * whole stream of a download that failed or was refused. Fetch retries
+ * archive.h), so that the dependency is extracted while it downloads. What
+ * the reader got proves nothing by itself (a server may send the right bytes
+ * and then more, and the download is refused): the reader must not act on it
+ * before cfbp_download_verified has returned 0 (install.c places nothing
+ * until then). The last byte received is held back until the digest
+ * matched, so the stream of a refused download never ends with every byte
+ * the download saw. Fetch retries
  * restart from the first byte; bytes already streamed are not streamed
  * again, and whether the stream held exactly the verified bytes is reported
  * (stream_exact), so that a reader's failure can be trusted or the work

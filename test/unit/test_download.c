@@ -297,6 +297,39 @@ static void a_reader_that_stops_does_not_stop_the_download(void **state)
     free(url);
 }
 
+/*
+ * Adversarial review of issue 12: the answer is the right body plus one more
+ * byte. The download is refused and the stream is not exact, although every
+ * byte of the right body went down it: the stream alone proves nothing, which
+ * is why an install waits for the download's verdict before placing anything
+ * (test_install.c: a_refused_download_with_extra_bytes_places_nothing).
+ */
+static void a_download_with_one_byte_too_many_is_refused_and_not_exact(void **state)
+{
+    struct fixture *fixture = *state;
+    char *body = test_read_file(fixture->body_path);
+    char *longer = test_path(fixture->dir, "longer.bin");
+    struct cfbp_strbuf bytes = CFBP_STRBUF_INIT;
+    cfbp_strbuf_append(&bytes, body, BODY_SIZE);
+    cfbp_strbuf_append(&bytes, "\n", 1);
+    struct cfbp_error err = CFBP_ERROR_INIT;
+    assert_int_equal(cfbp_fs_write_file(longer, bytes.buf, bytes.len, 0644, &err), 0);
+    cfbp_strbuf_release(&bytes);
+    struct test_http_response ok = {200, NULL, longer, 0, 0, false, NULL};
+    char *url = serve(fixture, &ok, 1);
+    struct reader reader;
+    bool exact = true;
+    int result = download_streamed(fixture, url, &reader, &exact);
+    cfbp_strbuf_release(&reader.got);
+    free(body);
+    free(longer);
+    free(url);
+    assert_int_equal(result, -1);
+    assert_int_equal(fixture->err.kind, CFBP_ERROR_CHECKSUM);
+    assert_false(exact);
+    assert_cache_holds(fixture, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -311,6 +344,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(a_reader_that_stops_does_not_stop_the_download, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(a_download_with_one_byte_too_many_is_refused_and_not_exact,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -627,6 +627,63 @@ static void an_unsafe_download_fails_and_leaves_nothing(void **state)
     free(url);
 }
 
+/* Copies path to copy with extra bytes after its own. */
+static void copy_with_trailer(const char *path, const char *copy, const char *trailer)
+{
+    FILE *in = fopen(path, "rb"), *out = fopen(copy, "wb");
+    assert_non_null(in);
+    assert_non_null(out);
+    char buffer[4096];
+    size_t got;
+    while ((got = fread(buffer, 1, sizeof(buffer), in)) > 0)
+        assert_int_equal(fwrite(buffer, 1, got, out), got);
+    fputs(trailer, out);
+    fclose(in);
+    assert_int_equal(fclose(out), 0);
+}
+
+/*
+ * Adversarial review of issue 12: the server sends the right archive plus
+ * one more byte. The download is refused (its digest is not the entry's),
+ * but the byte held back is the extra one, so the extraction read exactly
+ * the entry's bytes, matched its digest and placed the tree: a failed
+ * install that replaced an existing file. It must leave the destination as
+ * it was.
+ */
+static void a_refused_download_with_extra_bytes_places_nothing(void **state)
+{
+    struct fixture *fixture = *state;
+    char *longer = test_path(fixture->dir, "longer.tgz");
+    copy_with_trailer(fixture->archive, longer, "\n");
+    struct test_http_response ok = {200, NULL, longer, 0, 0, false, NULL};
+    struct test_http_route route = {"/tool-1.2.3.tgz", &ok, 1};
+    fixture->server = test_http_server_start(&route, 1);
+    char *url = test_http_server_url(fixture->server, "/tool-1.2.3.tgz");
+    load_manifest(fixture, NULL, url, NULL, NULL);
+    cfbp_installer_set_app_cache_dir(&fixture->installer, fixture->cache);
+    char *old_tool = test_path(fixture->dest, "bin/tool");
+    test_write_file(old_tool, "old\n", 0755);
+    char *deps = test_path(fixture->dir, "deps");
+    char *before = test_snapshot(deps, true);
+    int result = install(fixture, "1.2.3");
+    char *after = test_snapshot(deps, true);
+    char *tool = test_read_file(old_tool);
+    bool kept = tool && strcmp(tool, "old\n") == 0;
+    free(tool);
+    free(old_tool);
+    free(deps);
+    free(longer);
+    free(url);
+    assert_int_equal(result, -1);
+    assert_int_equal(fixture->err.kind, CFBP_ERROR_CHECKSUM);
+    bool same = strcmp(before, after) == 0;
+    free(before);
+    free(after);
+    if (!kept || !same)
+        fail_msg("a refused download changed the destination (bin/tool %s)",
+                 kept ? "kept" : "replaced");
+}
+
 int main(void)
 {
 #define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -652,6 +709,7 @@ int main(void)
         TEST(a_fast_download_logs_no_progress),
         TEST(a_retry_with_other_bytes_installs_from_the_verified_file),
         TEST(an_unsafe_download_fails_and_leaves_nothing),
+        TEST(a_refused_download_with_extra_bytes_places_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
