@@ -121,6 +121,19 @@ int cfbp_digest_of_file(enum cfbp_digest_algorithm algorithm, const char *path,
     return 0;
 }
 
+int cfbp_digest_check_file(enum cfbp_digest_algorithm algorithm, const char *path,
+                           const char *expected, struct cfbp_error *err)
+{
+    char actual[CFBP_DIGEST_HEX_SIZE];
+    if (cfbp_digest_of_file(algorithm, path, actual, err) < 0)
+        return -1;
+    if (strcmp(actual, expected) == 0)
+        return 0;
+    const char *name = algorithm == CFBP_DIGEST_MD5 ? "md5" : "sha256";
+    return cfbp_error_set(err, CFBP_ERROR_CHECKSUM, "%s mismatch: expected %s %s, actual %s %s",
+                          name, name, expected, name, actual);
+}
+
 static bool is_lowercase_hex(const char *text, size_t length)
 {
     if (strlen(text) != length)

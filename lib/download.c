@@ -86,13 +86,8 @@ static int verify(const struct cfbp_download *download, const char *partial,
                               "sha256 mismatch: expected sha256 %s, actual sha256 %s",
                               download->sha256, actual_sha256);
     }
-    char md5[CFBP_DIGEST_HEX_SIZE];
-    if (cfbp_digest_of_file(CFBP_DIGEST_MD5, partial, md5, err) < 0)
-        return -1;
-    if (download->md5 && strcmp(md5, download->md5) == 0)
-        return 0;
-    return cfbp_error_set(err, CFBP_ERROR_CHECKSUM, "md5 mismatch: expected md5 %s, actual md5 %s",
-                          download->md5 ? download->md5 : "(none)", md5);
+    return cfbp_digest_check_file(CFBP_DIGEST_MD5, partial,
+                                  download->md5 ? download->md5 : "(none)", err);
 }
 
 int cfbp_download_verified(struct cfbp_download *download, char actual_sha256[CFBP_DIGEST_HEX_SIZE],

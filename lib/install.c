@@ -540,8 +540,9 @@ static int install_from(const struct cfbp_dependency *dependency, struct source 
 
 /*
  * Extracting while downloading needs the sha256 before the first byte (the
- * stream is its own proof: the tree is placed only when its digest matches)
- * and an archive read front to back: not a zip, whose directory is at its end.
+ * extraction checks what it read against it, and the download's own verdict
+ * before placing anything) and an archive read front to back: not a zip,
+ * whose directory is at its end.
  */
 static bool can_stream(const struct cfbp_dependency *dependency)
 {

@@ -647,14 +647,7 @@ static void download_progress(void *data, unsigned long long received, unsigned 
 static int check_md5(struct package_run *run, const struct cfbp_dependency *dependency,
                      const char *path)
 {
-    char actual[CFBP_DIGEST_HEX_SIZE];
-    if (cfbp_digest_of_file(CFBP_DIGEST_MD5, path, actual, run->err) < 0)
-        return -1;
-    if (strcmp(actual, dependency->md5) != 0)
-        return cfbp_error_set(run->err, CFBP_ERROR_CHECKSUM,
-                              "md5 mismatch: expected md5 %s, actual md5 %s", dependency->md5,
-                              actual);
-    return 0;
+    return cfbp_digest_check_file(CFBP_DIGEST_MD5, path, dependency->md5, run->err);
 }
 
 /* Downloads url into path (download.h), refusing the wrong digest. */

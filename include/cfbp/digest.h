@@ -45,6 +45,13 @@ int cfbp_digest_update_from_file(struct cfbp_digest *digests, size_t count, cons
 /* The hex digest of a file, read in blocks. */
 int cfbp_digest_of_file(enum cfbp_digest_algorithm algorithm, const char *path,
                         char hex[CFBP_DIGEST_HEX_SIZE], struct cfbp_error *err);
+/*
+ * Checks the file's digest against expected (lowercase hex): 0 when they
+ * match, else -1 with a CFBP_ERROR_CHECKSUM error "md5 mismatch: expected md5
+ * <e>, actual md5 <a>" (or sha256), or the read error.
+ */
+int cfbp_digest_check_file(enum cfbp_digest_algorithm algorithm, const char *path,
+                           const char *expected, struct cfbp_error *err);
 
 /* True for a 64-character lowercase hex string, the form of a manifest sha256. */
 bool cfbp_digest_is_sha256_hex(const char *text);
