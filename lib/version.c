@@ -1348,6 +1348,32 @@ int cfbp_version_check_constraint(const char *constraint, struct cfbp_error *err
                           constraint);
 }
 
+/*
+ * Masterminds' prerelease order made total: parts compare as comparePrePart
+ * does, except that two spellings of one number ("01", "1") are equal there
+ * and the next parts decide. Masterminds stops at the first part that differs
+ * as bytes; where that part decides, the answer is the same, and where it is
+ * such a pair, Masterminds answers -1 both ways and is no order at all.
+ * Deciding a part in one step and moving on keeps the whole a preorder: a
+ * tie over every part is a tie of the whole, settled by the caller.
+ */
+static int order_prereleases(const char *a, const char *b)
+{
+    while (*a || *b) {
+        size_t a_length = strcspn(a, "."), b_length = strcspn(b, ".");
+        uint64_t a_value = 0, b_value = 0;
+        bool a_number = a_length && parse_uint64(a, a_length, &a_value);
+        bool b_number = b_length && parse_uint64(b, b_length, &b_value);
+        int result = a_number && b_number ? compare_numbers(a_value, b_value)
+                                          : mm_compare_part(a, a_length, b, b_length);
+        if (result)
+            return result;
+        a += a_length + (a[a_length] == '.');
+        b += b_length + (b[b_length] == '.');
+    }
+    return 0;
+}
+
 int cfbp_version_compare(const char *a, const char *b)
 {
     struct cfbp_semver va, vb;
@@ -1355,10 +1381,11 @@ int cfbp_version_compare(const char *a, const char *b)
     bool b_ok = cfbp_semver_parse_lenient(&vb, b) == 0;
     int result = 0;
     if (a_ok && b_ok) {
-        result = mm_compare(&va, &vb);
-        /* Masterminds' "01" vs "1" answers -1 both ways: call that a tie, settled below. */
-        if (result && mm_compare(&vb, &va) == result)
-            result = 0;
+        result = compare_triples(&va, &vb);
+        if (!result && (va.prerelease || vb.prerelease))
+            result = !va.prerelease   ? 1
+                     : !vb.prerelease ? -1
+                                      : order_prereleases(va.prerelease, vb.prerelease);
     } else if (a_ok != b_ok) {
         result = a_ok ? 1 : -1;
     }

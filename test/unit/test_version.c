@@ -322,6 +322,45 @@ static void compares_version_strings_for_listings(void **state)
     /* Masterminds calls "01" less than "1" and "1" less than "01": settled bytewise. */
     assert_int_equal(cfbp_version_compare("1.0.0-01", "1.0.0-1"), -1);
     assert_int_equal(cfbp_version_compare("1.0.0-1", "1.0.0-01"), 1);
+    /* ...but only when nothing after the number decides (a fuzz finding). */
+    assert_int_equal(cfbp_version_compare("1.0.0-01", "1.0-1.0.0-0"), -1);
+    assert_int_equal(cfbp_version_compare("1.0.0-01.b", "1.0.0-1.a"), 1);
+}
+
+/* Every triple of versions made from awkward pieces: reflexive, antisymmetric, transitive. */
+static void listing_order_is_total(void **state)
+{
+    (void)state;
+    static const char *const cores[] = {"1", "1.0", "1.0.0", "v1.0.0", "01.0", "1.0.1"};
+    static const char *const prereleases[] = {
+        "",      "-0", "-00",  "-1",    "-01",      "-1.0", "-01.0",
+        "-1.00", "-a", "-1.a", "-01.a", "-1.0.0-0", "-A",   "-18446744073709551616"};
+    static const char *const builds[] = {"", "+b"};
+    char versions[200][48];
+    size_t count = 0;
+    for (size_t c = 0; c < sizeof(cores) / sizeof(*cores); c++)
+        for (size_t p = 0; p < sizeof(prereleases) / sizeof(*prereleases); p++)
+            for (size_t b = 0; b < sizeof(builds) / sizeof(*builds); b++)
+                snprintf(versions[count++], sizeof(versions[0]), "%s%s%s", cores[c], prereleases[p],
+                         builds[b]);
+    strcpy(versions[count++], "jdk8");
+    strcpy(versions[count++], "1.0.0-");
+    for (size_t i = 0; i < count; i++) {
+        assert_int_equal(cfbp_version_compare(versions[i], versions[i]), 0);
+        for (size_t j = 0; j < count; j++) {
+            int ij = cfbp_version_compare(versions[i], versions[j]);
+            assert_int_equal(ij, -cfbp_version_compare(versions[j], versions[i]));
+            if (i != j)
+                assert_int_not_equal(ij, 0);
+            for (size_t k = 0; ij < 0 && k < count; k++)
+                if (cfbp_version_compare(versions[j], versions[k]) < 0 &&
+                    cfbp_version_compare(versions[i], versions[k]) >= 0) {
+                    print_error("%s < %s < %s but not %s < %s\n", versions[i], versions[j],
+                                versions[k], versions[i], versions[k]);
+                    fail();
+                }
+        }
+    }
 }
 
 static void knows_prereleases(void **state)
@@ -569,6 +608,7 @@ int main(void)
         cmocka_unit_test(parses_lenient_versions_as_masterminds_does),
         cmocka_unit_test(orders_by_semver_precedence),
         cmocka_unit_test(compares_version_strings_for_listings),
+        cmocka_unit_test(listing_order_is_total),
         cmocka_unit_test(knows_prereleases),
         cmocka_unit_test(bare_wildcards_skip_prereleases_and_caret_is_masterminds_v1),
         cmocka_unit_test(errors_are_libbuildpacks_with_a_detail),
