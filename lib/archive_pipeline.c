@@ -8,11 +8,11 @@
  * variable; the reader also waits in poll(2) for input, woken by the
  * extractor's eventfd or by cfbp_cancel_fd().
  *
- * gzip (RFC 1952) is inflated by zlib, members and all, with the CRC-32 of
- * the output computed only when it is the only check there is (no SHA-256
- * expected: inflateValidate); concatenated members are read as gzip(1) and
- * libarchive read them, and bytes after the last member that do not start
- * another one are ignored, as both do. xz goes through
+ * gzip (RFC 1952) is inflated by ISA-L's igzip (cmake/isal_static.cmake),
+ * members and all, with its CRC-32 and length checked unless a SHA-256 is
+ * expected; concatenated members are read as gzip(1) and libarchive read
+ * them, and bytes after the last member that do not start another one are
+ * ignored, as both do. xz goes through
  * libarchive's own xz filter with its "raw" format, on the reader thread.
  */
 #include "archive_pipeline.h"
@@ -23,6 +23,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
+#include <igzip_lib.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -33,7 +34,6 @@
 #include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 /* How the data the extractor reads ended (the input may still be read after). */
 enum data_end {
@@ -352,25 +352,33 @@ static void copy_stream(struct archive_pipeline *pipeline, int first, size_t fir
         hash_rest(pipeline);
 }
 
-/* --- gzip, through zlib --- */
+/* --- gzip, through ISA-L --- */
 
 /*
- * zlib reads each RFC 1952 member itself, header and trailer (inflateInit2
- * with 16 + MAX_WBITS). When a SHA-256 decides, inflateValidate(0) spares the
- * CRC-32 of the output (and of the header); the digest checks every byte
- * anyway. After a member, what follows is another member when it starts with
- * gzip's magic bytes, and otherwise trailing bytes, ignored as gzip(1) and
- * libarchive ignore them.
+ * ISA-L's igzip reads each RFC 1952 member itself, header and trailer
+ * (ISAL_GZIP): the header's CRC-16 when it has one, and the trailer's CRC-32
+ * and length. A trailer that does not match is ignored when a SHA-256 decides
+ * (the digest checks every byte), and damage anywhere else fails either way.
+ * Each member starts with the checks zlib makes and igzip does not: deflate,
+ * no reserved flag. After a member, what follows is another member when its
+ * first four bytes pass them, and otherwise trailing bytes, ignored as
+ * gzip(1) and libarchive ignore them.
  */
 static const unsigned char gzip_magic[2] = {0x1f, 0x8b};
+#define GZIP_DEFLATE        8
 #define GZIP_RESERVED_FLAGS 0xe0
 
 enum gzip_stage { GZIP_MEMBER, GZIP_BETWEEN, GZIP_REST };
 
 struct gunzip {
     struct archive_pipeline *pipeline;
-    z_stream stream;
+    struct inflate_state *state;
+    /* The member's header, read by isal_read_gzip_header() across calls: isal_inflate()
+     * would read it too, but keeps none of it between calls (flags, CRC-16), so a header
+     * split between two input blocks was misread. */
+    struct isal_gzip_header header;
     enum gzip_stage stage;
+    bool first_member;      /* the start is gzip's magic: what is wrong there is damage */
     unsigned char magic[4]; /* between members: the bytes that may start another */
     size_t magic_have;
     char *block; /* the output block being filled */
@@ -379,30 +387,51 @@ struct gunzip {
     char failure_text[160];
 };
 
-static void gunzip_fail(struct gunzip *gunzip, int status)
+/* What went wrong, in zlib's words where it has them. */
+static const char *isal_problem(int status, const struct inflate_state *state)
 {
-    if (status == Z_MEM_ERROR)
-        cfbp_alloc_failed(0);
-    snprintf(gunzip->failure_text, sizeof(gunzip->failure_text), "gzip data is damaged (%s)",
-             gunzip->stream.msg ? gunzip->stream.msg : "zlib cannot inflate it");
-    gunzip->failure = gunzip->failure_text;
+    switch (status) {
+    case ISAL_INVALID_BLOCK:
+        return "invalid block type or lengths";
+    case ISAL_INVALID_SYMBOL:
+        return "invalid code";
+    case ISAL_INVALID_LOOKBACK:
+        return "invalid distance too far back";
+    case ISAL_INVALID_WRAPPER:
+        return "incorrect header check";
+    case ISAL_UNSUPPORTED_METHOD:
+        return "unknown compression method";
+    case ISAL_INCORRECT_CHECKSUM:
+        return state->block_state == ISAL_BLOCK_FINISH ? "incorrect data check"
+                                                       : "header crc mismatch";
+    default:
+        return "igzip cannot inflate it";
+    }
 }
 
-/* Starts the next member: zlib reads its header as it comes. */
-static void gunzip_start_member(struct gunzip *gunzip)
+static void gunzip_fail(struct gunzip *gunzip, const char *problem)
 {
-    inflateReset(&gunzip->stream);
-    if (!gunzip->pipeline->check_integrity)
-        inflateValidate(&gunzip->stream, 0);
-    gunzip->stage = GZIP_MEMBER;
+    snprintf(gunzip->failure_text, sizeof(gunzip->failure_text), "gzip data is damaged (%s)",
+             problem);
+    gunzip->failure = gunzip->failure_text;
 }
 
 /* Inflates what it can of input; returns bytes used, or -1 (failure or stop). */
 static ssize_t gunzip_inflate(struct gunzip *gunzip, const unsigned char *input, size_t length)
 {
     struct archive_pipeline *pipeline = gunzip->pipeline;
-    gunzip->stream.next_in = (unsigned char *)input;
-    gunzip->stream.avail_in = (unsigned)length;
+    struct inflate_state *state = gunzip->state;
+    state->next_in = (uint8_t *)input;
+    state->avail_in = (uint32_t)length;
+    if (!state->wrapper_flag) {
+        int status = isal_read_gzip_header(state, &gunzip->header);
+        if (status == ISAL_END_INPUT)
+            return (ssize_t)length; /* the header goes on in the next block */
+        if (status != ISAL_DECOMP_OK) {
+            gunzip_fail(gunzip, isal_problem(status, state));
+            return -1;
+        }
+    }
     for (;;) {
         if (!gunzip->block) {
             enum output_status status = output_begin(pipeline, &gunzip->block);
@@ -415,29 +444,47 @@ static ssize_t gunzip_inflate(struct gunzip *gunzip, const unsigned char *input,
             }
             gunzip->block_length = 0;
         }
-        unsigned char *out = (unsigned char *)gunzip->block + gunzip->block_length;
-        gunzip->stream.next_out = out;
-        gunzip->stream.avail_out = (unsigned)(pipeline->block_size - gunzip->block_length);
-        int status = inflate(&gunzip->stream, Z_NO_FLUSH);
-        gunzip->block_length += (size_t)(gunzip->stream.next_out - out);
+        uint8_t *out = (uint8_t *)gunzip->block + gunzip->block_length;
+        state->next_out = out;
+        state->avail_out = (uint32_t)(pipeline->block_size - gunzip->block_length);
+        int status = isal_inflate(state);
+        gunzip->block_length += (size_t)(state->next_out - out);
         if (gunzip->block_length == pipeline->block_size) {
             output_commit(pipeline, gunzip->block_length);
             gunzip->block = NULL;
         }
-        if (status == Z_STREAM_END) {
+        bool finished = state->block_state == ISAL_BLOCK_FINISH;
+        if (status != ISAL_DECOMP_OK &&
+            !(status == ISAL_INCORRECT_CHECKSUM && finished && !pipeline->check_integrity)) {
+            gunzip_fail(gunzip, isal_problem(status, state));
+            return -1;
+        }
+        if (finished) {
             gunzip->stage = GZIP_BETWEEN;
             gunzip->magic_have = 0;
             break;
         }
-        if (status == Z_BUF_ERROR ||
-            (status == Z_OK && gunzip->stream.avail_in == 0 && gunzip->stream.avail_out > 0))
-            break; /* all input used */
-        if (status != Z_OK) {
-            gunzip_fail(gunzip, status);
-            return -1;
+        if (state->avail_out > 0) {
+            /* Output to spare and not finished: igzip wants more input. */
+            if (state->avail_in > 0) {
+                gunzip_fail(gunzip, "igzip stopped with input left");
+                return -1;
+            }
+            break;
         }
     }
-    return (ssize_t)(length - gunzip->stream.avail_in);
+    return (ssize_t)(length - state->avail_in);
+}
+
+/* Starts the member whose first four bytes are gunzip->magic. */
+static int gunzip_start_member(struct gunzip *gunzip)
+{
+    isal_inflate_reset(gunzip->state);
+    gunzip->state->crc_flag = ISAL_GZIP;
+    isal_gzip_header_init(&gunzip->header);
+    gunzip->stage = GZIP_MEMBER;
+    gunzip->first_member = false;
+    return gunzip_inflate(gunzip, gunzip->magic, sizeof(gunzip->magic)) < 0 ? -1 : 0;
 }
 
 /* Feeds one input block through the members; -1 on damage or stop. */
@@ -452,22 +499,24 @@ static int gunzip_feed(struct gunzip *gunzip, const unsigned char *input, size_t
             used += (size_t)taken;
             continue;
         }
-        /* Between members: the first four bytes say whether another one starts (the magic,
-         * deflate, no reserved flag), as libarchive decides it. */
+        /* A member's first four bytes: the magic, deflate, no reserved flag (libarchive's
+         * test for another member, zlib's for the first). */
         unsigned char byte = input[used++];
         size_t at = gunzip->magic_have;
         bool fits = at < sizeof(gzip_magic) ? byte == gzip_magic[at]
-                    : at == 2               ? byte == Z_DEFLATED
+                    : at == 2               ? byte == GZIP_DEFLATE
                                             : (byte & GZIP_RESERVED_FLAGS) == 0;
+        if (!fits && gunzip->first_member) {
+            gunzip_fail(gunzip,
+                        at == 2 ? "unknown compression method" : "unknown header flags set");
+            return -1;
+        }
         if (!fits) {
             gunzip->stage = GZIP_REST;
             break;
         }
         gunzip->magic[gunzip->magic_have++] = byte;
-        if (gunzip->magic_have < sizeof(gunzip->magic))
-            continue;
-        gunzip_start_member(gunzip);
-        if (gunzip_inflate(gunzip, gunzip->magic, sizeof(gunzip->magic)) < 0)
+        if (gunzip->magic_have == sizeof(gunzip->magic) && gunzip_start_member(gunzip) < 0)
             return -1;
     }
     return 0;
@@ -475,11 +524,9 @@ static int gunzip_feed(struct gunzip *gunzip, const unsigned char *input, size_t
 
 static void gunzip_stream(struct archive_pipeline *pipeline, int first, size_t first_length)
 {
-    struct gunzip gunzip = {.pipeline = pipeline, .stage = GZIP_MEMBER};
-    if (inflateInit2(&gunzip.stream, 16 + MAX_WBITS) != Z_OK)
-        cfbp_alloc_failed(0);
-    if (!pipeline->check_integrity)
-        inflateValidate(&gunzip.stream, 0);
+    struct gunzip gunzip = {.pipeline = pipeline, .stage = GZIP_BETWEEN, .first_member = true};
+    gunzip.state = cfbp_xmalloc(sizeof(*gunzip.state));
+    isal_inflate_init(gunzip.state);
     pipeline->partial_block = &gunzip.block;
     pipeline->partial_length = &gunzip.block_length;
     int index = first;
@@ -507,10 +554,10 @@ static void gunzip_stream(struct archive_pipeline *pipeline, int first, size_t f
         output_commit(pipeline, gunzip.block_length);
     pipeline->partial_block = NULL;
     pipeline->partial_length = NULL;
-    inflateEnd(&gunzip.stream);
+    free(gunzip.state);
     if (gunzip.failure)
         end_data(pipeline, DATA_DAMAGED, gunzip.failure);
-    else if (pipeline->input_complete && gunzip.stage == GZIP_MEMBER)
+    else if (pipeline->input_complete && (gunzip.stage == GZIP_MEMBER || gunzip.first_member))
         end_data(pipeline, DATA_DAMAGED, "truncated gzip input");
     else if (pipeline->input_complete || gunzip.stage == GZIP_REST)
         end_data(pipeline, DATA_ENDED, NULL);
