@@ -453,12 +453,17 @@ static int move_into_place(struct cfbp_stager_changes *changes, size_t index, in
                            const char *name, const char *temp, bool replacing)
 {
     if (!replacing) {
-        if (renameat2(directory, temp, directory, name, RENAME_NOREPLACE) < 0 &&
-            ((errno != EINVAL && errno != ENOSYS) ||
-             renameat(directory, temp, directory, name) < 0))
+        int moved = renameat2(directory, temp, directory, name, RENAME_NOREPLACE);
+        if (moved < 0 && (errno == EINVAL || errno == ENOSYS))
+            moved = renameat(directory, temp, directory, name);
+        if (moved == 0) {
+            note_change(changes, CHANGE_ADDED, index, name, NULL);
+            return 0;
+        }
+        /* EEXIST: another supply into the same directory put it there since we looked
+         * (two at once): replaced like any entry that stood there. */
+        if (errno != EEXIST)
             return errno;
-        note_change(changes, CHANGE_ADDED, index, name, NULL);
-        return 0;
     }
     if (!no_exchange_forced) {
         if (renameat2(directory, temp, directory, name, RENAME_EXCHANGE) == 0) {

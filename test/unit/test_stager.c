@@ -11,6 +11,7 @@
 #include "cfbp/fs.h"
 #include "cfbp/log.h"
 #include "cfbp/stager.h"
+#include "cfbp/string_list.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -222,6 +223,63 @@ static void writes_env_and_profile_files(void **state)
     free(profile_path);
     assert_int_equal(cfbp_stager_write_env_file(&fixture->stager, "../escape", "x", &fixture->err),
                      -1);
+}
+
+/*
+ * Two supplies into one DEPS_DIR/<idx> at once (Cloud Foundry may retry a
+ * staging while the first still runs): both write the same new profile.d
+ * script, and the one that finds it made by the other since it looked must
+ * replace it, not fail with "File exists".
+ */
+static void stagers_writing_one_new_file_at_once_all_succeed(void **state)
+{
+    struct fixture *fixture = *state;
+    assert_int_equal(init(fixture, CFBP_PHASE_SUPPLY, "0", NULL, 4), 0);
+    char *script = test_path(fixture->stager.dep_dir, "profile.d/race.sh");
+    enum { WRITERS = 4, ROUNDS = 150 };
+    for (int round = 0; round < ROUNDS; round++) {
+        unlink(script);
+        int gate[2];
+        assert_int_equal(pipe(gate), 0);
+        pid_t pids[WRITERS];
+        for (int i = 0; i < WRITERS; i++) {
+            pids[i] = fork();
+            assert_true(pids[i] >= 0);
+            if (pids[i] == 0) {
+                char go;
+                close(gate[1]);
+                if (read(gate[0], &go, 1) != 0)
+                    _exit(3);
+                char text[32];
+                snprintf(text, sizeof(text), "export WRITER=%d\n", i);
+                struct cfbp_error err = CFBP_ERROR_INIT;
+                if (cfbp_stager_write_profile_d(&fixture->stager, "race.sh", text, &err) < 0) {
+                    fprintf(stderr, "writer %d: %s\n", i, err.message);
+                    _exit(1);
+                }
+                _exit(0);
+            }
+        }
+        close(gate[0]);
+        close(gate[1]); /* all go at once */
+        for (int i = 0; i < WRITERS; i++) {
+            int status;
+            assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+            if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                fail_msg("round %d: writer %d of %d failed", round, i, WRITERS);
+        }
+        char *text = test_read_file(script);
+        assert_int_equal(strncmp(text, "export WRITER=", 14), 0);
+        free(text);
+    }
+    /* Nothing of the writers' own is left beside it. */
+    char *profile = test_path(fixture->stager.dep_dir, "profile.d");
+    struct cfbp_string_list names = CFBP_STRING_LIST_INIT;
+    assert_int_equal(cfbp_fs_list_directory(profile, &names, &fixture->err), 0);
+    assert_int_equal(names.count, 1);
+    cfbp_string_list_clear(&names);
+    free(profile);
+    free(script);
 }
 
 static void populate_deps(struct fixture *fixture)
@@ -801,6 +859,7 @@ int main(void)
         TEST(writes_config_yml),
         TEST(removes_what_a_killed_run_left),
         TEST(writes_env_and_profile_files),
+        TEST(stagers_writing_one_new_file_at_once_all_succeed),
         TEST(sets_the_staging_environment),
         TEST(writes_the_launch_environment),
         TEST(writes_an_empty_multi_supply_script),
