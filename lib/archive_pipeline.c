@@ -448,16 +448,18 @@ static ssize_t gunzip_inflate(struct gunzip *gunzip, const unsigned char *input,
         state->next_out = out;
         state->avail_out = (uint32_t)(pipeline->block_size - gunzip->block_length);
         int status = isal_inflate(state);
+        bool finished = state->block_state == ISAL_BLOCK_FINISH;
+        if (status != ISAL_DECOMP_OK &&
+            !(status == ISAL_INCORRECT_CHECKSUM && finished && !pipeline->check_integrity)) {
+            /* What igzip gave in this call is dropped: on a bad distance or code it ends
+             * with the bad match copied from bytes of its window it never wrote. */
+            gunzip_fail(gunzip, isal_problem(status, state));
+            return -1;
+        }
         gunzip->block_length += (size_t)(state->next_out - out);
         if (gunzip->block_length == pipeline->block_size) {
             output_commit(pipeline, gunzip->block_length);
             gunzip->block = NULL;
-        }
-        bool finished = state->block_state == ISAL_BLOCK_FINISH;
-        if (status != ISAL_DECOMP_OK &&
-            !(status == ISAL_INCORRECT_CHECKSUM && finished && !pipeline->check_integrity)) {
-            gunzip_fail(gunzip, isal_problem(status, state));
-            return -1;
         }
         if (finished) {
             gunzip->stage = GZIP_BETWEEN;
@@ -525,7 +527,8 @@ static int gunzip_feed(struct gunzip *gunzip, const unsigned char *input, size_t
 static void gunzip_stream(struct archive_pipeline *pipeline, int first, size_t first_length)
 {
     struct gunzip gunzip = {.pipeline = pipeline, .stage = GZIP_BETWEEN, .first_member = true};
-    gunzip.state = cfbp_xmalloc(sizeof(*gunzip.state));
+    /* Zeroed: nothing of an earlier allocation can reach the output, whatever the data. */
+    gunzip.state = cfbp_xcalloc(1, sizeof(*gunzip.state));
     isal_inflate_init(gunzip.state);
     pipeline->partial_block = &gunzip.block;
     pipeline->partial_length = &gunzip.block_length;
