@@ -739,18 +739,26 @@ static int mm_compare_part(const char *a, size_t a_length, const char *b, size_t
     return a_value > b_value ? 1 : -1;
 }
 
-/* comparePrerelease: part by part, a missing part counting as "". */
-static int mm_compare_prereleases(const char *a, const char *b)
+typedef int (*part_compare_fn)(const char *a, size_t a_length, const char *b, size_t b_length);
+
+/* Two prereleases part by part, a missing part counting as "": the first part that differs. */
+static int compare_prerelease_parts(const char *a, const char *b, part_compare_fn compare_part)
 {
     while (*a || *b) {
         size_t a_length = strcspn(a, "."), b_length = strcspn(b, ".");
-        int result = mm_compare_part(a, a_length, b, b_length);
+        int result = compare_part(a, a_length, b, b_length);
         if (result)
             return result;
         a += a_length + (a[a_length] == '.');
         b += b_length + (b[b_length] == '.');
     }
     return 0;
+}
+
+/* comparePrerelease. */
+static int mm_compare_prereleases(const char *a, const char *b)
+{
+    return compare_prerelease_parts(a, b, mm_compare_part);
 }
 
 /* Masterminds' Version.Compare. */
@@ -1357,21 +1365,12 @@ int cfbp_version_check_constraint(const char *constraint, struct cfbp_error *err
  * Deciding a part in one step and moving on keeps the whole a preorder: a
  * tie over every part is a tie of the whole, settled by the caller.
  */
-static int order_prereleases(const char *a, const char *b)
+static int order_part(const char *a, size_t a_length, const char *b, size_t b_length)
 {
-    while (*a || *b) {
-        size_t a_length = strcspn(a, "."), b_length = strcspn(b, ".");
-        uint64_t a_value = 0, b_value = 0;
-        bool a_number = a_length && parse_uint64(a, a_length, &a_value);
-        bool b_number = b_length && parse_uint64(b, b_length, &b_value);
-        int result = a_number && b_number ? compare_numbers(a_value, b_value)
-                                          : mm_compare_part(a, a_length, b, b_length);
-        if (result)
-            return result;
-        a += a_length + (a[a_length] == '.');
-        b += b_length + (b[b_length] == '.');
-    }
-    return 0;
+    uint64_t a_value = 0, b_value = 0;
+    if (parse_uint64(a, a_length, &a_value) && parse_uint64(b, b_length, &b_value))
+        return compare_numbers(a_value, b_value);
+    return mm_compare_part(a, a_length, b, b_length);
 }
 
 int cfbp_version_compare(const char *a, const char *b)
@@ -1383,9 +1382,10 @@ int cfbp_version_compare(const char *a, const char *b)
     if (a_ok && b_ok) {
         result = compare_triples(&va, &vb);
         if (!result && (va.prerelease || vb.prerelease))
-            result = !va.prerelease   ? 1
-                     : !vb.prerelease ? -1
-                                      : order_prereleases(va.prerelease, vb.prerelease);
+            result = !va.prerelease ? 1
+                     : !vb.prerelease
+                         ? -1
+                         : compare_prerelease_parts(va.prerelease, vb.prerelease, order_part);
     } else if (a_ok != b_ok) {
         result = a_ok ? 1 : -1;
     }
