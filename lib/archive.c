@@ -28,19 +28,26 @@
  * are applied last, once the tree is in place, so a read-only directory in
  * the archive cannot stop its own members from being written.
  *
- * Two threads share the work. For tars, a reader thread reads the input
- * (a file, a pipe or a socket), hashes it and decompresses it
+ * Threads share the work. For tars, a reader thread reads the input (a
+ * file, a pipe or a socket), hashes it and decompresses it
  * (archive_pipeline.h) while this thread parses the members and writes them;
  * for zips, which are read from a file, a second thread hashes the whole file
  * while this one extracts it. Either way the tree is placed only after the
- * digest matched. Members are created in one call where nothing stands in
- * their way (O_EXCL first, clear_place only when that fails), with their
- * mode when the umask leaves it whole, through a small cache of open
- * directories.
+ * digest matched. Once an archive has a few small files, they go to a write
+ * queue (write_queue.h) whose thread creates them while this one goes on,
+ * and writes some too when the queue is full: a node_modules is mostly the
+ * kernel creating files, and that work then runs on both cores. Members
+ * that depend on a queued file (at or under its path, a hard link, anything
+ * that clears a place) wait for the queue first, so the tree and the error
+ * are those of writing every member in order. Members are created in one
+ * call where nothing stands in their way (O_EXCL first, clear_place only
+ * when that fails), with their mode when the umask leaves it whole, through
+ * a small cache of open directories.
  */
 #include "cfbp/archive.h"
 
 #include "archive_pipeline.h"
+#include "write_queue.h"
 
 #include "cfbp/alloc.h"
 #include "cfbp/beneath.h"
@@ -240,6 +247,7 @@ struct open_directory {
     struct cfbp_strbuf path; /* relative to the root */
     int fd;                  /* -1: unused */
     unsigned long last_use;
+    struct write_directory *shared; /* fd, once queued files go in it (write_queue.h) */
 };
 
 #define OPEN_DIRECTORY_CACHE_SIZE 16
@@ -256,6 +264,12 @@ struct extractor {
     /* Directory members, whose modes are applied once the tree is in place. */
     struct directory_mode *directories;
     size_t directory_count, directory_alloc;
+    /* Small files go to a second thread (write_queue.h) once there are a few. */
+    struct write_queue *queue;
+    size_t small_files;
+    bool no_queue;       /* no thread could be started: all written here */
+    bool settling;       /* writing the files the queue handed back */
+    bool queue_reported; /* a failure of the queue is already in the error */
 };
 
 /*
@@ -293,11 +307,15 @@ static void extractor_init(struct extractor *extractor, int root_fd, const char 
     extractor->umask = current_umask();
 }
 
+/* Closes a cached directory (or lets the queued files that go in it close it). */
 static void forget_parent_at(struct open_directory *entry)
 {
-    if (entry->fd >= 0)
+    if (entry->shared)
+        write_directory_release(entry->shared);
+    else if (entry->fd >= 0)
         close(entry->fd);
     entry->fd = -1;
+    entry->shared = NULL;
     cfbp_strbuf_reset(&entry->path);
 }
 
@@ -321,7 +339,9 @@ static void forget_parents_under(struct extractor *extractor, const char *relati
 
 static void extractor_release(struct extractor *extractor)
 {
-    forget_parents(extractor);
+    forget_parents(extractor); /* before the queue: its directories count on it */
+    write_queue_free(extractor->queue);
+    extractor->queue = NULL;
     for (size_t i = 0; i < OPEN_DIRECTORY_CACHE_SIZE; i++)
         cfbp_strbuf_release(&extractor->parents[i].path);
     for (size_t i = 0; i < extractor->directory_count; i++)
@@ -407,16 +427,17 @@ static int walk_replacing_links(struct extractor *extractor, const char *parent,
 /*
  * The directory for a member (see walk_replacing_links), kept open for the
  * next members (the least recently used one is closed to make room).
+ * Returns its cache entry, or NULL.
  */
-static int open_parent(struct extractor *extractor, const char *parent, const char *member,
-                       struct cfbp_error *err)
+static struct open_directory *open_parent(struct extractor *extractor, const char *parent,
+                                          const char *member, struct cfbp_error *err)
 {
     struct open_directory *slot = &extractor->parents[0];
     for (size_t i = 0; i < OPEN_DIRECTORY_CACHE_SIZE; i++) {
         struct open_directory *entry = &extractor->parents[i];
         if (entry->fd >= 0 && strcmp(entry->path.buf, parent) == 0) {
             entry->last_use = ++extractor->uses;
-            return entry->fd;
+            return entry;
         }
         if (slot->fd >= 0 && (entry->fd < 0 || entry->last_use < slot->last_use))
             slot = entry;
@@ -426,17 +447,51 @@ static int open_parent(struct extractor *extractor, const char *parent, const ch
     int fd = cfbp_beneath_open_directory_at(extractor->root_fd, ".", parent, true, 0755, &why);
     if (fd < 0 && why.kind != CFBP_ERROR_UNSAFE_PATH && why.kind != CFBP_ERROR_IO) {
         cfbp_error_move(err, &why);
-        return -1;
+        return NULL;
     }
     cfbp_error_clear(&why);
     if (fd < 0)
         fd = walk_replacing_links(extractor, parent, member, err);
     if (fd < 0)
-        return -1;
+        return NULL;
     slot->fd = fd;
     slot->last_use = ++extractor->uses;
     cfbp_strbuf_set(&slot->path, parent);
-    return fd;
+    return slot;
+}
+
+/*
+ * Waits for the write queue, then writes the files it handed back (their
+ * place was taken), in order, as members written here are: so that whatever
+ * comes next sees the tree as if every member before it was written in
+ * order. Reports the earliest failure: a handed-back file's, else the
+ * queue's own (every handed-back file came before it).
+ */
+static int write_job_here(struct extractor *extractor, struct write_job *job,
+                          struct cfbp_error *err);
+
+static int settle_queue(struct extractor *extractor, struct cfbp_error *err)
+{
+    if (!extractor->queue || extractor->settling)
+        return 0;
+    extractor->settling = true;
+    int failure_errno;
+    const char *failure_path;
+    struct write_job *jobs = write_queue_settle(extractor->queue, &failure_errno, &failure_path);
+    int result = 0;
+    while (jobs) {
+        struct write_job *job = jobs;
+        jobs = job->next;
+        if (result == 0)
+            result = write_job_here(extractor, job, err);
+        write_job_free(job);
+    }
+    if (result == 0 && failure_errno)
+        result = write_failure(err, extractor, failure_path, failure_errno);
+    if (result < 0)
+        extractor->queue_reported = true;
+    extractor->settling = false;
+    return result;
 }
 
 /*
@@ -447,6 +502,9 @@ static int open_parent(struct extractor *extractor, const char *parent, const ch
 static int clear_place(struct extractor *extractor, int parent_fd, const char *name,
                        const char *member, struct cfbp_error *err)
 {
+    /* What is removed here may be where a queued file goes: the queue goes first. */
+    if (settle_queue(extractor, err) < 0)
+        return -1;
     enum cfbp_fs_type type = cfbp_fs_type_at(parent_fd, name);
     if (type == CFBP_FS_MISSING)
         return 0;
@@ -511,50 +569,159 @@ static int create_member(struct extractor *extractor, int parent_fd, const char 
     return fd;
 }
 
-/* Writes a regular file's data at the offsets libarchive gives (holes stay holes). */
-static int write_regular(struct extractor *extractor, struct archive *reader,
-                         struct archive_entry *entry, int parent_fd, const char *name,
-                         const char *member, struct cfbp_error *err)
+/*
+ * The mode a file is created with: its own when the umask leaves it whole,
+ * so that no fchmod is needed after (*chmod_mode -1); otherwise 0600, and
+ * *chmod_mode is the mode to set once it is written.
+ */
+static mode_t creation_mode(const struct extractor *extractor, struct archive_entry *entry,
+                            int *chmod_mode)
 {
     mode_t mode = archive_entry_perm(entry) & FILE_MODE_MASK;
-    /* Made with its mode when the umask leaves it whole, so no fchmod is needed after. */
-    bool made_with_mode =
+    bool whole =
         extractor->umask >= 0 && !(mode & ~(mode_t)0777) && !(mode & (mode_t)extractor->umask);
+    *chmod_mode = whole ? -1 : (int)mode;
+    return whole ? mode : 0600;
+}
+
+/* A piece of a member's data. */
+struct data_block {
+    const void *data;
+    size_t size;
+    la_int64_t offset;
+};
+
+/* The next piece of the current member's data: 1, or 0 at its end, or -1 (err set). */
+static int next_block(struct extractor *extractor, struct archive *reader, struct data_block *block,
+                      struct cfbp_error *err)
+{
+    for (;;) {
+        int status = archive_read_data_block(reader, &block->data, &block->size, &block->offset);
+        if (status == ARCHIVE_EOF)
+            return 0;
+        if (status != ARCHIVE_OK && status != ARCHIVE_WARN)
+            return read_failure(err, reader, extractor->archive_name);
+        if (block->size > 0)
+            return 1;
+    }
+}
+
+/*
+ * Writes a regular file's data at the offsets libarchive gives (holes stay
+ * holes): first the held blocks, already read, then the rest of the member.
+ */
+static int write_regular(struct extractor *extractor, struct archive *reader,
+                         struct archive_entry *entry, int parent_fd, const char *name,
+                         const char *member, const struct data_block *held, size_t held_count,
+                         struct cfbp_error *err)
+{
+    int chmod_mode;
+    mode_t mode = creation_mode(extractor, entry, &chmod_mode);
     int fd = create_member(extractor, parent_fd, name, member,
-                           O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                           made_with_mode ? mode : 0600, err);
+                           O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode, err);
     if (fd < 0)
         return -1;
     int saved = 0, result = 0;
     la_int64_t end = 0;
-    for (;;) {
-        const void *block;
-        size_t size;
-        la_int64_t offset;
-        int status = archive_read_data_block(reader, &block, &size, &offset);
-        if (status == ARCHIVE_EOF)
+    for (size_t i = 0;; i++) {
+        struct data_block block;
+        if (i < held_count)
+            block = held[i];
+        else if ((result = next_block(extractor, reader, &block, err)) <= 0)
             break;
-        if (status != ARCHIVE_OK && status != ARCHIVE_WARN) {
-            result = read_failure(err, reader, extractor->archive_name);
-            break;
-        }
-        if (size == 0)
-            continue;
-        saved = pwrite_all(fd, block, size, (off_t)offset);
+        result = 0;
+        saved = pwrite_all(fd, block.data, block.size, (off_t)block.offset);
         if (saved)
             break;
-        if (offset + (la_int64_t)size > end)
-            end = offset + (la_int64_t)size;
+        if (block.offset + (la_int64_t)block.size > end)
+            end = block.offset + (la_int64_t)block.size;
     }
     la_int64_t size = archive_entry_size_is_set(entry) ? archive_entry_size(entry) : 0;
     if (result == 0 && !saved && size > end && ftruncate(fd, (off_t)size) < 0)
         saved = errno;
-    if (result == 0 && !saved && !made_with_mode && fchmod(fd, mode) < 0)
+    if (result == 0 && !saved && chmod_mode >= 0 && fchmod(fd, (mode_t)chmod_mode) < 0)
         saved = errno;
     if (close(fd) < 0 && result == 0 && !saved)
         saved = errno;
     if (result == 0 && saved)
         result = write_failure(err, extractor, member, saved);
+    return result;
+}
+
+/* Writes a file the queue handed back (see settle_queue), or had no room for, here. */
+static int write_job_here(struct extractor *extractor, struct write_job *job,
+                          struct cfbp_error *err)
+{
+    int fd =
+        create_member(extractor, job->parent->fd, job->path + job->name_start, job->path,
+                      O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, job->create_mode, err);
+    if (fd < 0)
+        return -1;
+    int saved = write_job_fill(fd, job);
+    return saved ? write_failure(err, extractor, job->path, saved) : 0;
+}
+
+/* Whether a regular file goes to the write queue (starting it when there are a few). */
+static bool worth_queueing(struct extractor *extractor, struct archive_entry *entry)
+{
+    if (!archive_entry_size_is_set(entry) || archive_entry_size(entry) < 0 ||
+        archive_entry_size(entry) > WRITE_QUEUE_FILE_SIZE)
+        return false;
+    if (!extractor->queue && !extractor->no_queue &&
+        extractor->small_files++ >= write_queue_files_before_start) {
+        /* Without a second thread, everything is written here as before. */
+        extractor->queue = write_queue_start();
+        extractor->no_queue = extractor->queue == NULL;
+    }
+    return extractor->queue != NULL;
+}
+
+/*
+ * Reads a small regular file's data and queues it for the write queue's
+ * thread. Data out of the ordinary (a sparse map going back, bytes past the
+ * member's size) is written here instead, from where it was.
+ */
+static int queue_regular(struct extractor *extractor, struct archive *reader,
+                         struct archive_entry *entry, struct open_directory *parent,
+                         const char *name, const char *member, struct cfbp_error *err)
+{
+    size_t size = (size_t)archive_entry_size(entry);
+    struct write_job *job = cfbp_xcalloc(1, sizeof(*job));
+    job->data = cfbp_xmalloc(size ? size : 1);
+    int more;
+    struct data_block block;
+    while ((more = next_block(extractor, reader, &block, err)) > 0) {
+        if (block.offset < (la_int64_t)job->length || block.offset > (la_int64_t)size ||
+            block.size > size - (size_t)block.offset) {
+            struct data_block held[2] = {{job->data, job->length, 0}, block};
+            size_t first = job->length == 0; /* nothing read before this block */
+            int result = write_regular(extractor, reader, entry, parent->fd, name, member,
+                                       held + first, 2 - first, err);
+            write_job_free(job);
+            return result;
+        }
+        /* A hole inside a small file is written as zeros. */
+        memset(job->data + job->length, 0, (size_t)block.offset - job->length);
+        memcpy(job->data + block.offset, block.data, block.size);
+        job->length = (size_t)block.offset + block.size;
+    }
+    if (more < 0) {
+        write_job_free(job);
+        return -1;
+    }
+    if (!parent->shared)
+        parent->shared = write_directory_new(extractor->queue, parent->fd);
+    write_directory_hold(parent->shared);
+    job->parent = parent->shared;
+    job->path = cfbp_xstrdup(member);
+    job->name_start = (size_t)(name - member);
+    job->create_mode = creation_mode(extractor, entry, &job->chmod_mode);
+    job->size = (off_t)size;
+    if (write_queue_add(extractor->queue, job))
+        return 0;
+    /* The queue is full: this thread writes too rather than wait. */
+    int result = write_job_here(extractor, job, err);
+    write_job_free(job);
     return result;
 }
 
@@ -671,11 +838,21 @@ static int extract_member(struct extractor *extractor, struct archive *reader,
                        parent = CFBP_STRBUF_INIT;
     int result =
         check_member(entry, extractor->strip, extractor->archive_name, &clean, &target, err);
+    /*
+     * A member at or under a queued file, and a hard link (its target may be
+     * queued), waits for the queue; so does every member once it failed.
+     */
+    if (result == MEMBER_EXTRACT && extractor->queue &&
+        (archive_entry_hardlink(entry) || write_queue_failed(extractor->queue) ||
+         write_queue_touches(extractor->queue, clean.buf)) &&
+        settle_queue(extractor, err) < 0)
+        result = -1;
     if (result == MEMBER_EXTRACT) {
         const char *name = split_path(clean.buf, &parent);
-        int parent_fd = open_parent(extractor, parent.buf, clean.buf, err);
+        struct open_directory *directory = open_parent(extractor, parent.buf, clean.buf, err);
+        int parent_fd = directory ? directory->fd : -1;
         mode_t type = archive_entry_filetype(entry);
-        if (parent_fd < 0)
+        if (!directory)
             result = -1;
         else if (archive_entry_hardlink(entry))
             result = make_hardlink(extractor, parent_fd, name, clean.buf, target.buf, err);
@@ -685,8 +862,11 @@ static int extract_member(struct extractor *extractor, struct archive *reader,
         else if (type == AE_IFLNK)
             result = make_symlink(extractor, parent_fd, name, clean.buf,
                                   archive_entry_symlink(entry), err);
+        else if (worth_queueing(extractor, entry))
+            result = queue_regular(extractor, reader, entry, directory, name, clean.buf, err);
         else
-            result = write_regular(extractor, reader, entry, parent_fd, name, clean.buf, err);
+            result =
+                write_regular(extractor, reader, entry, parent_fd, name, clean.buf, NULL, 0, err);
     }
     cfbp_strbuf_release(&clean);
     cfbp_strbuf_release(&target);
@@ -694,19 +874,47 @@ static int extract_member(struct extractor *extractor, struct archive *reader,
     return result < 0 ? -1 : 0;
 }
 
+/*
+ * Waits for the write queue to finish and stops it. When a member queued
+ * before the one that failed failed too, its failure is the one told (as
+ * writing them in order would have told it).
+ */
+static int finish_queue(struct extractor *extractor, int result, struct cfbp_error *err)
+{
+    if (!extractor->queue)
+        return result;
+    struct cfbp_error earlier = CFBP_ERROR_INIT;
+    if (!extractor->queue_reported && settle_queue(extractor, &earlier) < 0) {
+        cfbp_error_clear(err);
+        cfbp_error_move(err, &earlier);
+        result = -1;
+    }
+    cfbp_error_clear(&earlier);
+    forget_parents(extractor); /* before the queue: its directories count on it */
+    write_queue_free(extractor->queue);
+    extractor->queue = NULL;
+    return result;
+}
+
 static int extract_members(struct extractor *extractor, struct archive *reader,
                            struct cfbp_error *err)
 {
+    int result = 0;
     for (;;) {
         struct archive_entry *entry;
         int status = archive_read_next_header(reader, &entry);
         if (status == ARCHIVE_EOF)
-            return 0;
-        if (status != ARCHIVE_OK && status != ARCHIVE_WARN) /* RETRY is a damaged header too */
-            return read_failure(err, reader, extractor->archive_name);
-        if (extract_member(extractor, reader, entry, err) < 0)
-            return -1;
+            break;
+        if (status != ARCHIVE_OK && status != ARCHIVE_WARN) { /* RETRY is a damaged header too */
+            result = read_failure(err, reader, extractor->archive_name);
+            break;
+        }
+        if (extract_member(extractor, reader, entry, err) < 0) {
+            result = -1;
+            break;
+        }
     }
+    return finish_queue(extractor, result, err);
 }
 
 /* Sorts directory modes so that children come before parents and the last word wins. */

@@ -20,8 +20,14 @@
  * After each input the destination is emptied and the canary compared with
  * its fingerprint (names, types, sizes, modes, times); any difference, a
  * file outside the sandbox's own layout, or a crash is a finding.
+ *
+ * With flags bit 16 the archive is installed twice, without the write queue
+ * (lib/write_queue.h) and with it taking every small file from the first:
+ * a different tree, result or message is a finding too.
  */
 #include "fuzz_support.h"
+
+#include "../../lib/write_queue.h"
 
 #include "cfbp/archive.h"
 #include "cfbp/error.h"
@@ -103,6 +109,44 @@ static char *fingerprint(void)
     cfbp_string_list_join(&names, " ", &out);
     cfbp_string_list_clear(&names);
     return cfbp_strbuf_detach(&out, NULL);
+}
+
+/* The destination's tree without times: names, types, modes, links and contents. */
+static void describe_entry(const char *path, const char *relative, struct cfbp_strbuf *out)
+{
+    struct stat st;
+    if (lstat(path, &st) < 0)
+        return;
+    cfbp_strbuf_append_format(out, "%s %o %lld %lu", relative, (unsigned)st.st_mode,
+                              (long long)st.st_size, (unsigned long)st.st_nlink);
+    char buffer[4096];
+    if (S_ISLNK(st.st_mode)) {
+        ssize_t length = readlink(path, buffer, sizeof(buffer));
+        cfbp_strbuf_append_format(out, " -> %.*s", (int)(length > 0 ? length : 0), buffer);
+    } else if (S_ISREG(st.st_mode)) {
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        ssize_t length = fd < 0 ? -1 : read(fd, buffer, sizeof(buffer));
+        if (fd >= 0)
+            close(fd);
+        cfbp_strbuf_append_string(out, " = ");
+        cfbp_strbuf_append(out, buffer, length > 0 ? (size_t)length : 0);
+    }
+    cfbp_strbuf_append_string(out, "\n");
+    if (!S_ISDIR(st.st_mode))
+        return;
+    struct cfbp_string_list names = CFBP_STRING_LIST_INIT;
+    struct cfbp_error err = CFBP_ERROR_INIT;
+    struct cfbp_strbuf child = CFBP_STRBUF_INIT, child_relative = CFBP_STRBUF_INIT;
+    if (cfbp_fs_list_directory(path, &names, &err) < 0)
+        fuzz_fail("%s", err.message);
+    for (size_t i = 0; i < names.count; i++) {
+        cfbp_path_join(&child, path, names.items[i]);
+        cfbp_path_join(&child_relative, relative, names.items[i]);
+        describe_entry(child.buf, child_relative.buf, out);
+    }
+    cfbp_string_list_clear(&names);
+    cfbp_strbuf_release(&child);
+    cfbp_strbuf_release(&child_relative);
 }
 
 static char *join(const char *a, const char *b)
@@ -319,9 +363,33 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     };
     struct cfbp_error err = CFBP_ERROR_INIT;
     char sha256[CFBP_DIGEST_HEX_SIZE];
+    size_t queue_from = write_queue_files_before_start;
+    struct cfbp_strbuf alone = CFBP_STRBUF_INIT, queued = CFBP_STRBUF_INIT;
+    if (flags & 16) {
+        write_queue_files_before_start = SIZE_MAX;
+        int alone_result = cfbp_archive_install(&request, sha256, &err);
+        cfbp_strbuf_append_format(&alone, "%d %s\n", alone_result, err.message ? err.message : "");
+        describe_entry(sandbox.dest, "dest", &alone);
+        cfbp_error_clear(&err);
+        struct cfbp_error ignored = CFBP_ERROR_INIT;
+        if (cfbp_fs_remove_tree(sandbox.dest, &ignored) < 0)
+            fuzz_fail("cannot empty the sandbox: %s", ignored.message);
+        mkdir(sandbox.dest, 0755);
+        write_queue_files_before_start = 0;
+    }
     int result = cfbp_archive_install(&request, sha256, &err);
+    write_queue_files_before_start = queue_from;
     if (result < 0 && (!err.message || !*err.message))
         fuzz_fail("a failed install said nothing");
+    if (flags & 16) {
+        cfbp_strbuf_append_format(&queued, "%d %s\n", result, err.message ? err.message : "");
+        describe_entry(sandbox.dest, "dest", &queued);
+        if (strcmp(alone.buf, queued.buf) != 0)
+            fuzz_fail("the write queue changed the install:\n--- without it\n%s\n--- with it\n%s",
+                      alone.buf, queued.buf);
+    }
+    cfbp_strbuf_release(&alone);
+    cfbp_strbuf_release(&queued);
     cfbp_error_clear(&err);
     if (flags & 8)
         buildpack_writes();

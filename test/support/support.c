@@ -3,6 +3,8 @@
  */
 #include "support.h"
 
+#include "../../lib/write_queue.h"
+
 #include "cfbp/digest.h"
 #include "cfbp/error.h"
 #include "cfbp/fs.h"
@@ -481,6 +483,13 @@ void test_check_cpu_time(const char *what, double started, double limit)
     double spent = test_cpu_seconds() - started;
     if (spent > limit)
         fail_msg("%s took %.2f s of CPU time, over %.1f s", what, spent, limit);
+}
+
+void test_use_write_queue_setting(void)
+{
+    const char *from = getenv("CFBP_TEST_WRITE_QUEUE_FROM");
+    if (from && *from)
+        write_queue_files_before_start = (size_t)strtoull(from, NULL, 10);
 }
 
 size_t test_count_lines(const char *text)

@@ -44,6 +44,12 @@ size_t test_count_entries(const char *path);
 char *test_in_child_with_file_size_limit(unsigned long long limit,
                                          int (*body)(void *data, struct cfbp_error *err),
                                          void *data);
+/*
+ * Applies CFBP_TEST_WRITE_QUEUE_FROM: after how many small files an
+ * extraction starts its write queue (lib/write_queue.h). The archive tests
+ * run again with 0, so that every case also runs with the queue.
+ */
+void test_use_write_queue_setting(void);
 /* How many newline characters text holds. */
 size_t test_count_lines(const char *text);
 

@@ -10,6 +10,7 @@
 #include "cfbp/error.h"
 #include "cfbp/fs.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -481,11 +482,88 @@ static void kinds_follow_the_name(void **state)
     assert_int_equal(cfbp_archive_kind_of("a.gz"), CFBP_ARCHIVE_PLAIN);
 }
 
+/* Writes count bytes of fill at offset in path (made if missing), then sets its size. */
+static void write_at(const char *path, off_t offset, size_t count, char fill, off_t size)
+{
+    int fd = open(path, O_WRONLY | O_CREAT, 0644);
+    assert_true(fd >= 0);
+    char *bytes = malloc(count);
+    memset(bytes, fill, count);
+    assert_int_equal(pwrite(fd, bytes, count, offset), (ssize_t)count);
+    assert_int_equal(ftruncate(fd, size), 0);
+    free(bytes);
+    close(fd);
+}
+
+/*
+ * Sparse members, as GNU tar writes them (old GNU maps in the header, and
+ * pax 1.0 maps in the data): small ones (which go to the write queue) and
+ * large ones get their bytes back, and a large one keeps its holes.
+ */
+static void sparse_members_keep_their_bytes(void **state)
+{
+    struct fixture *fixture = *state;
+    char *source = test_path(fixture->dir, "source");
+    assert_int_equal(mkdir(source, 0755), 0);
+    char *path = test_path(source, "small-sparse");
+    write_at(path, 0, 4096, 'a', 200 * 1024);
+    write_at(path, 150 * 1024, 4096, 'b', 200 * 1024);
+    free(path);
+    path = test_path(source, "large-sparse");
+    write_at(path, 0, 65536, 'c', 8 << 20);
+    write_at(path, 6 << 20, 65536, 'd', 8 << 20);
+    free(path);
+    for (int i = 0; i < 6; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "plain-%d", i);
+        path = test_path(source, name);
+        test_write_file(path, name, 0644);
+        free(path);
+    }
+    static const char *const formats[] = {"--format=gnu", "--format=posix"};
+    for (size_t i = 0; i < 2; i++) {
+        free(fixture->archive);
+        fixture->archive = test_path(fixture->dir, "sparse.tgz");
+        char *const argv[] = {
+            "/bin/tar", "--sparse", (char *)formats[i], "-czf", fixture->archive, "-C", source,
+            ".",        NULL};
+        struct test_run run = test_run_program(argv, NULL, NULL);
+        if (run.status != 0)
+            fail_msg("tar %s: %s", formats[i], run.err);
+        test_run_free(&run);
+        if (install(fixture, "sparse.tgz", NULL) < 0)
+            fail_msg("%s: %s", formats[i], fixture->err.message);
+        static const char *const names[] = {"small-sparse", "large-sparse", "plain-5"};
+        for (size_t n = 0; n < 3; n++) {
+            char *original = test_path(source, names[n]);
+            char *installed = dest_file(fixture, names[n]);
+            char expected[CFBP_DIGEST_HEX_SIZE];
+            strcpy(expected, test_sha256_of_file(original));
+            if (strcmp(expected, test_sha256_of_file(installed)) != 0)
+                fail_msg("%s: %s differs from what was archived", formats[i], names[n]);
+            free(original);
+            free(installed);
+        }
+        char *large = dest_file(fixture, "large-sparse");
+        struct stat st;
+        assert_int_equal(stat(large, &st), 0);
+        assert_int_equal(st.st_size, 8 << 20);
+        if (st.st_blocks * 512 > (1 << 20))
+            fail_msg("%s: the holes of large-sparse were written (%lld bytes allocated)",
+                     formats[i], (long long)st.st_blocks * 512);
+        free(large);
+        test_remove_dir(strdup(fixture->dest));
+    }
+    test_remove_dir(source);
+}
+
 int main(void)
 {
+    test_use_write_queue_setting();
 #define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
     const struct CMUnitTest tests[] = {
         TEST(extracts_every_format),
+        TEST(sparse_members_keep_their_bytes),
         TEST(merges_into_an_existing_destination),
         TEST(wrong_digest_changes_nothing),
         TEST(wrong_digest_of_a_zip_changes_nothing),

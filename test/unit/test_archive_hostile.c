@@ -13,6 +13,8 @@
  */
 #include "support.h"
 
+#include "../../lib/write_queue.h"
+
 #include "cfbp/archive.h"
 #include "cfbp/beneath.h"
 #include "cfbp/error.h"
@@ -1075,8 +1077,130 @@ static void only_work_directories_of_dead_owners_are_removed(void **state)
     free(stale_file);
 }
 
+/*
+ * With a write queue, a small file that fails on the second thread comes
+ * before a large one that fails on the first: the earlier member is the one
+ * the message names, as when every member is written in order.
+ */
+static void the_first_member_that_fails_is_the_one_told(void **state)
+{
+    struct fixture *fixture = *state;
+    struct test_entry entries[12];
+    char names[8][16];
+    for (size_t i = 0; i < 8; i++) {
+        snprintf(names[i], sizeof(names[i]), "ok/f%zu", i);
+        entries[i] = (struct test_entry){names[i], 'f', 0644, "fits\n", 0};
+    }
+    entries[8] = (struct test_entry){"queued/too-large", 'r', 0644, NULL, 5000};
+    entries[9] = (struct test_entry){"ok/g", 'f', 0644, "fits\n", 0};
+    entries[10] = (struct test_entry){"written-here/too-large", 'r', 0644, NULL, 600000};
+    entries[11] = (struct test_entry){"ok/h", 'f', 0644, "fits\n", 0};
+    make(fixture, "order.tgz", TEST_TGZ, entries, 12);
+    for (int round = 0; round < 20; round++) {
+        struct snapshots before = take(fixture);
+        char *message = install_with_size_limit(fixture, "order.tgz", 4096);
+        if (!message || !strstr(message, "queued/too-large") || !strstr(message, "File too large"))
+            fail_msg("round %d: expected queued/too-large to be named, got '%s'", round,
+                     message ? message : "(success)");
+        free(message);
+        assert_unchanged(fixture, &before);
+    }
+}
+
+/* --- the write queue --- */
+
+struct outcome {
+    int result;
+    enum cfbp_error_kind kind;
+    char *message;
+    char *tree;
+};
+
+static struct outcome install_and_describe(struct fixture *fixture, const char *destination,
+                                           size_t queue_from)
+{
+    size_t saved = write_queue_files_before_start;
+    write_queue_files_before_start = queue_from;
+    struct outcome outcome = {.result = install_into(fixture, "mix.tgz", destination)};
+    write_queue_files_before_start = saved;
+    outcome.kind = fixture->err.kind;
+    outcome.message = strdup(fixture->err.message ? fixture->err.message : "");
+    outcome.tree = test_exists(destination) ? test_snapshot(destination, false) : strdup("");
+    return outcome;
+}
+
+/*
+ * The write queue changes nothing: random archives that name a few paths
+ * again and again (small and large files, directories, symlinks, hard
+ * links, one path inside another) give the same tree, or the same error,
+ * with the queue taking every small file from the first and with no queue.
+ */
+static void the_write_queue_changes_nothing(void **state)
+{
+    struct fixture *fixture = *state;
+    /* The first four hold others: mostly directories, now and then something else. */
+    static const char *const paths[] = {"a", "b", "c", "a/b", "a/c", "b/a", "a/b/c", "c/a"};
+    static const char *const targets[] = {"b", "a", "c/a", "../a", "a/b", "."};
+    const size_t path_count = sizeof(paths) / sizeof(*paths);
+    char *destination = test_path(fixture->work, "out");
+    char texts[24][32];
+    unsigned seed = 20261202;
+    size_t failures = 0;
+    for (int round = 0; round < 250; round++) {
+        struct test_entry entries[24];
+        size_t count = 6 + (size_t)rand_r(&seed) % 18;
+        for (size_t i = 0; i < count; i++) {
+            size_t which = (size_t)rand_r(&seed) % path_count;
+            int pick = rand_r(&seed) % 100;
+            if (which < 4 && pick < 93)
+                pick = 0; /* a directory */
+            else if (which < 4)
+                pick = rand_r(&seed) % 100;
+            snprintf(texts[i], sizeof(texts[i]), "round %d member %zu\n", round, i);
+            struct test_entry entry = {paths[which], 'f', 0644, texts[i], 0};
+            if (pick < 10) {
+                entry.type = 'd';
+                entry.data = NULL;
+            } else if (pick < 20) {
+                entry.type = 'l';
+                entry.data = targets[(size_t)rand_r(&seed) % (sizeof(targets) / sizeof(*targets))];
+            } else if (pick < 28 && i > 0) {
+                entry.type = 'h';
+                entry.data = entries[(size_t)rand_r(&seed) % i].name;
+            } else if (pick < 36) {
+                entry.type = 'r'; /* larger than the queue takes */
+                entry.data = NULL;
+                entry.size = WRITE_QUEUE_FILE_SIZE + 1 + (size_t)round;
+            } else if (pick < 44) {
+                entry.mode = 0751;
+            }
+            entries[i] = entry;
+        }
+        make(fixture, "mix.tgz", TEST_TGZ, entries, count);
+        struct outcome alone = install_and_describe(fixture, destination, SIZE_MAX);
+        test_remove_dir(strdup(destination));
+        struct outcome queued = install_and_describe(fixture, destination, 0);
+        test_remove_dir(strdup(destination));
+        if (alone.result != queued.result || alone.kind != queued.kind ||
+            strcmp(alone.message, queued.message) != 0)
+            fail_msg("round %d: without the queue %d '%s', with it %d '%s'", round, alone.result,
+                     alone.message, queued.result, queued.message);
+        test_assert_same_snapshot(alone.tree, queued.tree, "the tree installed with the queue");
+        failures += alone.result < 0;
+        free(alone.message);
+        free(alone.tree);
+        free(queued.message);
+        free(queued.tree);
+    }
+    /* Both kinds of outcome were tried. */
+    if (failures < 20 || failures > 230)
+        fail_msg("%zu of 250 installs failed: the mix tries too little of one kind", failures);
+    free(destination);
+}
+
 int main(void)
 {
+    test_use_write_queue_setting();
 #define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
     const struct CMUnitTest tests[] = {
         TEST(hard_link_to_a_deep_symlink_cannot_escape),
@@ -1103,6 +1227,8 @@ int main(void)
         TEST(read_only_directories_do_not_stop_later_installs_as_a_user),
         TEST(a_merge_killed_at_any_moment_is_undone_then_completed),
         TEST(without_rename_exchange_too),
+        TEST(the_first_member_that_fails_is_the_one_told),
+        TEST(the_write_queue_changes_nothing),
     };
     if (getenv("CMOCKA_TEST_FILTER"))
         cmocka_set_test_filter(getenv("CMOCKA_TEST_FILTER"));

@@ -708,6 +708,7 @@ static void a_zip_is_placed_only_when_its_parallel_digest_matches(void **state)
 
 int main(void)
 {
+    test_use_write_queue_setting();
     const struct CMUnitTest tests[] = {
         TEST(every_gzip_header_field_is_read),
         TEST(a_damaged_header_crc_fails_even_with_a_digest),
