@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -46,6 +47,9 @@ enum data_end {
 };
 
 enum extractor_state { EXTRACTING, DRAINING, ABANDONED };
+
+/* The reader's stack: its buffers and decoder states are on the heap. */
+#define PIPELINE_THREAD_STACK_SIZE (512 * 1024)
 
 struct archive_pipeline {
     int fd;
@@ -73,6 +77,12 @@ struct archive_pipeline {
     size_t hash_first, hash_count;
     size_t hash_pending; /* queued or being hashed by the extractor */
     struct cfbp_digest digest;
+
+    /* gzip's decoder state (see archive_pipeline_start). */
+    struct inflate_state *inflate_state;
+    /* One mapping holds the blocks and the decoder state. */
+    void *buffers;
+    size_t buffers_size;
 
     /* The decoder's output block not yet full, handed over before waiting for input. */
     char **partial_block;
@@ -527,8 +537,7 @@ static int gunzip_feed(struct gunzip *gunzip, const unsigned char *input, size_t
 static void gunzip_stream(struct archive_pipeline *pipeline, int first, size_t first_length)
 {
     struct gunzip gunzip = {.pipeline = pipeline, .stage = GZIP_BETWEEN, .first_member = true};
-    /* Zeroed: nothing of an earlier allocation can reach the output, whatever the data. */
-    gunzip.state = cfbp_xcalloc(1, sizeof(*gunzip.state));
+    gunzip.state = pipeline->inflate_state;
     isal_inflate_init(gunzip.state);
     pipeline->partial_block = &gunzip.block;
     pipeline->partial_length = &gunzip.block_length;
@@ -557,7 +566,6 @@ static void gunzip_stream(struct archive_pipeline *pipeline, int first, size_t f
         output_commit(pipeline, gunzip.block_length);
     pipeline->partial_block = NULL;
     pipeline->partial_length = NULL;
-    free(gunzip.state);
     if (gunzip.failure)
         end_data(pipeline, DATA_DAMAGED, gunzip.failure);
     else if (pipeline->input_complete && (gunzip.stage == GZIP_MEMBER || gunzip.first_member))
@@ -745,14 +753,36 @@ struct archive_pipeline *archive_pipeline_start(int fd, enum cfbp_archive_kind k
     }
     pthread_mutex_init(&pipeline->lock, NULL);
     pthread_cond_init(&pipeline->changed, NULL);
-    for (size_t i = 0; i < PIPELINE_OUTPUT_BLOCKS; i++)
-        pipeline->output[i] = cfbp_xmalloc(pipeline->block_size);
-    for (size_t i = 0; i < PIPELINE_INPUT_BLOCKS; i++) {
-        pipeline->input[i] = cfbp_xmalloc(pipeline->block_size);
+    /*
+     * The blocks and gzip's decoder state in one fresh mapping: zeroed, so
+     * nothing of an earlier allocation can reach the output whatever the
+     * data, and only the pages used are ever touched (a page fault is the
+     * dearest thing a small install does; malloc'd blocks would each touch a
+     * header, and a calloc'd state would be cleared page by page).
+     */
+    size_t blocks = PIPELINE_OUTPUT_BLOCKS + PIPELINE_INPUT_BLOCKS;
+    size_t state_size = kind == CFBP_ARCHIVE_TAR_GZ ? sizeof(*pipeline->inflate_state) : 0;
+    pipeline->buffers_size = blocks * pipeline->block_size + state_size;
+    pipeline->buffers = mmap(NULL, pipeline->buffers_size, PROT_READ | PROT_WRITE,
+                             MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    if (pipeline->buffers == MAP_FAILED)
+        cfbp_alloc_failed(pipeline->buffers_size);
+    char *next = pipeline->buffers;
+    for (size_t i = 0; i < PIPELINE_OUTPUT_BLOCKS; i++, next += pipeline->block_size)
+        pipeline->output[i] = next;
+    for (size_t i = 0; i < PIPELINE_INPUT_BLOCKS; i++, next += pipeline->block_size) {
+        pipeline->input[i] = next;
         pipeline->input_free[i] = true;
     }
+    if (state_size)
+        pipeline->inflate_state = (struct inflate_state *)next;
     cfbp_digest_start(&pipeline->digest, CFBP_DIGEST_SHA256);
-    int failed = pthread_create(&pipeline->thread, NULL, reader_main, pipeline);
+    /* The reader keeps its work on the heap: a small stack, quick to map and to drop. */
+    pthread_attr_t attributes;
+    pthread_attr_init(&attributes);
+    pthread_attr_setstacksize(&attributes, PIPELINE_THREAD_STACK_SIZE);
+    int failed = pthread_create(&pipeline->thread, &attributes, reader_main, pipeline);
+    pthread_attr_destroy(&attributes);
     if (failed) {
         struct archive_pipeline_outcome ignored;
         pipeline->thread = pthread_self();
@@ -832,10 +862,7 @@ void archive_pipeline_finish(struct archive_pipeline *pipeline, bool extracted,
     close(pipeline->wake_fd);
     pthread_mutex_destroy(&pipeline->lock);
     pthread_cond_destroy(&pipeline->changed);
-    for (size_t i = 0; i < PIPELINE_OUTPUT_BLOCKS; i++)
-        free(pipeline->output[i]);
-    for (size_t i = 0; i < PIPELINE_INPUT_BLOCKS; i++)
-        free(pipeline->input[i]);
+    munmap(pipeline->buffers, pipeline->buffers_size);
     free(pipeline->message);
     free(pipeline);
 }
