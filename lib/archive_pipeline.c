@@ -54,6 +54,9 @@ enum extractor_state { EXTRACTING, DRAINING, ABANDONED };
 struct archive_pipeline {
     int fd;
     bool fd_is_regular;
+    /* Decoding on the extracting thread, before it reads (see archive_pipeline_start). */
+    bool inline_run;
+    bool overflowed;   /* the inline run needed more room than it had */
     size_t block_size; /* PIPELINE_BLOCK_SIZE, or less for a small file */
     int wake_fd;
     int cancel_fd;
@@ -63,9 +66,10 @@ struct archive_pipeline {
     pthread_mutex_t lock;
     pthread_cond_t changed;
 
-    /* The output ring: block i is output[i % PIPELINE_OUTPUT_BLOCKS]. */
-    char *output[PIPELINE_OUTPUT_BLOCKS];
-    size_t output_length[PIPELINE_OUTPUT_BLOCKS];
+    /* The output ring: block i is output[i % output_blocks]. */
+    size_t output_blocks;
+    char *output[PIPELINE_INLINE_BLOCKS];
+    size_t output_length[PIPELINE_INLINE_BLOCKS];
     size_t produced, taken, released;
     bool holding; /* the extractor holds block taken - 1 */
 
@@ -103,7 +107,7 @@ static void wake_reader(struct archive_pipeline *pipeline)
 {
     uint64_t one = 1;
     atomic_store(&pipeline->stop, true);
-    if (write(pipeline->wake_fd, &one, sizeof(one)) < 0) {
+    if (pipeline->wake_fd >= 0 && write(pipeline->wake_fd, &one, sizeof(one)) < 0) {
         /* the counter is already non-zero: the reader is woken either way */
     }
 }
@@ -139,7 +143,14 @@ static void hash_queued(struct archive_pipeline *pipeline)
 
 static bool extractor_behind(const struct archive_pipeline *pipeline)
 {
-    return pipeline->produced - pipeline->released >= PIPELINE_OUTPUT_BLOCKS - 1;
+    return pipeline->produced - pipeline->released >= pipeline->output_blocks - 1;
+}
+
+/* With the lock held: an inline run must never wait (nobody would wake it); it stops. */
+static void overflow(struct archive_pipeline *pipeline)
+{
+    pipeline->overflowed = true;
+    atomic_store(&pipeline->stop, true);
 }
 
 /* A free input block for the reader, or -1 when it must stop. */
@@ -153,6 +164,10 @@ static int input_take(struct archive_pipeline *pipeline)
                 index = i;
         if (index >= 0)
             break;
+        if (pipeline->inline_run) {
+            overflow(pipeline);
+            break;
+        }
         pthread_cond_wait(&pipeline->changed, &pipeline->lock);
     }
     if (index >= 0)
@@ -180,7 +195,7 @@ static void input_done(struct archive_pipeline *pipeline, int index, size_t leng
     if (pipeline->extractor != EXTRACTING)
         while (pipeline->hash_pending > 0 && !atomic_load(&pipeline->stop))
             pthread_cond_wait(&pipeline->changed, &pipeline->lock);
-    bool hash_here = pipeline->extractor != EXTRACTING ||
+    bool hash_here = pipeline->inline_run || pipeline->extractor != EXTRACTING ||
                      (pipeline->hash_pending == 0 && extractor_behind(pipeline));
     if (!hash_here) {
         size_t slot = (pipeline->hash_first + pipeline->hash_count) % PIPELINE_INPUT_BLOCKS;
@@ -219,9 +234,13 @@ static enum output_status output_begin(struct archive_pipeline *pipeline, char *
             *block = pipeline->output[0];
             break;
         }
-        if (pipeline->produced - pipeline->released < PIPELINE_OUTPUT_BLOCKS) {
-            *block = pipeline->output[pipeline->produced % PIPELINE_OUTPUT_BLOCKS];
+        if (pipeline->produced - pipeline->released < pipeline->output_blocks) {
+            *block = pipeline->output[pipeline->produced % pipeline->output_blocks];
             break;
+        }
+        if (pipeline->inline_run) {
+            overflow(pipeline);
+            continue;
         }
         pthread_cond_wait(&pipeline->changed, &pipeline->lock);
     }
@@ -235,7 +254,7 @@ static void output_commit(struct archive_pipeline *pipeline, size_t length)
         return;
     pthread_mutex_lock(&pipeline->lock);
     if (pipeline->extractor == EXTRACTING) {
-        pipeline->output_length[pipeline->produced % PIPELINE_OUTPUT_BLOCKS] = length;
+        pipeline->output_length[pipeline->produced % pipeline->output_blocks] = length;
         pipeline->produced++;
         pthread_cond_broadcast(&pipeline->changed);
     }
@@ -729,54 +748,121 @@ static void *reader_main(void *data)
 
 /* --- the extractor's side --- */
 
-struct archive_pipeline *archive_pipeline_start(int fd, enum cfbp_archive_kind kind,
-                                                bool check_integrity)
+/*
+ * A pipeline with output_blocks output blocks of block_size. The blocks and
+ * gzip's decoder state are in one fresh mapping: zeroed, so nothing of an
+ * earlier allocation can reach the output whatever the data, and populated
+ * in one call (a page fault is the dearest thing a small install does:
+ * 14 us on the VMs we measure on; malloc'd blocks would each touch a header,
+ * and a calloc'd state would be cleared page by page).
+ */
+static struct archive_pipeline *pipeline_new(int fd, bool fd_is_regular, size_t block_size,
+                                             size_t output_blocks, enum cfbp_archive_kind kind,
+                                             bool check_integrity)
 {
     struct archive_pipeline *pipeline = cfbp_xcalloc(1, sizeof(*pipeline));
-    struct stat st;
     pipeline->fd = fd;
-    pipeline->fd_is_regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
-    /* A small file (most buildpacks' own tools) gets small blocks: they come from the
-     * heap, not from mmap, and starting costs less. */
-    pipeline->block_size = pipeline->fd_is_regular && st.st_size < PIPELINE_BLOCK_SIZE
-                               ? PIPELINE_SMALL_BLOCK_SIZE
-                               : PIPELINE_BLOCK_SIZE;
+    pipeline->fd_is_regular = fd_is_regular;
+    pipeline->block_size = block_size;
+    pipeline->output_blocks = output_blocks;
     pipeline->kind = kind;
     pipeline->check_integrity = check_integrity;
     pipeline->cancel_fd = cfbp_cancel_fd();
-    pipeline->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (pipeline->wake_fd < 0) {
-        int saved = errno;
-        free(pipeline);
-        errno = saved;
-        return NULL;
-    }
+    pipeline->wake_fd = -1;
     pthread_mutex_init(&pipeline->lock, NULL);
     pthread_cond_init(&pipeline->changed, NULL);
-    /*
-     * The blocks and gzip's decoder state in one fresh mapping: zeroed, so
-     * nothing of an earlier allocation can reach the output whatever the
-     * data, and only the pages used are ever touched (a page fault is the
-     * dearest thing a small install does; malloc'd blocks would each touch a
-     * header, and a calloc'd state would be cleared page by page).
-     */
-    size_t blocks = PIPELINE_OUTPUT_BLOCKS + PIPELINE_INPUT_BLOCKS;
+    size_t blocks = output_blocks + PIPELINE_INPUT_BLOCKS;
     size_t state_size = kind == CFBP_ARCHIVE_TAR_GZ ? sizeof(*pipeline->inflate_state) : 0;
-    pipeline->buffers_size = blocks * pipeline->block_size + state_size;
+    pipeline->buffers_size = blocks * block_size + state_size;
     pipeline->buffers = mmap(NULL, pipeline->buffers_size, PROT_READ | PROT_WRITE,
                              MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
     if (pipeline->buffers == MAP_FAILED)
         cfbp_alloc_failed(pipeline->buffers_size);
     char *next = pipeline->buffers;
-    for (size_t i = 0; i < PIPELINE_OUTPUT_BLOCKS; i++, next += pipeline->block_size)
+    for (size_t i = 0; i < output_blocks; i++, next += block_size)
         pipeline->output[i] = next;
-    for (size_t i = 0; i < PIPELINE_INPUT_BLOCKS; i++, next += pipeline->block_size) {
+    for (size_t i = 0; i < PIPELINE_INPUT_BLOCKS; i++, next += block_size) {
         pipeline->input[i] = next;
         pipeline->input_free[i] = true;
     }
     if (state_size)
         pipeline->inflate_state = (struct inflate_state *)next;
     cfbp_digest_start(&pipeline->digest, CFBP_DIGEST_SHA256);
+    return pipeline;
+}
+
+static void pipeline_free(struct archive_pipeline *pipeline)
+{
+    if (pipeline->wake_fd >= 0)
+        close(pipeline->wake_fd);
+    pthread_mutex_destroy(&pipeline->lock);
+    pthread_cond_destroy(&pipeline->changed);
+    munmap(pipeline->buffers, pipeline->buffers_size);
+    cfbp_digest_release(&pipeline->digest);
+    free(pipeline->message);
+    free(pipeline);
+}
+
+/*
+ * How many output blocks an inline run of a small regular file needs: its
+ * size for a plain tar, gzip's own record of its length (the last four
+ * bytes; only a hint: another member or a lie means an overflow) for a
+ * .tgz, and no inline run (0) for anything else or more than
+ * PIPELINE_INLINE_BLOCKS.
+ */
+static size_t inline_blocks(int fd, const struct stat *st, enum cfbp_archive_kind kind)
+{
+    uint64_t size = (uint64_t)st->st_size;
+    if (kind == CFBP_ARCHIVE_TAR_GZ) {
+        unsigned char trailer[4];
+        if (st->st_size < 18 || pread(fd, trailer, 4, st->st_size - 4) != 4)
+            return 0;
+        size = trailer[0] | (uint64_t)trailer[1] << 8 | (uint64_t)trailer[2] << 16 |
+               (uint64_t)trailer[3] << 24;
+    } else if (kind != CFBP_ARCHIVE_TAR) {
+        return 0;
+    }
+    uint64_t blocks = size / PIPELINE_SMALL_BLOCK_SIZE + 2; /* a last part, and room to end */
+    return blocks <= PIPELINE_INLINE_BLOCKS ? (size_t)blocks : 0;
+}
+
+struct archive_pipeline *archive_pipeline_start(int fd, enum cfbp_archive_kind kind,
+                                                bool check_integrity)
+{
+    struct stat st;
+    bool regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+    bool small = regular && st.st_size < PIPELINE_BLOCK_SIZE;
+    /*
+     * A small file (most buildpacks' own tools, and ours) is decoded here
+     * and now, when its output fits in a few small blocks: a thread costs
+     * more than its work then. Should it need more room, the run stops, and
+     * the file is read again from where it started, on a thread.
+     */
+    off_t start = small ? lseek(fd, 0, SEEK_CUR) : -1;
+    size_t blocks = start >= 0 ? inline_blocks(fd, &st, kind) : 0;
+    if (blocks) {
+        struct archive_pipeline *pipeline =
+            pipeline_new(fd, true, PIPELINE_SMALL_BLOCK_SIZE, blocks, kind, check_integrity);
+        pipeline->inline_run = true;
+        pipeline->thread = pthread_self();
+        reader_main(pipeline);
+        if (!pipeline->overflowed)
+            return pipeline;
+        pipeline_free(pipeline);
+        if (lseek(fd, start, SEEK_SET) != start)
+            return NULL;
+    }
+    /* Small files get small blocks, and start with less to populate. */
+    struct archive_pipeline *pipeline =
+        pipeline_new(fd, regular, small ? PIPELINE_SMALL_BLOCK_SIZE : PIPELINE_BLOCK_SIZE,
+                     PIPELINE_OUTPUT_BLOCKS, kind, check_integrity);
+    pipeline->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (pipeline->wake_fd < 0) {
+        int saved = errno;
+        pipeline_free(pipeline);
+        errno = saved;
+        return NULL;
+    }
     /* The reader keeps its work on the heap: a small stack, quick to map and to drop. */
     pthread_attr_t attributes;
     pthread_attr_init(&attributes);
@@ -816,7 +902,7 @@ ssize_t archive_pipeline_next(struct archive_pipeline *pipeline, const void **bl
             break;
         }
         if (pipeline->produced > pipeline->taken) {
-            size_t index = pipeline->taken++ % PIPELINE_OUTPUT_BLOCKS;
+            size_t index = pipeline->taken++ % pipeline->output_blocks;
             pipeline->holding = true;
             *block = pipeline->output[index];
             result = (ssize_t)pipeline->output_length[index];
@@ -859,12 +945,7 @@ void archive_pipeline_finish(struct archive_pipeline *pipeline, bool extracted,
     outcome->read_errno = pipeline->read_errno;
     if (extracted && pipeline->check_integrity && pipeline->end == DATA_DAMAGED)
         outcome->integrity_error = cfbp_xstrdup(archive_pipeline_message(pipeline));
-    close(pipeline->wake_fd);
-    pthread_mutex_destroy(&pipeline->lock);
-    pthread_cond_destroy(&pipeline->changed);
-    munmap(pipeline->buffers, pipeline->buffers_size);
-    free(pipeline->message);
-    free(pipeline);
+    pipeline_free(pipeline);
 }
 
 void archive_pipeline_outcome_release(struct archive_pipeline_outcome *outcome)

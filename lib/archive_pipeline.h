@@ -4,10 +4,18 @@
  *
  * The reader thread reads the input descriptor (a file, a pipe or a stream
  * socket: it is never assumed seekable), computes the SHA-256 of its raw
- * bytes and decompresses them (gzip with zlib, xz with libarchive's filter,
- * anything else passed through) into a few fixed blocks that the extracting
- * thread takes, in order, with archive_pipeline_next(). Memory stays flat:
- * PIPELINE_INPUT_BLOCKS + PIPELINE_OUTPUT_BLOCKS blocks of 256 KiB.
+ * bytes and decompresses them (gzip with ISA-L's igzip, xz with libarchive's
+ * filter, anything else passed through) into a few fixed blocks that the
+ * extracting thread takes, in order, with archive_pipeline_next(). Memory
+ * stays flat: PIPELINE_INPUT_BLOCKS + PIPELINE_OUTPUT_BLOCKS blocks of
+ * 256 KiB.
+ *
+ * A small regular file (under one block) whose output fits in at most
+ * PIPELINE_INLINE_BLOCKS small blocks, by its size (a tar) or gzip's record
+ * of its length (a .tgz), is read by the same code without a thread, within
+ * archive_pipeline_start(): the thread would cost more than the work. Such
+ * an inline run never waits; when it would (the record was wrong), it
+ * stops, and the file is read again from where it started, on a thread.
  *
  * The digest is computed by whichever thread has slack: the reader hashes a
  * block itself while the extractor is behind, and otherwise hands the raw
@@ -31,6 +39,7 @@
 #define PIPELINE_SMALL_BLOCK_SIZE (32 * 1024) /* for files smaller than one block */
 #define PIPELINE_INPUT_BLOCKS     4
 #define PIPELINE_OUTPUT_BLOCKS    8
+#define PIPELINE_INLINE_BLOCKS    32 /* at most, of the small size, for a run without a thread */
 
 struct archive_pipeline;
 

@@ -383,6 +383,149 @@ static void a_tgz_that_is_a_plain_tar_is_extracted(void **state)
     cfbp_strbuf_release(&tar);
 }
 
+/* --- small files, decoded without a thread --- */
+
+static const struct test_entry zeros_tree[] = {
+    {"pkg/", 'd', 0755, NULL, 0},
+    {"pkg/bin/run", 'f', 0755, "#!/bin/sh\necho run\n", 0},
+    {"pkg/zeros", 'z', 0644, NULL, 3 << 20},
+};
+
+static void tar_of_zeros(struct fixture *fixture, struct cfbp_strbuf *tar)
+{
+    char *path = test_path(fixture->dir, "zeros.tar");
+    test_make_archive(path, TEST_TAR, zeros_tree, sizeof(zeros_tree) / sizeof(*zeros_tree));
+    read_bytes(path, tar);
+    unlink(path);
+    free(path);
+}
+
+static void assert_zeros_installed(struct fixture *fixture)
+{
+    char *run = test_path(fixture->dest, "pkg/bin/run");
+    char *text = test_read_file(run);
+    assert_string_equal(text, "#!/bin/sh\necho run\n");
+    free(text);
+    free(run);
+    char *zeros = test_path(fixture->dest, "pkg/zeros");
+    struct stat st;
+    assert_int_equal(stat(zeros, &st), 0);
+    assert_int_equal(st.st_size, 3 << 20);
+    free(zeros);
+}
+
+/* Installs bytes written after a prefix, from a descriptor at the end of the prefix. */
+static int install_after_prefix(struct fixture *fixture, const struct cfbp_strbuf *bytes,
+                                bool with_sha)
+{
+    free(fixture->archive);
+    fixture->archive = test_path(fixture->dir, "prefixed");
+    struct cfbp_strbuf file = CFBP_STRBUF_INIT;
+    cfbp_strbuf_append_string(&file, "not part of it");
+    cfbp_strbuf_append(&file, bytes->buf, bytes->len);
+    write_bytes(fixture->archive, file.buf, file.len);
+    cfbp_strbuf_release(&file);
+    int fd = open(fixture->archive, O_RDONLY | O_CLOEXEC);
+    assert_true(fd >= 0);
+    assert_int_equal(lseek(fd, 14, SEEK_SET), 14);
+    char expected[CFBP_DIGEST_HEX_SIZE];
+    strcpy(expected, sha256_of(bytes->buf, bytes->len));
+    struct cfbp_archive_request request = {
+        .source = fixture->archive,
+        .file_name = "dep.tgz",
+        .expected_sha256 = with_sha ? expected : NULL,
+        .destination = fixture->dest,
+    };
+    cfbp_error_clear(&fixture->err);
+    int result = cfbp_archive_install_fd(&request, fd, fixture->sha256, &fixture->err);
+    close(fd);
+    assert_string_equal(fixture->sha256, expected);
+    return result;
+}
+
+/*
+ * A small .tgz is decoded on the extracting thread when gzip's recorded
+ * length says its output fits in a few blocks. When that record is wrong
+ * (another member follows, or it lies), the run runs out of room: the file
+ * is read again from where it started, on a thread, with a fresh digest.
+ */
+static void a_small_file_that_outgrows_its_inline_run_is_read_again(void **state)
+{
+    struct fixture *fixture = *state;
+    struct cfbp_strbuf tar = CFBP_STRBUF_INIT, gz = CFBP_STRBUF_INIT;
+    tar_of_zeros(fixture, &tar);
+    /* Records 3 MiB: no inline run at all. */
+    append_gzip_member(&gz, tar.buf, tar.len, 0);
+    assert_true(gz.len < PIPELINE_BLOCK_SIZE);
+    assert_int_equal(install_bytes(fixture, "dep.tgz", &gz, false), 0);
+    assert_zeros_installed(fixture);
+    remove_dest(fixture);
+    /* An empty member last: the record says 0 bytes. */
+    append_gzip_member(&gz, "", 0, 0);
+    for (int with_sha = 0; with_sha < 2; with_sha++) {
+        if (install_bytes(fixture, "dep.tgz", &gz, with_sha) < 0)
+            fail_msg("%s", fixture->err.message);
+        assert_zeros_installed(fixture);
+        remove_dest(fixture);
+        if (install_after_prefix(fixture, &gz, with_sha) < 0)
+            fail_msg("from an offset: %s", fixture->err.message);
+        assert_zeros_installed(fixture);
+        remove_dest(fixture);
+    }
+    /* One member whose recorded length lies: the digest decides, or the check fails. */
+    cfbp_strbuf_reset(&gz);
+    append_gzip_member(&gz, tar.buf, tar.len, 0);
+    gz.buf[gz.len - 4] = 100;
+    gz.buf[gz.len - 3] = gz.buf[gz.len - 2] = gz.buf[gz.len - 1] = 0;
+    assert_int_equal(install_bytes(fixture, "dep.tgz", &gz, true), 0);
+    assert_zeros_installed(fixture);
+    remove_dest(fixture);
+    assert_int_equal(install_bytes(fixture, "dep.tgz", &gz, false), -1);
+    assert_message_has(fixture, "check");
+    assert_false(test_exists(fixture->dest));
+    cfbp_strbuf_release(&tar);
+    cfbp_strbuf_release(&gz);
+}
+
+/* What fits is decoded inline, damage and all: the same outcomes as on a thread. */
+static void small_files_decoded_inline_fail_as_on_a_thread(void **state)
+{
+    struct fixture *fixture = *state;
+    static const struct test_entry small[] = {
+        {"pkg/bin/run", 'f', 0755, "#!/bin/sh\necho run\n", 0},
+        {"pkg/data", 'r', 0644, NULL, 40000},
+    };
+    char *path = test_path(fixture->dir, "small.tar");
+    test_make_archive(path, TEST_TAR, small, 2);
+    struct cfbp_strbuf tar = CFBP_STRBUF_INIT, gz = CFBP_STRBUF_INIT, cut = CFBP_STRBUF_INIT;
+    read_bytes(path, &tar);
+    append_gzip_member(&gz, tar.buf, tar.len, 0);
+    assert_int_equal(install_bytes(fixture, "dep.tgz", &gz, false), 0);
+    remove_dest(fixture);
+    /* A plain tar too. */
+    assert_int_equal(install_bytes(fixture, "dep.tar", &tar, true), 0);
+    remove_dest(fixture);
+    /* Cut short. */
+    cfbp_strbuf_append(&cut, gz.buf, gz.len / 2);
+    assert_int_equal(install_bytes(fixture, "dep.tgz", &cut, false), -1);
+    assert_message_has(fixture, "truncated gzip input");
+    assert_false(test_exists(fixture->dest));
+    /* A wrong CRC without a digest. */
+    cfbp_strbuf_reset(&gz);
+    append_gzip_member(&gz, tar.buf, tar.len, BAD_DATA_CRC);
+    assert_int_equal(install_bytes(fixture, "dep.tgz", &gz, false), -1);
+    assert_message_has(fixture, "incorrect data check");
+    /* ... and with a wrong digest. */
+    assert_int_equal(install_file(fixture, "dep.tgz", sha256_of("other", 5)), -1);
+    assert_message_has(fixture, "sha256 mismatch");
+    assert_false(test_exists(fixture->dest));
+    unlink(path);
+    free(path);
+    cfbp_strbuf_release(&tar);
+    cfbp_strbuf_release(&gz);
+    cfbp_strbuf_release(&cut);
+}
+
 /* --- streams: a FIFO and a socket --- */
 
 struct writer {
@@ -717,6 +860,8 @@ int main(void)
         TEST(truncated_gzip_fails),
         TEST(a_wrong_crc_fails_only_without_a_digest),
         TEST(a_tgz_that_is_a_plain_tar_is_extracted),
+        TEST(a_small_file_that_outgrows_its_inline_run_is_read_again),
+        TEST(small_files_decoded_inline_fail_as_on_a_thread),
         TEST(a_slow_writer_through_a_fifo),
         TEST(a_writer_that_stops_early),
         TEST(an_unsafe_member_ends_a_stalled_stream_promptly),
