@@ -270,6 +270,9 @@ struct extractor {
     bool no_queue;       /* no thread could be started: all written here */
     bool settling;       /* writing the files the queue handed back */
     bool queue_reported; /* a failure of the queue is already in the error */
+    /* The tree's top-level names: the first component of every member extracted. */
+    char *top_name; /* while there is one */
+    bool several_tops;
 };
 
 /*
@@ -347,6 +350,7 @@ static void extractor_release(struct extractor *extractor)
     for (size_t i = 0; i < extractor->directory_count; i++)
         free(extractor->directories[i].path);
     free(extractor->directories);
+    free(extractor->top_name);
 }
 
 /* Names a member for messages: "<archive> (member <path>)". */
@@ -831,6 +835,19 @@ static int make_hardlink(struct extractor *extractor, int parent_fd, const char 
     return result;
 }
 
+/* Keeps the tree's top-level name while there is only one (see place_single_entry). */
+static void note_top_name(struct extractor *extractor, const char *member)
+{
+    size_t length = strcspn(member, "/");
+    if (extractor->several_tops)
+        return;
+    if (!extractor->top_name)
+        extractor->top_name = cfbp_xstrndup(member, length);
+    else if (strlen(extractor->top_name) != length ||
+             strncmp(extractor->top_name, member, length) != 0)
+        extractor->several_tops = true;
+}
+
 static int extract_member(struct extractor *extractor, struct archive *reader,
                           struct archive_entry *entry, struct cfbp_error *err)
 {
@@ -847,6 +864,8 @@ static int extract_member(struct extractor *extractor, struct archive *reader,
          write_queue_touches(extractor->queue, clean.buf)) &&
         settle_queue(extractor, err) < 0)
         result = -1;
+    if (result == MEMBER_EXTRACT)
+        note_top_name(extractor, clean.buf);
     if (result == MEMBER_EXTRACT) {
         const char *name = split_path(clean.buf, &parent);
         struct open_directory *directory = open_parent(extractor, parent.buf, clean.buf, err);
@@ -1272,6 +1291,38 @@ static int merge_tree(struct extractor *extractor, struct cfbp_workdir *workdir,
 }
 
 /*
+ * The common merge needs no journal: a tree of one entry whose name is free
+ * in the destination goes there in one rename, which a kill cannot cut in
+ * half. Its directory modes are applied first, in the work directory; an
+ * entry whose own mode would then deny its owner writing (which a rename to
+ * another directory needs) is left to the journaled merge, which applies
+ * modes last. Returns 1 when placed, 0 when the merge is needed, -1 on
+ * failure.
+ */
+static int place_single_entry(struct extractor *extractor, int tree_fd, const char *tree,
+                              int destination_fd, const char *destination, struct cfbp_error *err)
+{
+    const char *name = extractor->top_name;
+    struct stat st;
+    if (!name || extractor->several_tops || fstatat(tree_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+        fstatat(destination_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT)
+        return 0;
+    for (size_t i = extractor->directory_count; i-- > 0;)
+        if (strcmp(extractor->directories[i].path, name) == 0) {
+            if (!(extractor->directories[i].mode & S_IWUSR))
+                return 0;
+            break;
+        }
+    apply_directory_modes(extractor, tree_fd, tree, NULL);
+    if (renameat2(tree_fd, name, destination_fd, name, RENAME_NOREPLACE) == 0)
+        return 1;
+    if (errno == EEXIST)
+        return 0; /* made meanwhile, by something that takes no lock: merged into */
+    return cfbp_error_set_errno(err, CFBP_ERROR_IO, errno, "cannot move %s/%s to %s", tree, name,
+                                destination);
+}
+
+/*
  * Moves the extracted tree into the destination under the destination lock:
  * merged into it when it is a directory (see merge_tree), renamed to it when
  * it is missing. Directory modes follow.
@@ -1290,7 +1341,11 @@ static int place_tree(struct extractor *extractor, struct cfbp_workdir *workdir,
     if (result < 0) {
         /* that merge could not be undone: nothing is placed over it */
     } else if (destination_fd >= 0) {
-        result = merge_tree(extractor, workdir, destination_fd, destination, keep_workdir, err);
+        result = place_single_entry(extractor, tree_fd, tree.buf, destination_fd, destination, err);
+        if (result == 0)
+            result = merge_tree(extractor, workdir, destination_fd, destination, keep_workdir, err);
+        else if (result > 0)
+            result = 0;
     } else if (cfbp_fs_exists(destination)) {
         result =
             cfbp_error_set(err, CFBP_ERROR_IO,

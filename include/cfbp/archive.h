@@ -8,19 +8,24 @@
  *   anything else                   copied to <destination>/<name>
  *
  * Tar archives are read once, on two threads: one reads the input (a file,
- * a pipe or a socket), hashes it and decompresses it (zlib for gzip, with no
- * CRC-32 when a SHA-256 is expected, as the digest checks every byte; xz
- * through libarchive's filter), the other parses the members and writes
- * them, with a few blocks of 256 KiB between them, so memory stays flat and
- * the digest is known when extraction ends. A zip needs its central
- * directory, so it is read from a file, extracted while a second thread
- * hashes the whole file; nothing is placed unless that digest matches.
+ * a pipe or a socket), hashes it and decompresses it (ISA-L's igzip for
+ * gzip, whose trailer is left to the SHA-256 when one is expected, as the
+ * digest checks every byte; xz through libarchive's filter), the other
+ * parses the members and writes them, with a few blocks of 256 KiB between
+ * them, so memory stays flat and the digest is known when extraction ends.
+ * A small file whose output fits in 1 MiB is read without the first
+ * thread. A zip needs its central directory, so it is read from a file,
+ * extracted while a second thread hashes the whole file; nothing is placed
+ * unless that digest matches. Either way, once an archive has a few small
+ * files, a third thread creates them (at most 4 MiB queued), in an order
+ * that gives the tree and errors of writing each member in turn.
  *
  * Everything is written under a temporary directory (inside the destination
  * when it exists, beside it otherwise) and moved into place only after the
  * digest matched and every member was written: merged into an existing
  * destination by swapping each entry with its replacement, every step
- * journaled first (beneath.h). On failure the merge is undone, the temporary
+ * journaled first (beneath.h), or, for a tree of one entry whose name is
+ * free there, with one rename. On failure the merge is undone, the temporary
  * directory is removed and the destination is exactly as it was. An install
  * killed in its merge leaves the journal; the next install into the same
  * destination undoes that merge before anything else (workdir.h).

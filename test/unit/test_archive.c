@@ -7,6 +7,7 @@
 #include "support.h"
 
 #include "cfbp/archive.h"
+#include "cfbp/beneath.h"
 #include "cfbp/error.h"
 #include "cfbp/fs.h"
 
@@ -354,6 +355,68 @@ static void handles_read_only_directories(void **state)
     free(ro);
 }
 
+static void count_moment(unsigned long moment, void *data)
+{
+    (void)moment;
+    (*(unsigned long *)data)++;
+}
+
+/*
+ * A tree of one entry whose name is free in an existing destination is
+ * placed in one rename, its directory modes applied first; a tree of two
+ * entries, or one whose top directory would deny its owner writing, goes
+ * through the journaled merge. Both end the same.
+ */
+static void one_new_entry_is_placed_without_a_journal(void **state)
+{
+    struct fixture *fixture = *state;
+    char *existing = dest_file(fixture, "existing");
+    test_write_file(existing, "keep\n", 0644);
+    static const struct test_entry one[] = {{"pkg/", 'd', 0750, NULL, 0},
+                                            {"pkg/bin/run", 'f', 0755, "run\n", 0},
+                                            {"pkg/ro/", 'd', 0555, NULL, 0},
+                                            {"pkg/ro/file", 'f', 0444, "r\n", 0}};
+    static const struct test_entry two[] = {{"more/file", 'f', 0644, "m\n", 0},
+                                            {"other", 'f', 0644, "o\n", 0}};
+    static const struct test_entry read_only_top[] = {{"top/", 'd', 0555, NULL, 0},
+                                                      {"top/file", 'f', 0444, "t\n", 0}};
+    struct {
+        const struct test_entry *entries;
+        size_t count;
+        bool journaled;
+    } cases[] = {{one, 4, false}, {two, 2, true}, {read_only_top, 2, true}};
+    for (size_t i = 0; i < 3; i++) {
+        make(fixture, "dep.tgz", TEST_TGZ, cases[i].entries, cases[i].count);
+        unsigned long moments = 0;
+        cfbp_beneath_set_step_hook(count_moment, &moments);
+        int result = install(fixture, "dep.tgz", NULL);
+        cfbp_beneath_set_step_hook(NULL, NULL);
+        if (result < 0)
+            fail_msg("case %zu: %s", i, fixture->err.message);
+        if (cases[i].journaled != (moments > 0))
+            fail_msg("case %zu: %lu journaled moments", i, moments);
+    }
+    assert_file(fixture, "existing", "keep\n", 0644);
+    assert_file(fixture, "pkg/bin/run", "run\n", 0755);
+    assert_file(fixture, "pkg/ro/file", "r\n", 0444);
+    assert_file(fixture, "other", "o\n", 0644);
+    assert_file(fixture, "top/file", "t\n", 0444);
+    static const struct {
+        const char *path;
+        mode_t mode;
+    } directories[] = {{"pkg", 0750}, {"pkg/ro", 0555}, {"top", 0555}};
+    for (size_t i = 0; i < 3; i++) {
+        char *path = dest_file(fixture, directories[i].path);
+        struct stat st;
+        assert_int_equal(stat(path, &st), 0);
+        assert_int_equal(st.st_mode & 07777, directories[i].mode);
+        free(path);
+    }
+    /* Nothing of the work is left. */
+    assert_int_equal(test_count_entries(fixture->dest), 11);
+    free(existing);
+}
+
 static void skips_the_dot_directory_and_strips_components(void **state)
 {
     struct fixture *fixture = *state;
@@ -581,6 +644,7 @@ int main(void)
         TEST(refuses_fifos),
         TEST(drops_setuid_and_setgid),
         TEST(handles_read_only_directories),
+        TEST(one_new_entry_is_placed_without_a_journal),
         TEST(skips_the_dot_directory_and_strips_components),
         TEST(corrupt_archive_fails_cleanly),
         TEST(not_an_archive_fails_cleanly),
