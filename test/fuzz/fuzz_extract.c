@@ -64,38 +64,24 @@ static struct sandbox sandbox;
 
 /* --- the canary --- */
 
-static void fingerprint_entry(const char *path, const char *relative, struct cfbp_strbuf *out)
+static void fingerprint_line(const char *path, const char *relative, const struct stat *st,
+                             struct cfbp_strbuf *out)
 {
-    struct stat st;
-    if (lstat(path, &st) < 0) {
+    (void)path;
+    if (!st) {
         cfbp_strbuf_append_format(out, "%s missing\n", relative);
         return;
     }
-    cfbp_strbuf_append_format(out, "%s %o %lld %lld.%09ld %lu\n", relative, (unsigned)st.st_mode,
-                              (long long)st.st_size, (long long)st.st_mtim.tv_sec,
-                              st.st_mtim.tv_nsec, (unsigned long)st.st_nlink);
-    if (!S_ISDIR(st.st_mode))
-        return;
-    struct cfbp_string_list names = CFBP_STRING_LIST_INIT;
-    struct cfbp_error err = CFBP_ERROR_INIT;
-    struct cfbp_strbuf child = CFBP_STRBUF_INIT, child_relative = CFBP_STRBUF_INIT;
-    if (cfbp_fs_list_directory(path, &names, &err) < 0)
-        fuzz_fail("%s", err.message);
-    for (size_t i = 0; i < names.count; i++) {
-        cfbp_path_join(&child, path, names.items[i]);
-        cfbp_path_join(&child_relative, relative, names.items[i]);
-        fingerprint_entry(child.buf, child_relative.buf, out);
-    }
-    cfbp_string_list_clear(&names);
-    cfbp_strbuf_release(&child);
-    cfbp_strbuf_release(&child_relative);
+    cfbp_strbuf_append_format(out, "%s %o %lld %lld.%09ld %lu\n", relative, (unsigned)st->st_mode,
+                              (long long)st->st_size, (long long)st->st_mtim.tv_sec,
+                              st->st_mtim.tv_nsec, (unsigned long)st->st_nlink);
 }
 
 /* The canary tree, and the sandbox's own top level (nothing may appear there). */
 static char *fingerprint(void)
 {
     struct cfbp_strbuf out = CFBP_STRBUF_INIT;
-    fingerprint_entry(sandbox.canary, "canary", &out);
+    fuzz_describe_tree(sandbox.canary, "canary", fingerprint_line, &out);
     struct cfbp_string_list names = CFBP_STRING_LIST_INIT;
     struct cfbp_error err = CFBP_ERROR_INIT;
     if (cfbp_fs_list_directory(sandbox.root, &names, &err) < 0)
@@ -112,18 +98,18 @@ static char *fingerprint(void)
 }
 
 /* The destination's tree without times: names, types, modes, links and contents. */
-static void describe_entry(const char *path, const char *relative, struct cfbp_strbuf *out)
+static void content_line(const char *path, const char *relative, const struct stat *st,
+                         struct cfbp_strbuf *out)
 {
-    struct stat st;
-    if (lstat(path, &st) < 0)
+    if (!st)
         return;
-    cfbp_strbuf_append_format(out, "%s %o %lld %lu", relative, (unsigned)st.st_mode,
-                              (long long)st.st_size, (unsigned long)st.st_nlink);
+    cfbp_strbuf_append_format(out, "%s %o %lld %lu", relative, (unsigned)st->st_mode,
+                              (long long)st->st_size, (unsigned long)st->st_nlink);
     char buffer[4096];
-    if (S_ISLNK(st.st_mode)) {
+    if (S_ISLNK(st->st_mode)) {
         ssize_t length = readlink(path, buffer, sizeof(buffer));
         cfbp_strbuf_append_format(out, " -> %.*s", (int)(length > 0 ? length : 0), buffer);
-    } else if (S_ISREG(st.st_mode)) {
+    } else if (S_ISREG(st->st_mode)) {
         int fd = open(path, O_RDONLY | O_CLOEXEC);
         ssize_t length = fd < 0 ? -1 : read(fd, buffer, sizeof(buffer));
         if (fd >= 0)
@@ -132,21 +118,6 @@ static void describe_entry(const char *path, const char *relative, struct cfbp_s
         cfbp_strbuf_append(out, buffer, length > 0 ? (size_t)length : 0);
     }
     cfbp_strbuf_append_string(out, "\n");
-    if (!S_ISDIR(st.st_mode))
-        return;
-    struct cfbp_string_list names = CFBP_STRING_LIST_INIT;
-    struct cfbp_error err = CFBP_ERROR_INIT;
-    struct cfbp_strbuf child = CFBP_STRBUF_INIT, child_relative = CFBP_STRBUF_INIT;
-    if (cfbp_fs_list_directory(path, &names, &err) < 0)
-        fuzz_fail("%s", err.message);
-    for (size_t i = 0; i < names.count; i++) {
-        cfbp_path_join(&child, path, names.items[i]);
-        cfbp_path_join(&child_relative, relative, names.items[i]);
-        describe_entry(child.buf, child_relative.buf, out);
-    }
-    cfbp_string_list_clear(&names);
-    cfbp_strbuf_release(&child);
-    cfbp_strbuf_release(&child_relative);
 }
 
 static char *join(const char *a, const char *b)
@@ -369,7 +340,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         write_queue_files_before_start = SIZE_MAX;
         int alone_result = cfbp_archive_install(&request, sha256, &err);
         cfbp_strbuf_append_format(&alone, "%d %s\n", alone_result, err.message ? err.message : "");
-        describe_entry(sandbox.dest, "dest", &alone);
+        fuzz_describe_tree(sandbox.dest, "dest", content_line, &alone);
         cfbp_error_clear(&err);
         struct cfbp_error ignored = CFBP_ERROR_INIT;
         if (cfbp_fs_remove_tree(sandbox.dest, &ignored) < 0)
@@ -383,7 +354,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_fail("a failed install said nothing");
     if (flags & 16) {
         cfbp_strbuf_append_format(&queued, "%d %s\n", result, err.message ? err.message : "");
-        describe_entry(sandbox.dest, "dest", &queued);
+        fuzz_describe_tree(sandbox.dest, "dest", content_line, &queued);
         if (strcmp(alone.buf, queued.buf) != 0)
             fuzz_fail("the write queue changed the install:\n--- without it\n%s\n--- with it\n%s",
                       alone.buf, queued.buf);

@@ -50,14 +50,14 @@
 #include <zlib.h>
 
 /* Names, kinds, sizes and contents of a tree, one line each, sorted as listed. */
-static void describe(const char *path, const char *relative, struct cfbp_strbuf *out)
+static void describe_line(const char *path, const char *relative, const struct stat *st,
+                          struct cfbp_strbuf *out)
 {
-    struct stat st;
-    if (lstat(path, &st) < 0)
+    if (!st)
         return;
-    cfbp_strbuf_append_format(out, "%s %o %lld", relative, (unsigned)(st.st_mode & S_IFMT),
-                              (long long)st.st_size);
-    if (S_ISREG(st.st_mode)) {
+    cfbp_strbuf_append_format(out, "%s %o %lld", relative, (unsigned)(st->st_mode & S_IFMT),
+                              (long long)st->st_size);
+    if (S_ISREG(st->st_mode)) {
         char hex[CFBP_DIGEST_HEX_SIZE];
         struct cfbp_error err = CFBP_ERROR_INIT;
         if (cfbp_digest_of_file(CFBP_DIGEST_SHA256, path, hex, &err) < 0)
@@ -65,21 +65,6 @@ static void describe(const char *path, const char *relative, struct cfbp_strbuf 
         cfbp_strbuf_append_format(out, " %s", hex);
     }
     cfbp_strbuf_append_char(out, '\n');
-    if (!S_ISDIR(st.st_mode))
-        return;
-    struct cfbp_string_list names = CFBP_STRING_LIST_INIT;
-    struct cfbp_error err = CFBP_ERROR_INIT;
-    if (cfbp_fs_list_directory(path, &names, &err) < 0)
-        fuzz_fail("%s", err.message);
-    struct cfbp_strbuf child = CFBP_STRBUF_INIT, child_relative = CFBP_STRBUF_INIT;
-    for (size_t i = 0; i < names.count; i++) {
-        cfbp_path_join(&child, path, names.items[i]);
-        cfbp_path_join(&child_relative, relative, names.items[i]);
-        describe(child.buf, child_relative.buf, out);
-    }
-    cfbp_string_list_clear(&names);
-    cfbp_strbuf_release(&child);
-    cfbp_strbuf_release(&child_relative);
 }
 
 /* Installs source into destination; returns 0 or -1 and leaves the message in err. */
@@ -463,8 +448,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_fail("installs with gzip's checks but not with its digest: %s", with_digest.message);
     if (crc_result == 0) {
         struct cfbp_strbuf one = CFBP_STRBUF_INIT, two = CFBP_STRBUF_INIT;
-        describe(checked.buf, ".", &one);
-        describe(digested.buf, ".", &two);
+        fuzz_describe_tree(checked.buf, ".", describe_line, &one);
+        fuzz_describe_tree(digested.buf, ".", describe_line, &two);
         if (strcmp(one.buf, two.buf) != 0)
             fuzz_fail("the two installs differ:\n%s---\n%s", one.buf, two.buf);
         cfbp_strbuf_release(&one);

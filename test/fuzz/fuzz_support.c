@@ -8,11 +8,14 @@
 #include "cfbp/alloc.h"
 #include "cfbp/error.h"
 #include "cfbp/fs.h"
+#include "cfbp/path.h"
 #include "cfbp/strbuf.h"
+#include "cfbp/string_list.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,4 +101,27 @@ void fuzz_write_file(const char *name, const void *data, size_t size, struct cfb
         fprintf(stderr, "fuzz: cannot write %s: %s\n", path->buf, strerror(errno));
         abort();
     }
+}
+
+void fuzz_describe_tree(const char *path, const char *relative, fuzz_tree_line line,
+                        struct cfbp_strbuf *out)
+{
+    struct stat st;
+    bool present = lstat(path, &st) == 0;
+    line(path, relative, present ? &st : NULL, out);
+    if (!present || !S_ISDIR(st.st_mode))
+        return;
+    struct cfbp_string_list names = CFBP_STRING_LIST_INIT;
+    struct cfbp_error err = CFBP_ERROR_INIT;
+    if (cfbp_fs_list_directory(path, &names, &err) < 0)
+        fuzz_fail("%s", err.message);
+    struct cfbp_strbuf child = CFBP_STRBUF_INIT, child_relative = CFBP_STRBUF_INIT;
+    for (size_t i = 0; i < names.count; i++) {
+        cfbp_path_join(&child, path, names.items[i]);
+        cfbp_path_join(&child_relative, relative, names.items[i]);
+        fuzz_describe_tree(child.buf, child_relative.buf, line, out);
+    }
+    cfbp_string_list_clear(&names);
+    cfbp_strbuf_release(&child);
+    cfbp_strbuf_release(&child_relative);
 }

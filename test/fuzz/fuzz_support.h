@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 struct cfbp_strbuf;
+struct stat;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -30,6 +31,16 @@ void fuzz_write_file(const char *name, const void *data, size_t size, struct cfb
 
 /* Prints "property failed: <message>" and aborts: a finding. */
 _Noreturn void fuzz_fail(const char *format, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Describes the tree at path: line(path, relative, st, out) for it, with st
+ * NULL when it is missing, then for what a directory holds, as listed;
+ * relative names each entry from relative.
+ */
+typedef void (*fuzz_tree_line)(const char *path, const char *relative, const struct stat *st,
+                               struct cfbp_strbuf *out);
+void fuzz_describe_tree(const char *path, const char *relative, fuzz_tree_line line,
+                        struct cfbp_strbuf *out);
 
 /* Fails unless message names the place: starts with prefix. */
 void fuzz_expect_prefix(const char *message, const char *prefix);
