@@ -46,6 +46,7 @@
  */
 #include "cfbp/archive.h"
 
+#include "archive_layout.h"
 #include "archive_pipeline.h"
 #include "write_queue.h"
 
@@ -252,8 +253,32 @@ struct open_directory {
 
 #define OPEN_DIRECTORY_CACHE_SIZE 16
 
+/*
+ * Where the tree is. The usual layout keeps it in the work directory's
+ * "tree", beside the journal of its merge (LAYOUT_TREE). When the
+ * destination is a directory, the work directory (made for
+ * CFBP_WORKDIR_TOP: never read for a journal) may instead stand for the
+ * tree's only top-level directory T (LAYOUT_TOP): the member T/x is written
+ * at x, and at the end the work directory is renamed to T, when T is free
+ * in the destination. The most common archive, one directory of everything,
+ * then costs no directory of the install's own to make or remove. The first
+ * member decides (LAYOUT_UNDECIDED until then); a member top mode cannot
+ * hold (another top-level name, T as anything but a directory, a hard link
+ * to outside T), or a T already in the destination, moves the tree to the
+ * usual layout (use_tree_layout). Messages, the write queue and directory
+ * modes know members by their names in the archive, whatever the layout.
+ */
+enum tree_layout { LAYOUT_UNDECIDED, LAYOUT_TOP, LAYOUT_TREE };
+
+bool archive_top_mode = true;
+
 struct extractor {
-    int root_fd; /* the work directory */
+    int root_fd; /* the tree: tree_fd, the work directory's in top mode, -1 before the first member
+                  */
+    enum tree_layout layout;
+    struct cfbp_workdir *workdir; /* the install's, replaced when the layout changes */
+    const char *destination;
+    int tree_fd; /* the work directory's "tree" (LAYOUT_TREE), or -1 */
     const char *archive_name;
     unsigned strip;
     /* The directories members went into lately, kept open for the next ones. */
@@ -296,11 +321,14 @@ static int current_umask(void)
     return result;
 }
 
-static void extractor_init(struct extractor *extractor, int root_fd, const char *archive_name,
-                           unsigned strip)
+static void extractor_init(struct extractor *extractor, struct cfbp_workdir *workdir,
+                           const char *destination, const char *archive_name, unsigned strip)
 {
     memset(extractor, 0, sizeof(*extractor));
-    extractor->root_fd = root_fd;
+    extractor->root_fd = -1;
+    extractor->tree_fd = -1;
+    extractor->workdir = workdir;
+    extractor->destination = destination;
     extractor->archive_name = archive_name;
     extractor->strip = strip;
     for (size_t i = 0; i < OPEN_DIRECTORY_CACHE_SIZE; i++) {
@@ -328,6 +356,15 @@ static void forget_parents(struct extractor *extractor)
         forget_parent_at(&extractor->parents[i]);
 }
 
+/* Where the member clean is in the tree: after "T/" in top mode, "" for T itself. */
+static const char *tree_path(const struct extractor *extractor, const char *clean)
+{
+    if (extractor->layout != LAYOUT_TOP)
+        return clean;
+    size_t length = strlen(extractor->top_name);
+    return clean[length] == '/' ? clean + length + 1 : clean + length;
+}
+
 /* Drops the cached directory relative and those under it (it was removed). */
 static void forget_parents_under(struct extractor *extractor, const char *relative)
 {
@@ -351,6 +388,8 @@ static void extractor_release(struct extractor *extractor)
         free(extractor->directories[i].path);
     free(extractor->directories);
     free(extractor->top_name);
+    if (extractor->tree_fd >= 0)
+        close(extractor->tree_fd);
 }
 
 /* Names a member for messages: "<archive> (member <path>)". */
@@ -515,7 +554,7 @@ static int clear_place(struct extractor *extractor, int parent_fd, const char *n
     /* An empty directory may go, and with it its descriptor in the cache. */
     if (type == CFBP_FS_DIRECTORY) {
         if (unlinkat(parent_fd, name, AT_REMOVEDIR) == 0) {
-            forget_parents_under(extractor, member);
+            forget_parents_under(extractor, tree_path(extractor, member));
             return 0;
         }
         return unsafe(err, extractor->archive_name, member,
@@ -796,7 +835,7 @@ static int make_hardlink(struct extractor *extractor, int parent_fd, const char 
     if (strcmp(member, target) == 0)
         return 0; /* a link to itself changes nothing */
     struct cfbp_strbuf target_parent = CFBP_STRBUF_INIT;
-    const char *target_name = split_path(target, &target_parent);
+    const char *target_name = split_path(tree_path(extractor, target), &target_parent);
     struct cfbp_error why = CFBP_ERROR_INIT;
     int target_fd =
         cfbp_beneath_open_directory_at(extractor->root_fd, ".", target_parent.buf, false, 0, &why);
@@ -835,6 +874,120 @@ static int make_hardlink(struct extractor *extractor, int parent_fd, const char 
     return result;
 }
 
+/* --- the tree's layout --- */
+
+/*
+ * The work directory holds the extracted tree and, during a merge, the
+ * merge's journal and what the tree's entries displaced from the destination
+ * (beneath.h), so that a failed or killed merge can be undone.
+ */
+#define TREE_NAME "tree"
+
+static int make_work_subdirectory(const struct cfbp_workdir *workdir, const char *name,
+                                  struct cfbp_error *err)
+{
+    int fd = -1;
+    if (mkdirat(workdir->fd, name, 0700) == 0)
+        fd = openat(workdir->fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        struct cfbp_strbuf path = CFBP_STRBUF_INIT;
+        cfbp_path_join(&path, workdir->path, name);
+        cfbp_fs_write_error(err, errno, path.buf);
+        cfbp_strbuf_release(&path);
+    }
+    return fd;
+}
+
+/* Makes the work directory's "tree" the tree (LAYOUT_TREE). */
+static int make_tree(struct extractor *extractor, struct cfbp_error *err)
+{
+    extractor->tree_fd = make_work_subdirectory(extractor->workdir, TREE_NAME, err);
+    if (extractor->tree_fd < 0)
+        return -1;
+    extractor->root_fd = extractor->tree_fd;
+    extractor->layout = LAYOUT_TREE;
+    return 0;
+}
+
+/*
+ * Moves the tree to the usual layout (see enum tree_layout). Before the
+ * first member, the work directory only takes the name of one that may
+ * hold a journal. After it, a second work directory is made, and the first,
+ * which holds T, moves into its tree as T. With locked, the caller holds the
+ * destination lock.
+ */
+static int use_tree_layout(struct extractor *extractor, bool locked, struct cfbp_error *err)
+{
+    if (extractor->layout == LAYOUT_UNDECIDED &&
+        cfbp_workdir_make_journaled(extractor->workdir) == 0)
+        return make_tree(extractor, err);
+    bool holds_top = extractor->layout == LAYOUT_TOP;
+    struct cfbp_workdir first = *extractor->workdir, next;
+    if (cfbp_workdir_create_another(&next, extractor->destination, locked, err) < 0)
+        return -1;
+    int tree_fd = make_work_subdirectory(&next, TREE_NAME, err);
+    if (tree_fd >= 0 && holds_top &&
+        renameat2(AT_FDCWD, first.path, tree_fd, extractor->top_name, RENAME_NOREPLACE) < 0) {
+        cfbp_error_set_errno(err, CFBP_ERROR_IO, errno, "cannot move %s to %s/%s/%s", first.path,
+                             next.path, TREE_NAME, extractor->top_name);
+        close(tree_fd);
+        tree_fd = -1;
+    }
+    if (tree_fd < 0) {
+        /* The first stays the install's, for it to remove once the write queue is done. */
+        cfbp_workdir_remove(&next);
+        return -1;
+    }
+    forget_parents(extractor); /* known by their places in the first */
+    *extractor->workdir = next;
+    extractor->tree_fd = extractor->root_fd = tree_fd;
+    extractor->layout = LAYOUT_TREE;
+    if (holds_top)
+        cfbp_workdir_release(&first); /* its directory is the tree's T now */
+    else
+        cfbp_workdir_remove(&first); /* empty: nothing was extracted */
+    return 0;
+}
+
+/* Whether top mode holds the member clean (see enum tree_layout). */
+static bool top_holds(const struct extractor *extractor, const char *clean, bool directory,
+                      const char *target)
+{
+    const char *top = extractor->top_name;
+    size_t length = strlen(top);
+    if (strncmp(clean, top, length) != 0 ||
+        !(clean[length] == '/' || (clean[length] == '\0' && directory)))
+        return false;
+    return !target || (strncmp(target, top, length) == 0 && target[length] == '/');
+}
+
+/*
+ * Keeps the layout right for the member clean: the first member decides
+ * whether the tree starts in top mode, and a member top mode cannot hold
+ * ends it.
+ */
+static int follow_layout(struct extractor *extractor, struct archive_entry *entry,
+                         const char *clean, const char *target, struct cfbp_error *err)
+{
+    if (extractor->layout == LAYOUT_TREE)
+        return 0;
+    const char *hardlink = archive_entry_hardlink(entry) ? target : NULL;
+    bool directory = !hardlink && archive_entry_filetype(entry) == AE_IFDIR;
+    if (extractor->layout == LAYOUT_TOP)
+        return top_holds(extractor, clean, directory, hardlink)
+                   ? 0
+                   : use_tree_layout(extractor, false, err);
+    size_t length = strcspn(clean, "/");
+    if (hardlink || (clean[length] != '/' && !directory))
+        return use_tree_layout(extractor, false, err);
+    extractor->layout = LAYOUT_TOP;
+    extractor->root_fd = extractor->workdir->fd;
+    /* T made on the way to its first member, as open_parent makes directories. */
+    if (clean[length] == '/' && fchmod(extractor->root_fd, 0755 & ~(mode_t)extractor->umask) < 0)
+        return write_failure(err, extractor, clean, errno);
+    return 0;
+}
+
 /* Keeps the tree's top-level name while there is only one (see place_single_entry). */
 static void note_top_name(struct extractor *extractor, const char *member)
 {
@@ -864,10 +1017,16 @@ static int extract_member(struct extractor *extractor, struct archive *reader,
          write_queue_touches(extractor->queue, clean.buf)) &&
         settle_queue(extractor, err) < 0)
         result = -1;
-    if (result == MEMBER_EXTRACT)
-        note_top_name(extractor, clean.buf);
     if (result == MEMBER_EXTRACT) {
-        const char *name = split_path(clean.buf, &parent);
+        note_top_name(extractor, clean.buf);
+        if (follow_layout(extractor, entry, clean.buf, target.buf, err) < 0)
+            result = -1;
+    }
+    if (result == MEMBER_EXTRACT && *tree_path(extractor, clean.buf) == '\0') {
+        /* T itself in top mode: the work directory, whose mode is applied with the others' */
+        remember_directory(extractor, clean.buf, archive_entry_perm(entry));
+    } else if (result == MEMBER_EXTRACT) {
+        const char *name = split_path(tree_path(extractor, clean.buf), &parent);
         struct open_directory *directory = open_parent(extractor, parent.buf, clean.buf, err);
         int parent_fd = directory ? directory->fd : -1;
         mode_t type = archive_entry_filetype(entry);
@@ -972,7 +1131,9 @@ static void apply_directory_modes(struct extractor *extractor, int root_fd, cons
             cfbp_error_clear(&ignored);
             continue;
         }
-        int fd = cfbp_beneath_open_directory_at(root_fd, root, entry->path, false, 0, &ignored);
+        const char *path = tree_path(extractor, entry->path);
+        int fd = *path ? cfbp_beneath_open_directory_at(root_fd, root, path, false, 0, &ignored)
+                       : dup(root_fd);
         cfbp_error_clear(&ignored);
         if (fd < 0)
             continue;
@@ -1241,28 +1402,6 @@ static int install_single_file(int fd, bool as_destination,
 /* --- placing the tree --- */
 
 /*
- * The work directory holds the extracted tree and, during a merge, the
- * merge's journal and what the tree's entries displaced from the destination
- * (beneath.h), so that a failed or killed merge can be undone.
- */
-#define TREE_NAME "tree"
-
-static int make_work_subdirectory(const struct cfbp_workdir *workdir, const char *name,
-                                  struct cfbp_error *err)
-{
-    int fd = -1;
-    if (mkdirat(workdir->fd, name, 0700) == 0)
-        fd = openat(workdir->fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) {
-        struct cfbp_strbuf path = CFBP_STRBUF_INIT;
-        cfbp_path_join(&path, workdir->path, name);
-        cfbp_fs_write_error(err, errno, path.buf);
-        cfbp_strbuf_release(&path);
-    }
-    return fd;
-}
-
-/*
  * Merges the extracted tree into the destination directory with a journal:
  * the merge, then the directory modes, then the commit. A failure at any
  * point undoes all of it; a kill leaves the journal for the next install,
@@ -1291,6 +1430,19 @@ static int merge_tree(struct extractor *extractor, struct cfbp_workdir *workdir,
 }
 
 /*
+ * Whether the tree's only top-level entry, renamed into the destination,
+ * stays writable by its owner (a rename to another directory needs that of
+ * a directory) once its mode is applied; the last word on its mode counts.
+ */
+static bool top_stays_writable(const struct extractor *extractor)
+{
+    for (size_t i = extractor->directory_count; i-- > 0;)
+        if (strcmp(extractor->directories[i].path, extractor->top_name) == 0)
+            return extractor->directories[i].mode & S_IWUSR;
+    return true;
+}
+
+/*
  * The common merge needs no journal: a tree of one entry whose name is free
  * in the destination goes there in one rename, which a kill cannot cut in
  * half. Its directory modes are applied first, in the work directory; an
@@ -1305,14 +1457,9 @@ static int place_single_entry(struct extractor *extractor, int tree_fd, const ch
     const char *name = extractor->top_name;
     struct stat st;
     if (!name || extractor->several_tops || fstatat(tree_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-        fstatat(destination_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT)
+        fstatat(destination_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT ||
+        !top_stays_writable(extractor))
         return 0;
-    for (size_t i = extractor->directory_count; i-- > 0;)
-        if (strcmp(extractor->directories[i].path, name) == 0) {
-            if (!(extractor->directories[i].mode & S_IWUSR))
-                return 0;
-            break;
-        }
     apply_directory_modes(extractor, tree_fd, tree, NULL);
     if (renameat2(tree_fd, name, destination_fd, name, RENAME_NOREPLACE) == 0)
         return 1;
@@ -1323,23 +1470,66 @@ static int place_single_entry(struct extractor *extractor, int tree_fd, const ch
 }
 
 /*
- * Moves the extracted tree into the destination under the destination lock:
- * merged into it when it is a directory (see merge_tree), renamed to it when
- * it is missing. Directory modes follow.
+ * Top mode's placing (see enum tree_layout): the work directory, in the
+ * destination, becomes T with one rename, as place_single_entry places a
+ * tree of one entry, and is the install's no more. Returns 1 when placed, 0
+ * when the usual layout and its merge are needed, -1 on failure.
  */
-static int place_tree(struct extractor *extractor, struct cfbp_workdir *workdir, int tree_fd,
-                      const char *destination, bool *keep_workdir, struct cfbp_error *err)
+static int place_top(struct extractor *extractor, int destination_fd, const char *destination,
+                     struct cfbp_error *err)
 {
+    const char *name = extractor->top_name;
+    struct stat st;
+    if (fstatat(destination_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT ||
+        !top_stays_writable(extractor))
+        return 0;
+    struct cfbp_workdir *workdir = extractor->workdir;
+    apply_directory_modes(extractor, workdir->fd, workdir->path, NULL);
+    const char *base = strrchr(workdir->path, '/');
+    base = base ? base + 1 : workdir->path;
+    if (renameat2(destination_fd, base, destination_fd, name, RENAME_NOREPLACE) == 0) {
+        cfbp_workdir_release(workdir);
+        extractor->root_fd = -1;
+        return 1;
+    }
+    if (errno == EEXIST)
+        return 0; /* made meanwhile, by something that takes no lock: merged into */
+    return cfbp_error_set_errno(err, CFBP_ERROR_IO, errno, "cannot move %s to %s/%s", workdir->path,
+                                destination, name);
+}
+
+/*
+ * Moves the extracted tree into the destination under the destination lock:
+ * in top mode, the work directory renamed to T when it can be (place_top);
+ * otherwise merged into the destination when it is a directory (see
+ * merge_tree), renamed to it when it is missing. Directory modes follow.
+ */
+static int place_tree(struct extractor *extractor, bool *keep_workdir, struct cfbp_error *err)
+{
+    const char *destination = extractor->destination;
     struct cfbp_destination_lock lock = CFBP_DESTINATION_LOCK_INIT;
     if (cfbp_destination_lock(&lock, destination, err) < 0)
         return -1;
-    struct cfbp_strbuf tree = CFBP_STRBUF_INIT;
-    cfbp_path_join(&tree, workdir->path, TREE_NAME);
     /* Another install may have been killed in its merge since ours began: undo that first. */
     int result = cfbp_workdir_remove_stale(&lock, destination, err);
     int destination_fd = result < 0 ? -1 : open(destination, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (result < 0) {
-        /* that merge could not be undone: nothing is placed over it */
+    bool placed = false;
+    if (result == 0 && destination_fd >= 0 && extractor->layout == LAYOUT_TOP) {
+        result = place_top(extractor, destination_fd, destination, err);
+        placed = result != 0;
+        result = result < 0 ? -1 : 0;
+    } else if (result == 0 && destination_fd >= 0 && extractor->layout == LAYOUT_UNDECIDED) {
+        placed = true; /* no member: nothing to merge */
+    }
+    if (result == 0 && !placed && extractor->layout != LAYOUT_TREE)
+        result = use_tree_layout(extractor, true, err);
+    struct cfbp_workdir *workdir = extractor->workdir;
+    int tree_fd = extractor->tree_fd;
+    struct cfbp_strbuf tree = CFBP_STRBUF_INIT;
+    if (workdir->path)
+        cfbp_path_join(&tree, workdir->path, TREE_NAME);
+    if (result < 0 || placed) {
+        /* that merge could not be undone (nothing is placed over it), or the tree is in place */
     } else if (destination_fd >= 0) {
         result = place_single_entry(extractor, tree_fd, tree.buf, destination_fd, destination, err);
         if (result == 0)
@@ -1378,16 +1568,20 @@ static int install_archive(int fd, enum cfbp_archive_kind kind,
     struct cfbp_saved_times times;
     cfbp_workdir_save_times(&times, request->destination);
     cfbp_path_dirname(&parent, request->destination);
-    int tree_fd = -1;
     bool keep_workdir = false;
+    struct extractor extractor;
+    extractor_init(&extractor, &workdir, request->destination, request->file_name,
+                   request->strip_components);
+    /* Top mode (see enum tree_layout) needs the umask, for the directory T stands for. */
+    bool top =
+        archive_top_mode && extractor.umask >= 0 && cfbp_fs_is_directory(request->destination);
     int result = cfbp_workdir_mkdir_p(parent.buf, &made, err);
     if (result == 0)
-        result = cfbp_workdir_create(&workdir, request->destination, "", err);
-    if (result == 0 && (tree_fd = make_work_subdirectory(&workdir, TREE_NAME, err)) < 0)
-        result = -1;
+        result =
+            cfbp_workdir_create(&workdir, request->destination, top ? CFBP_WORKDIR_TOP : "", err);
+    if (result == 0 && !(top && workdir.inside))
+        result = top ? use_tree_layout(&extractor, false, err) : make_tree(&extractor, err);
     if (result == 0) {
-        struct extractor extractor;
-        extractor_init(&extractor, tree_fd, request->file_name, request->strip_components);
         if (kind == CFBP_ARCHIVE_ZIP)
             result = extract_zip(&extractor, fd, request, actual_sha256, err);
         else
@@ -1396,12 +1590,9 @@ static int install_archive(int fd, enum cfbp_archive_kind kind,
         if (result == 0 && request->before_placing)
             result = request->before_placing(request->before_placing_data, err);
         if (result == 0)
-            result =
-                place_tree(&extractor, &workdir, tree_fd, request->destination, &keep_workdir, err);
-        extractor_release(&extractor);
+            result = place_tree(&extractor, &keep_workdir, err);
     }
-    if (tree_fd >= 0)
-        close(tree_fd);
+    extractor_release(&extractor);
     /* A merge not wholly undone leaves its journal for the next install (workdir.h). */
     if (keep_workdir)
         cfbp_workdir_release(&workdir);

@@ -27,6 +27,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -91,20 +92,38 @@ void cfbp_destination_unlock(struct cfbp_destination_lock *lock)
 
 /* --- work directories --- */
 
-/* True for "<prefix>XXXXXX" and "<prefix>download-XXXXXX": the names mkdtemp gives ours. */
-static bool is_work_directory_name(const char *name, const char *prefix)
+/* What a work directory may hold, as its name says (see work_directory_kind). */
+enum work_directory_kind {
+    NOT_A_WORK_DIRECTORY,
+    WORK_DIRECTORY_JOURNALED, /* "<prefix>XXXXXX": a tree, and the journal of its merge */
+    WORK_DIRECTORY_DATA,      /* "<prefix>download-XXXXXX", "<prefix>top-XXXXXX": data only */
+};
+
+/*
+ * The kind of a name: "<prefix>XXXXXX" (the names mkdtemp gives ours), or
+ * with "download-" or "top-" before the six characters. Only the first kind
+ * may hold a merge's journal: the others hold a download or an archive's
+ * own members, whose names ("journal" among them) are not ours to trust.
+ */
+static enum work_directory_kind work_directory_kind(const char *name, const char *prefix)
 {
     if (!cfbp_string_starts_with(name, prefix))
-        return false;
+        return NOT_A_WORK_DIRECTORY;
     const char *rest = name + strlen(prefix);
-    if (cfbp_string_starts_with(rest, "download-"))
-        rest += strlen("download-");
+    enum work_directory_kind kind = WORK_DIRECTORY_JOURNALED;
+    static const char *const data_purposes[] = {"download-", CFBP_WORKDIR_TOP};
+    for (size_t i = 0; i < sizeof(data_purposes) / sizeof(*data_purposes); i++)
+        if (cfbp_string_starts_with(rest, data_purposes[i])) {
+            rest += strlen(data_purposes[i]);
+            kind = WORK_DIRECTORY_DATA;
+            break;
+        }
     if (strlen(rest) != 6)
-        return false;
+        return NOT_A_WORK_DIRECTORY;
     for (; *rest; rest++)
         if (!isalnum((unsigned char)*rest))
-            return false;
-    return true;
+            return NOT_A_WORK_DIRECTORY;
+    return kind;
 }
 
 /*
@@ -112,8 +131,9 @@ static bool is_work_directory_name(const char *name, const char *prefix)
  * (prefix and six mkdtemp characters) that are directories of this user
  * which nobody holds (and, when min_age is not 0, that were last changed at
  * least min_age seconds ago). With a destination (destination_fd >= 0), a
- * merge into it that one of them journaled is undone first; one that cannot
- * be undone is kept, and the error says why.
+ * merge into it that one of them journaled is undone first (only a
+ * directory whose name says it may hold a journal is read for one); one
+ * that cannot be undone is kept, and the error says why.
  */
 static int remove_stale(int fd, const char *display, const char *prefix, time_t min_age,
                         int destination_fd, const char *destination, struct cfbp_error *err)
@@ -125,7 +145,8 @@ static int remove_stale(int fd, const char *display, const char *prefix, time_t 
     int copy = dup(fd);
     if (copy >= 0 && cfbp_fs_list_fd(copy, display, &names, &ignored) == 0) {
         for (size_t i = 0; result == 0 && i < names.count; i++) {
-            if (!is_work_directory_name(names.items[i], prefix))
+            enum work_directory_kind kind = work_directory_kind(names.items[i], prefix);
+            if (kind == NOT_A_WORK_DIRECTORY)
                 continue;
             int held = openat(fd, names.items[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
             if (held < 0)
@@ -135,7 +156,7 @@ static int remove_stale(int fd, const char *display, const char *prefix, time_t 
             bool old_enough = min_age == 0 || st.st_mtime + min_age < time(NULL);
             if (ours && old_enough && flock(held, LOCK_EX | LOCK_NB) == 0) {
                 cfbp_path_join(&path, display, names.items[i]);
-                if (destination_fd >= 0 &&
+                if (destination_fd >= 0 && kind == WORK_DIRECTORY_JOURNALED &&
                     cfbp_beneath_journal_recover(held, path.buf, destination_fd, destination, err) <
                         0) {
                     cfbp_error_append(err,
@@ -200,14 +221,32 @@ static int make_locked(struct cfbp_workdir *workdir, const char *directory, cons
     return 0;
 }
 
-int cfbp_workdir_create(struct cfbp_workdir *workdir, const char *destination, const char *purpose,
-                        struct cfbp_error *err)
+/* Makes a work directory for destination, inside it or beside it; the caller holds its lock. */
+static int create_under_lock(struct cfbp_workdir *workdir, const char *destination,
+                             const char *purpose, struct cfbp_error *err)
 {
-    workdir->path = NULL;
-    workdir->fd = -1;
-    workdir->inside = false;
-    /* A link at the destination (an earlier buildpack may plant one) is refused, never followed:
-     * everything an install does happens in or beside the destination itself. */
+    struct cfbp_strbuf parent = CFBP_STRBUF_INIT, prefix = CFBP_STRBUF_INIT;
+    int result;
+    if (cfbp_fs_is_directory(destination)) {
+        cfbp_strbuf_append_format(&prefix, "." WORKDIR_MARK "%s", purpose);
+        result = make_locked(workdir, destination, prefix.buf, err);
+        workdir->inside = true;
+    } else {
+        struct cfbp_strbuf base = CFBP_STRBUF_INIT;
+        cfbp_path_dirname(&parent, destination);
+        cfbp_path_basename(&base, destination);
+        cfbp_strbuf_append_format(&prefix, ".%s." WORKDIR_MARK "%s", base.buf, purpose);
+        result = make_locked(workdir, parent.buf, prefix.buf, err);
+        cfbp_strbuf_release(&base);
+    }
+    cfbp_strbuf_release(&parent);
+    cfbp_strbuf_release(&prefix);
+    return result;
+}
+
+/* A link at the destination (an earlier buildpack may plant one) is refused, never followed. */
+static int refuse_link(const char *destination, struct cfbp_error *err)
+{
     struct stat st;
     if (lstat(destination, &st) == 0 && S_ISLNK(st.st_mode))
         return cfbp_error_set(err, CFBP_ERROR_UNSAFE_PATH,
@@ -215,28 +254,63 @@ int cfbp_workdir_create(struct cfbp_workdir *workdir, const char *destination, c
                               "never follows one; remove the link (an earlier buildpack may have "
                               "made it) and stage again",
                               destination);
+    return 0;
+}
+
+int cfbp_workdir_create(struct cfbp_workdir *workdir, const char *destination, const char *purpose,
+                        struct cfbp_error *err)
+{
+    workdir->path = NULL;
+    workdir->fd = -1;
+    workdir->inside = false;
+    /* Everything an install does happens in or beside the destination itself. */
+    if (refuse_link(destination, err) < 0)
+        return -1;
     struct cfbp_destination_lock lock = CFBP_DESTINATION_LOCK_INIT;
     if (cfbp_destination_lock(&lock, destination, err) < 0)
         return -1;
-    struct cfbp_strbuf parent = CFBP_STRBUF_INIT, base = CFBP_STRBUF_INIT,
-                       beside = CFBP_STRBUF_INIT, prefix = CFBP_STRBUF_INIT;
-    cfbp_path_dirname(&parent, destination);
-    cfbp_path_basename(&base, destination);
-    cfbp_strbuf_append_format(&beside, ".%s." WORKDIR_MARK, base.buf);
     int result = cfbp_workdir_remove_stale(&lock, destination, err);
-    if (result == 0 && cfbp_fs_is_directory(destination)) {
-        cfbp_strbuf_append_format(&prefix, "." WORKDIR_MARK "%s", purpose);
-        result = make_locked(workdir, destination, prefix.buf, err);
-        workdir->inside = true;
-    } else if (result == 0) {
-        cfbp_strbuf_append_string(&beside, purpose);
-        result = make_locked(workdir, parent.buf, beside.buf, err);
-    }
+    if (result == 0)
+        result = create_under_lock(workdir, destination, purpose, err);
     cfbp_destination_unlock(&lock);
-    cfbp_strbuf_release(&parent);
-    cfbp_strbuf_release(&base);
-    cfbp_strbuf_release(&beside);
-    cfbp_strbuf_release(&prefix);
+    return result;
+}
+
+int cfbp_workdir_create_another(struct cfbp_workdir *workdir, const char *destination, bool locked,
+                                struct cfbp_error *err)
+{
+    workdir->path = NULL;
+    workdir->fd = -1;
+    workdir->inside = false;
+    if (refuse_link(destination, err) < 0)
+        return -1;
+    struct cfbp_destination_lock lock = CFBP_DESTINATION_LOCK_INIT;
+    if (!locked && cfbp_destination_lock(&lock, destination, err) < 0)
+        return -1;
+    int result = create_under_lock(workdir, destination, "", err);
+    cfbp_destination_unlock(&lock);
+    return result;
+}
+
+int cfbp_workdir_make_journaled(struct cfbp_workdir *workdir)
+{
+    const char *base = strrchr(workdir->path, '/');
+    base = base ? base + 1 : workdir->path;
+    const char *top = strstr(base, WORKDIR_MARK CFBP_WORKDIR_TOP);
+    if (!top) {
+        errno = EINVAL;
+        return -1;
+    }
+    struct cfbp_strbuf renamed = CFBP_STRBUF_INIT;
+    size_t keep = (size_t)(top - workdir->path) + strlen(WORKDIR_MARK);
+    cfbp_strbuf_append(&renamed, workdir->path, keep);
+    cfbp_strbuf_append_string(&renamed, workdir->path + keep + strlen(CFBP_WORKDIR_TOP));
+    int result = renameat2(AT_FDCWD, workdir->path, AT_FDCWD, renamed.buf, RENAME_NOREPLACE);
+    if (result == 0) {
+        free(workdir->path);
+        workdir->path = cfbp_strbuf_detach(&renamed, NULL);
+    }
+    cfbp_strbuf_release(&renamed);
     return result;
 }
 

@@ -71,11 +71,34 @@ struct cfbp_workdir {
 /*
  * Removes the stale work directories of destination (cfbp_workdir_remove_stale),
  * then makes a new one (mode 0700) whose name says what it is for (purpose:
- * "" or "download-"). Takes the destination lock for the time it needs it;
+ * "", "download-" or CFBP_WORKDIR_TOP; only one made for "" is ever read for
+ * a journal). Takes the destination lock for the time it needs it;
  * the parent of destination must exist.
  */
 int cfbp_workdir_create(struct cfbp_workdir *workdir, const char *destination, const char *purpose,
                         struct cfbp_error *err);
+/*
+ * The purpose of a work directory that stands for the tree's only top-level
+ * directory while an archive is extracted (archive.c): its contents are the
+ * archive's, so it is never read for a journal, only removed when stale.
+ */
+#define CFBP_WORKDIR_TOP "top-"
+
+/*
+ * Makes one more work directory for destination, as cfbp_workdir_create
+ * does for purpose "" but without looking for stale ones (the install
+ * making it did when it started). With locked, the caller holds the
+ * destination lock; without, it is taken for the time this needs it.
+ */
+int cfbp_workdir_create_another(struct cfbp_workdir *workdir, const char *destination, bool locked,
+                                struct cfbp_error *err);
+/*
+ * Renames a work directory made for CFBP_WORKDIR_TOP to the name one made
+ * for "" would have (the same six characters), so that it may hold a
+ * journal. It stays held. -1 with errno (EEXIST: that name is taken).
+ */
+int cfbp_workdir_make_journaled(struct cfbp_workdir *workdir);
+
 /*
  * Undoes what killed installs into destination left half merged, then
  * removes their work directories (beside destination and inside it). The

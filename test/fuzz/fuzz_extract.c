@@ -21,12 +21,14 @@
  * its fingerprint (names, types, sizes, modes, times); any difference, a
  * file outside the sandbox's own layout, or a crash is a finding.
  *
- * With flags bit 16 the archive is installed twice, without the write queue
- * (lib/write_queue.h) and with it taking every small file from the first:
- * a different tree, result or message is a finding too.
+ * With flags bit 16 the archive is installed twice: without the write queue
+ * (lib/write_queue.h) and in the usual layout (lib/archive_layout.h), then
+ * with the queue taking every small file from the first and top mode
+ * allowed: a different tree, result or message is a finding too.
  */
 #include "fuzz_support.h"
 
+#include "../../lib/archive_layout.h"
 #include "../../lib/write_queue.h"
 
 #include "cfbp/archive.h"
@@ -338,6 +340,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct cfbp_strbuf alone = CFBP_STRBUF_INIT, queued = CFBP_STRBUF_INIT;
     if (flags & 16) {
         write_queue_files_before_start = SIZE_MAX;
+        archive_top_mode = false;
         int alone_result = cfbp_archive_install(&request, sha256, &err);
         cfbp_strbuf_append_format(&alone, "%d %s\n", alone_result, err.message ? err.message : "");
         fuzz_describe_tree(sandbox.dest, "dest", content_line, &alone);
@@ -347,6 +350,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             fuzz_fail("cannot empty the sandbox: %s", ignored.message);
         mkdir(sandbox.dest, 0755);
         write_queue_files_before_start = 0;
+        archive_top_mode = true;
     }
     int result = cfbp_archive_install(&request, sha256, &err);
     write_queue_files_before_start = queue_from;
@@ -356,7 +360,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         cfbp_strbuf_append_format(&queued, "%d %s\n", result, err.message ? err.message : "");
         fuzz_describe_tree(sandbox.dest, "dest", content_line, &queued);
         if (strcmp(alone.buf, queued.buf) != 0)
-            fuzz_fail("the write queue changed the install:\n--- without it\n%s\n--- with it\n%s",
+            fuzz_fail("the write queue or top mode changed the install:\n--- without them\n%s\n"
+                      "--- with them\n%s",
                       alone.buf, queued.buf);
     }
     cfbp_strbuf_release(&alone);

@@ -13,6 +13,7 @@
  */
 #include "support.h"
 
+#include "../../lib/archive_layout.h"
 #include "../../lib/write_queue.h"
 
 #include "cfbp/archive.h"
@@ -1078,6 +1079,95 @@ static void only_work_directories_of_dead_owners_are_removed(void **state)
 }
 
 /*
+ * Only a work directory whose name says it may hold a journal is read for
+ * one: the one of top mode (whose top level is an archive's own members, so
+ * "journal" may be one) and the one of a download (named after the file)
+ * are only removed. The same journal in a journaled work directory is
+ * undone, which shows that it would have done harm.
+ */
+static void only_journaled_work_directories_are_read_for_a_journal(void **state)
+{
+    struct fixture *fixture = *state;
+    static const struct test_entry entries[] = {{"bin/x", 'f', 0755, "x", 0}};
+    make(fixture, "dep.tgz", TEST_TGZ, entries, 1);
+    static const char *const names[] = {".cfbp-install-top-abc123", ".cfbp-install-download-abc123",
+                                        ".cfbp-install-abc123"};
+    for (size_t i = 0; i < 3; i++) {
+        char *victim = test_path(fixture->dest, "victim");
+        test_write_file(victim, "keep me\n", 0644);
+        struct stat st;
+        assert_int_equal(lstat(victim, &st), 0);
+        char *stale = test_path(fixture->dest, names[i]);
+        char *journal = test_path(stale, "journal");
+        char *tree = test_path(stale, "tree");
+        char text[128];
+        snprintf(text, sizeof(text), "cfbp-merge-journal 1 /tree\nadd / /victim %lu\n",
+                 (unsigned long)st.st_ino);
+        test_write_file(journal, text, 0644);
+        assert_int_equal(mkdir(tree, 0700), 0);
+        if (install_into(fixture, "dep.tgz", fixture->dest) < 0)
+            fail_msg("%s", fixture->err.message);
+        assert_false(test_exists(stale));
+        if (i < 2 && !test_exists(victim))
+            fail_msg("the journal in %s was undone", names[i]);
+        if (i == 2 && test_exists(victim))
+            fail_msg("the journal in %s was not undone: this test shows nothing", names[i]);
+        free(victim);
+        free(stale);
+        free(journal);
+        free(tree);
+    }
+}
+
+/*
+ * Top mode as a user, whom a directory's mode binds: a tree of one top-level
+ * directory that is read-only, installed where it is new and again over
+ * itself, and one whose second top-level name comes after read-only
+ * directories were made, all end as the archives say, with their modes,
+ * and nothing of a work directory left.
+ */
+static void top_mode_as_a_user_keeps_read_only_directories(void **state)
+{
+    struct fixture *fixture = *state;
+    static const struct test_entry one[] = {
+        {"t", 'd', 0555, NULL, 0},
+        {"t/ro", 'd', 0555, NULL, 0},
+        {"t/ro/f", 'f', 0644, "f\n", 0},
+        {"t/g", 'f', 0644, "g\n", 0},
+    };
+    static const struct test_entry two[] = {
+        {"t/ro", 'd', 0555, NULL, 0},
+        {"t/ro/f", 'f', 0644, "f\n", 0},
+        {"u/h", 'f', 0644, "h\n", 0},
+    };
+    make(fixture, "one.tgz", TEST_TGZ, one, 4);
+    char *one_archive = strdup(fixture->archive);
+    make(fixture, "two.tgz", TEST_TGZ, two, 3);
+    char *second = test_path(fixture->work, "second");
+    assert_int_equal(mkdir(second, 0755), 0);
+    give_work_to_user(fixture);
+    for (int round = 0; round < 2; round++)
+        assert_installed_as_user(one_archive, "one.tgz", fixture->dest);
+    assert_mode(fixture->dest, "t", 0555);
+    assert_mode(fixture->dest, "t/ro", 0555);
+    assert_text(fixture->dest, "t/ro/f", "f\n");
+    assert_text(fixture->dest, "t/g", "g\n");
+    for (int round = 0; round < 2; round++)
+        assert_installed_as_user(fixture->archive, "two.tgz", second);
+    mode_t mask = umask(022);
+    umask(mask);
+    assert_mode(second, "t", 0755 & ~mask);
+    assert_mode(second, "t/ro", 0555);
+    assert_text(second, "t/ro/f", "f\n");
+    assert_text(second, "u/h", "h\n");
+    /* existing file, t, t/ro and t/g, t/ro/f: no work directory */
+    assert_int_equal(test_count_entries(fixture->dest), 5);
+    assert_int_equal(test_count_entries(second), 5);
+    free(one_archive);
+    free(second);
+}
+
+/*
  * With a write queue, a small file that fails on the second thread comes
  * before a large one that fails on the first: the earlier member is the one
  * the message names, as when every member is written in order.
@@ -1116,17 +1206,79 @@ struct outcome {
     char *tree;
 };
 
+/* How an install runs: after how many small files the write queue starts, and the layout. */
+struct setting {
+    size_t queue_from;
+    bool top_mode;
+};
+
 static struct outcome install_and_describe(struct fixture *fixture, const char *destination,
-                                           size_t queue_from)
+                                           struct setting setting)
 {
     size_t saved = write_queue_files_before_start;
-    write_queue_files_before_start = queue_from;
+    bool saved_top = archive_top_mode;
+    write_queue_files_before_start = setting.queue_from;
+    archive_top_mode = setting.top_mode;
     struct outcome outcome = {.result = install_into(fixture, "mix.tgz", destination)};
     write_queue_files_before_start = saved;
+    archive_top_mode = saved_top;
     outcome.kind = fixture->err.kind;
     outcome.message = strdup(fixture->err.message ? fixture->err.message : "");
     outcome.tree = test_exists(destination) ? test_snapshot(destination, false) : strdup("");
     return outcome;
+}
+
+static void assert_same_outcome(struct outcome *a, struct outcome *b, int round, const char *what)
+{
+    if (a->result != b->result || a->kind != b->kind || strcmp(a->message, b->message) != 0)
+        fail_msg("round %d: %s: %d '%s' against %d '%s'", round, what, a->result, a->message,
+                 b->result, b->message);
+    test_assert_same_snapshot(a->tree, b->tree, what);
+    free(a->message);
+    free(a->tree);
+    free(b->message);
+    free(b->tree);
+}
+
+/*
+ * A random archive "mix.tgz" of count members over paths (the first four
+ * hold others: mostly directories, now and then something else), texts
+ * holding their contents: small and large files, directories, symlinks,
+ * hard links to earlier members, and modes that are not the default.
+ */
+static void make_mix(struct fixture *fixture, unsigned *seed, int round, const char *const *paths,
+                     size_t path_count, const char *const *targets, size_t target_count,
+                     struct test_entry *entries, size_t count, char (*texts)[32])
+{
+    for (size_t i = 0; i < count; i++) {
+        size_t which = (size_t)rand_r(seed) % path_count;
+        int pick = rand_r(seed) % 100;
+        if (which < 4 && pick < 93)
+            pick = 0; /* a directory */
+        else if (which < 4)
+            pick = rand_r(seed) % 100;
+        snprintf(texts[i], sizeof(texts[i]), "round %d member %zu\n", round, i);
+        struct test_entry entry = {paths[which], 'f', 0644, texts[i], 0};
+        if (pick < 10) {
+            entry.type = 'd';
+            entry.data = NULL;
+            entry.mode = pick < 2 ? 0555 : pick < 4 ? 0700 : 0755;
+        } else if (pick < 20) {
+            entry.type = 'l';
+            entry.data = targets[(size_t)rand_r(seed) % target_count];
+        } else if (pick < 28 && i > 0) {
+            entry.type = 'h';
+            entry.data = entries[(size_t)rand_r(seed) % i].name;
+        } else if (pick < 36) {
+            entry.type = 'r'; /* larger than the queue takes */
+            entry.data = NULL;
+            entry.size = WRITE_QUEUE_FILE_SIZE + 1 + (size_t)round;
+        } else if (pick < 44) {
+            entry.mode = 0751;
+        }
+        entries[i] = entry;
+    }
+    make(fixture, "mix.tgz", TEST_TGZ, entries, count);
 }
 
 /*
@@ -1138,10 +1290,8 @@ static struct outcome install_and_describe(struct fixture *fixture, const char *
 static void the_write_queue_changes_nothing(void **state)
 {
     struct fixture *fixture = *state;
-    /* The first four hold others: mostly directories, now and then something else. */
     static const char *const paths[] = {"a", "b", "c", "a/b", "a/c", "b/a", "a/b/c", "c/a"};
     static const char *const targets[] = {"b", "a", "c/a", "../a", "a/b", "."};
-    const size_t path_count = sizeof(paths) / sizeof(*paths);
     char *destination = test_path(fixture->work, "out");
     char texts[24][32];
     unsigned seed = 20261202;
@@ -1149,52 +1299,111 @@ static void the_write_queue_changes_nothing(void **state)
     for (int round = 0; round < 250; round++) {
         struct test_entry entries[24];
         size_t count = 6 + (size_t)rand_r(&seed) % 18;
-        for (size_t i = 0; i < count; i++) {
-            size_t which = (size_t)rand_r(&seed) % path_count;
-            int pick = rand_r(&seed) % 100;
-            if (which < 4 && pick < 93)
-                pick = 0; /* a directory */
-            else if (which < 4)
-                pick = rand_r(&seed) % 100;
-            snprintf(texts[i], sizeof(texts[i]), "round %d member %zu\n", round, i);
-            struct test_entry entry = {paths[which], 'f', 0644, texts[i], 0};
-            if (pick < 10) {
-                entry.type = 'd';
-                entry.data = NULL;
-            } else if (pick < 20) {
-                entry.type = 'l';
-                entry.data = targets[(size_t)rand_r(&seed) % (sizeof(targets) / sizeof(*targets))];
-            } else if (pick < 28 && i > 0) {
-                entry.type = 'h';
-                entry.data = entries[(size_t)rand_r(&seed) % i].name;
-            } else if (pick < 36) {
-                entry.type = 'r'; /* larger than the queue takes */
-                entry.data = NULL;
-                entry.size = WRITE_QUEUE_FILE_SIZE + 1 + (size_t)round;
-            } else if (pick < 44) {
-                entry.mode = 0751;
-            }
-            entries[i] = entry;
-        }
-        make(fixture, "mix.tgz", TEST_TGZ, entries, count);
-        struct outcome alone = install_and_describe(fixture, destination, SIZE_MAX);
+        make_mix(fixture, &seed, round, paths, sizeof(paths) / sizeof(*paths), targets,
+                 sizeof(targets) / sizeof(*targets), entries, count, texts);
+        struct outcome alone =
+            install_and_describe(fixture, destination, (struct setting){SIZE_MAX, true});
         test_remove_dir(strdup(destination));
-        struct outcome queued = install_and_describe(fixture, destination, 0);
+        struct outcome queued =
+            install_and_describe(fixture, destination, (struct setting){0, true});
         test_remove_dir(strdup(destination));
-        if (alone.result != queued.result || alone.kind != queued.kind ||
-            strcmp(alone.message, queued.message) != 0)
-            fail_msg("round %d: without the queue %d '%s', with it %d '%s'", round, alone.result,
-                     alone.message, queued.result, queued.message);
-        test_assert_same_snapshot(alone.tree, queued.tree, "the tree installed with the queue");
         failures += alone.result < 0;
-        free(alone.message);
-        free(alone.tree);
-        free(queued.message);
-        free(queued.tree);
+        assert_same_outcome(&alone, &queued, round, "without the queue, and with it");
     }
     /* Both kinds of outcome were tried. */
     if (failures < 20 || failures > 230)
         fail_msg("%zu of 250 installs failed: the mix tries too little of one kind", failures);
+    free(destination);
+}
+
+/* Lays out what an install finds in the destination "out": one of a few starting points. */
+static void prepare_destination(const char *destination, int kind)
+{
+    if (kind == 0)
+        return; /* missing: the tree goes beside it, and is renamed to it */
+    assert_int_equal(mkdir(destination, 0755), 0);
+    char *path = NULL;
+    if (kind == 2) { /* t is taken by a directory: merged into */
+        path = test_path(destination, "t/kept");
+        test_write_file(path, "kept\n", 0644);
+    } else if (kind == 3) { /* t is taken by a file: replaced, or refused */
+        path = test_path(destination, "t");
+        test_write_file(path, "a file\n", 0644);
+    } else if (kind == 4) { /* something else is there */
+        path = test_path(destination, "u/kept");
+        test_write_file(path, "kept\n", 0644);
+    }
+    free(path);
+}
+
+/*
+ * Top mode changes nothing (archive.c, enum tree_layout): random archives,
+ * mostly of one top-level directory t and sometimes of others too, installed
+ * into a destination that is missing, empty, or already has t (a directory
+ * or a file) or something else, give the same tree, or the same error, with
+ * the work directory standing for t and with the usual layout; with the
+ * write queue and without it.
+ */
+static void the_layout_changes_nothing(void **state)
+{
+    struct fixture *fixture = *state;
+    static const char *const one_top[] = {"t",     "t/a",   "t/b", "t/a/b",
+                                          "t/a/c", "t/b/a", "t/c", "t/a/b/c"};
+    static const char *const other_tops[] = {"t", "t/a", "u", "t/a/b", "t/c", "u/a", "v", "t/b"};
+    static const char *const targets[] = {"a", "../a", "../../t/a", "b/a", ".", "../u"};
+    char *destination = test_path(fixture->work, "out");
+    char texts[24][32];
+    unsigned seed = 20261203;
+    size_t failures = 0, placed_whole = 0;
+    /* An empty directory kept open (a link to itself went in it, which makes nothing) and then
+     * replaced by a file: the member after must not go into the directory that was there. */
+    static const struct test_entry emptied[] = {{"t/a", 'd', 0755, NULL, 0},
+                                                {"t/a/h", 'h', 0644, "t/a/h", 0},
+                                                {"t/a", 'f', 0644, "now a file\n", 0},
+                                                {"t/a/y", 'f', 0644, "lost?\n", 0}};
+    make(fixture, "mix.tgz", TEST_TGZ, emptied, 4);
+    for (int kind = 1; kind < 5; kind++) {
+        prepare_destination(destination, kind);
+        struct outcome usual =
+            install_and_describe(fixture, destination, (struct setting){SIZE_MAX, false});
+        test_remove_dir(strdup(destination));
+        prepare_destination(destination, kind);
+        struct outcome top =
+            install_and_describe(fixture, destination, (struct setting){SIZE_MAX, true});
+        test_remove_dir(strdup(destination));
+        assert_true(usual.result < 0 && strstr(usual.message, "t/a/y"));
+        assert_same_outcome(&usual, &top, -kind, "the usual layout, and top mode");
+    }
+    for (int round = 0; round < 300; round++) {
+        struct test_entry entries[24];
+        size_t count = 2 + (size_t)rand_r(&seed) % 16;
+        bool several = rand_r(&seed) % 4 == 0;
+        make_mix(fixture, &seed, round, several ? other_tops : one_top, 8, targets,
+                 sizeof(targets) / sizeof(*targets), entries, count, texts);
+        int kind = rand_r(&seed) % 5;
+        size_t queue_from = rand_r(&seed) % 2 ? SIZE_MAX : 0;
+        prepare_destination(destination, kind);
+        struct outcome usual =
+            install_and_describe(fixture, destination, (struct setting){queue_from, false});
+        test_remove_dir(strdup(destination));
+        prepare_destination(destination, kind);
+        struct outcome top =
+            install_and_describe(fixture, destination, (struct setting){queue_from, true});
+        /* Nothing of either work directory is left. */
+        char *leftovers = test_snapshot(fixture->work, false);
+        if (strstr(leftovers, "cfbp-install"))
+            fail_msg("round %d: a work directory was left:\n%s", round, leftovers);
+        free(leftovers);
+        test_remove_dir(strdup(destination));
+        failures += usual.result < 0;
+        placed_whole += usual.result == 0 && !several && kind != 0 && kind != 2 && kind != 3;
+        assert_same_outcome(&usual, &top, round, "the usual layout, and top mode");
+    }
+    /* Both kinds of outcome were tried, and top mode's own placing often. */
+    if (failures < 20 || failures > 250 || placed_whole < 40)
+        fail_msg("%zu of 300 installs failed, %zu placed in one rename: the mix tries too "
+                 "little of one kind",
+                 failures, placed_whole);
     free(destination);
 }
 
@@ -1229,6 +1438,9 @@ int main(void)
         TEST(without_rename_exchange_too),
         TEST(the_first_member_that_fails_is_the_one_told),
         TEST(the_write_queue_changes_nothing),
+        TEST(the_layout_changes_nothing),
+        TEST(only_journaled_work_directories_are_read_for_a_journal),
+        TEST(top_mode_as_a_user_keeps_read_only_directories),
     };
     if (getenv("CMOCKA_TEST_FILTER"))
         cmocka_set_test_filter(getenv("CMOCKA_TEST_FILTER"));

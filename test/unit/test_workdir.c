@@ -10,6 +10,7 @@
 #include "cfbp/string_list.h"
 #include "cfbp/workdir.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -77,6 +78,63 @@ work_directories_go_beside_a_missing_destination_and_inside_an_existing_one(void
     free(path);
     cfbp_workdir_remove(&beside);
     assert_int_equal(test_count_entries(fixture->dir), 2); /* deps and deps/0 */
+}
+
+/*
+ * A work directory of top mode takes the name one that may hold a journal
+ * has (the same six characters) and stays held; a name that is taken is
+ * refused. Another work directory is made without waiting for the lock its
+ * maker holds, and with it without looking for stale ones.
+ */
+static void a_top_work_directory_becomes_a_journaled_one(void **state)
+{
+    struct fixture *fixture = *state;
+    mkdir(fixture->dest, 0755);
+    struct cfbp_workdir top = CFBP_WORKDIR_INIT, taken = CFBP_WORKDIR_INIT,
+                        another = CFBP_WORKDIR_INIT;
+    assert_int_equal(cfbp_workdir_create(&top, fixture->dest, CFBP_WORKDIR_TOP, &fixture->err), 0);
+    assert_non_null(strstr(top.path, "/deps/0/.cfbp-install-top-"));
+    char *suffix = strdup(top.path + strlen(top.path) - 6);
+    assert_int_equal(cfbp_workdir_make_journaled(&top), 0);
+    assert_non_null(strstr(top.path, "/deps/0/.cfbp-install-"));
+    assert_null(strstr(top.path, "top-"));
+    assert_string_equal(top.path + strlen(top.path) - 6, suffix);
+    assert_true(test_exists(top.path));
+    int probe = open(top.path, O_RDONLY | O_DIRECTORY);
+    assert_int_equal(flock(probe, LOCK_EX | LOCK_NB), -1);
+    close(probe);
+    /* Once journaled, it is no top work directory any more: nothing to rename. */
+    assert_int_equal(cfbp_workdir_make_journaled(&top), -1);
+    assert_int_equal(errno, EINVAL);
+    /* A name that is taken stays taken. */
+    assert_int_equal(cfbp_workdir_create(&taken, fixture->dest, CFBP_WORKDIR_TOP, &fixture->err),
+                     0);
+    char *plain = strdup(taken.path);
+    char *mark = strstr(plain, "top-");
+    memmove(mark, mark + 4, strlen(mark + 4) + 1);
+    assert_int_equal(mkdir(plain, 0700), 0);
+    char *before = strdup(taken.path);
+    assert_int_equal(cfbp_workdir_make_journaled(&taken), -1);
+    assert_int_equal(errno, EEXIST);
+    assert_string_equal(taken.path, before);
+    rmdir(plain);
+    /* Under the lock its caller holds: no wait, and another directory beside the first. */
+    struct cfbp_destination_lock lock = CFBP_DESTINATION_LOCK_INIT;
+    assert_int_equal(cfbp_destination_lock(&lock, fixture->dest, &fixture->err), 0);
+    double started = now();
+    assert_int_equal(cfbp_workdir_create_another(&another, fixture->dest, true, &fixture->err), 0);
+    assert_true(now() - started < 1.0);
+    cfbp_destination_unlock(&lock);
+    assert_true(another.inside);
+    assert_non_null(strstr(another.path, "/deps/0/.cfbp-install-"));
+    assert_true(strcmp(another.path, top.path) != 0);
+    cfbp_workdir_remove(&another);
+    cfbp_workdir_remove(&taken);
+    cfbp_workdir_remove(&top);
+    assert_int_equal(test_count_entries(fixture->dir), 2); /* deps and deps/0 */
+    free(suffix);
+    free(plain);
+    free(before);
 }
 
 static void the_destination_lock_waits_for_its_holder(void **state)
@@ -208,6 +266,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         TEST(work_directories_go_beside_a_missing_destination_and_inside_an_existing_one),
         TEST(the_destination_lock_waits_for_its_holder),
+        TEST(a_top_work_directory_becomes_a_journaled_one),
         TEST(mkdir_p_remembers_what_it_made_and_undo_takes_it_away),
         TEST(saved_times_are_put_back),
         TEST(temporary_directories_left_by_dead_owners_are_removed),
