@@ -13,17 +13,26 @@
 # What stays needs (nm, ld -Map): zlib (deflate, inflate, crc32), liblzma (the
 # xz filter and LZMA zip entries), libzstd and libbz2 (zstd and bzip2 zip
 # entries) and nettle (encrypted zip: AES, HMAC-SHA1, PBKDF2). They are linked
-# from their static archives too, except zlib: libz.so.1 is on every stack
-# and libcfbp links it anyway (PkgConfig::ZLIB).
+# from their static archives too.
 #
-# Debian: libarchive-dev, liblzma-dev, libzstd-dev, libbz2-dev, nettle-dev and
-# zlib1g-dev hold the archives (scripts/install-deps). They are built as
+# zlib and libyaml, which libcfbp itself uses, are linked from theirs as well
+# (cfbp_zlib_static, cfbp_yaml_static; lib/CMakeLists.txt puts them in
+# libcfbp.a's link interface): each shared library costs a small install
+# about 0.15 ms of the loader's work on the VMs we measure (issue 12), and a
+# cached supply loads only libc. What the programs run with is then what
+# they were built and tested with, as with the Go buildpacks' static
+# binaries; a zlib or libyaml fix reaches them with a rebuild of the
+# buildpack, not with a stack update. The programs do not export these
+# symbols, so a library loaded later (libcurl needs libz.so.1) keeps its own.
+#
+# Debian: libarchive-dev, liblzma-dev, libzstd-dev, libbz2-dev, nettle-dev,
+# zlib1g-dev and libyaml-dev hold the archives (scripts/install-deps). They are built as
 # position-independent code (Debian's default PIE), which our PIE programs
 # need; they are not usable in a shared library, so libcfbp.so links the
 # shared libarchive (lib/CMakeLists.txt).
 
 set(cfbp_static_archives "")
-foreach(library IN ITEMS archive lzma zstd bz2 nettle)
+foreach(library IN ITEMS archive lzma zstd bz2 nettle z yaml)
   string(TOUPPER "${library}" variable)
   find_library(CFBP_STATIC_${variable} NAMES lib${library}.a
                DOC "lib${library}.a, linked into the programs of this repository")
@@ -35,9 +44,17 @@ foreach(library IN ITEMS archive lzma zstd bz2 nettle)
   list(APPEND cfbp_static_archives ${CFBP_STATIC_${variable}})
 endforeach()
 
+add_library(cfbp_zlib_static INTERFACE)
+target_include_directories(cfbp_zlib_static INTERFACE ${ZLIB_INCLUDE_DIRS})
+target_link_libraries(cfbp_zlib_static INTERFACE ${CFBP_STATIC_Z})
+add_library(cfbp_yaml_static INTERFACE)
+target_include_directories(cfbp_yaml_static INTERFACE ${YAML_INCLUDE_DIRS})
+target_link_libraries(cfbp_yaml_static INTERFACE ${CFBP_STATIC_YAML})
+
 # libarchive.a first: the linker takes from each archive what the ones before it need.
+list(REMOVE_ITEM cfbp_static_archives ${CFBP_STATIC_Z} ${CFBP_STATIC_YAML})
 add_library(cfbp_libarchive_static INTERFACE)
 target_include_directories(cfbp_libarchive_static INTERFACE ${LIBARCHIVE_INCLUDE_DIRS})
-target_link_libraries(cfbp_libarchive_static INTERFACE ${cfbp_static_archives} PkgConfig::ZLIB)
+target_link_libraries(cfbp_libarchive_static INTERFACE ${cfbp_static_archives} cfbp_zlib_static)
 target_link_options(cfbp_libarchive_static INTERFACE LINKER:--gc-sections)
 unset(cfbp_static_archives)
