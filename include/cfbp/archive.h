@@ -25,10 +25,14 @@
  * digest matched and every member was written: merged into an existing
  * destination by swapping each entry with its replacement, every step
  * journaled first (beneath.h), or, for a tree of one entry whose name is
- * free there, with one rename. On failure the merge is undone, the temporary
- * directory is removed and the destination is exactly as it was. An install
- * killed in its merge leaves the journal; the next install into the same
- * destination undoes that merge before anything else (workdir.h).
+ * free there, with one rename. When the destination exists and the archive
+ * is one top-level directory (the usual shape of a dependency), the
+ * temporary directory itself stands for that directory and is renamed to
+ * it: the install then makes and removes no directory of its own. On
+ * failure the merge is undone, the temporary directory is removed and the
+ * destination is exactly as it was. An install killed in its merge leaves
+ * the journal; the next install into the same destination undoes that merge
+ * before anything else (workdir.h).
  *
  * Members are refused (CFBP_ERROR_UNSAFE_ARCHIVE) when their name is
  * absolute or has a ".." component, when they are devices, fifos or sockets,
