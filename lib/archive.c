@@ -270,7 +270,7 @@ struct open_directory {
  */
 enum tree_layout { LAYOUT_UNDECIDED, LAYOUT_TOP, LAYOUT_TREE };
 
-bool archive_top_mode = true;
+bool cfbpi_archive_top_mode = true;
 
 struct extractor {
     int root_fd; /* the tree: tree_fd, the work directory's in top mode, -1 before the first member
@@ -342,7 +342,7 @@ static void extractor_init(struct extractor *extractor, struct cfbp_workdir *wor
 static void forget_parent_at(struct open_directory *entry)
 {
     if (entry->shared)
-        write_directory_release(entry->shared);
+        cfbpi_write_directory_release(entry->shared);
     else if (entry->fd >= 0)
         close(entry->fd);
     entry->fd = -1;
@@ -380,7 +380,7 @@ static void forget_parents_under(struct extractor *extractor, const char *relati
 static void extractor_release(struct extractor *extractor)
 {
     forget_parents(extractor); /* before the queue: its directories count on it */
-    write_queue_free(extractor->queue);
+    cfbpi_write_queue_free(extractor->queue);
     extractor->queue = NULL;
     for (size_t i = 0; i < OPEN_DIRECTORY_CACHE_SIZE; i++)
         cfbp_strbuf_release(&extractor->parents[i].path);
@@ -520,14 +520,15 @@ static int settle_queue(struct extractor *extractor, struct cfbp_error *err)
     extractor->settling = true;
     int failure_errno;
     const char *failure_path;
-    struct write_job *jobs = write_queue_settle(extractor->queue, &failure_errno, &failure_path);
+    struct write_job *jobs =
+        cfbpi_write_queue_settle(extractor->queue, &failure_errno, &failure_path);
     int result = 0;
     while (jobs) {
         struct write_job *job = jobs;
         jobs = job->next;
         if (result == 0)
             result = write_job_here(extractor, job, err);
-        write_job_free(job);
+        cfbpi_write_job_free(job);
     }
     if (result == 0 && failure_errno)
         result = write_failure(err, extractor, failure_path, failure_errno);
@@ -700,7 +701,7 @@ static int write_job_here(struct extractor *extractor, struct write_job *job,
                       O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, job->create_mode, err);
     if (fd < 0)
         return -1;
-    int saved = write_job_fill(fd, job);
+    int saved = cfbpi_write_job_fill(fd, job);
     return saved ? write_failure(err, extractor, job->path, saved) : 0;
 }
 
@@ -711,9 +712,9 @@ static bool worth_queueing(struct extractor *extractor, struct archive_entry *en
         archive_entry_size(entry) > WRITE_QUEUE_FILE_SIZE)
         return false;
     if (!extractor->queue && !extractor->no_queue &&
-        extractor->small_files++ >= write_queue_files_before_start) {
+        extractor->small_files++ >= cfbpi_write_queue_files_before_start) {
         /* Without a second thread, everything is written here as before. */
-        extractor->queue = write_queue_start();
+        extractor->queue = cfbpi_write_queue_start();
         extractor->no_queue = extractor->queue == NULL;
     }
     return extractor->queue != NULL;
@@ -740,7 +741,7 @@ static int queue_regular(struct extractor *extractor, struct archive *reader,
             size_t first = job->length == 0; /* nothing read before this block */
             int result = write_regular(extractor, reader, entry, parent->fd, name, member,
                                        held + first, 2 - first, err);
-            write_job_free(job);
+            cfbpi_write_job_free(job);
             return result;
         }
         /* A hole inside a small file is written as zeros. */
@@ -749,22 +750,22 @@ static int queue_regular(struct extractor *extractor, struct archive *reader,
         job->length = (size_t)block.offset + block.size;
     }
     if (more < 0) {
-        write_job_free(job);
+        cfbpi_write_job_free(job);
         return -1;
     }
     if (!parent->shared)
-        parent->shared = write_directory_new(extractor->queue, parent->fd);
-    write_directory_hold(parent->shared);
+        parent->shared = cfbpi_write_directory_new(extractor->queue, parent->fd);
+    cfbpi_write_directory_hold(parent->shared);
     job->parent = parent->shared;
     job->path = cfbp_xstrdup(member);
     job->name_start = (size_t)(name - member);
     job->create_mode = creation_mode(extractor, entry, &job->chmod_mode);
     job->size = (off_t)size;
-    if (write_queue_add(extractor->queue, job))
+    if (cfbpi_write_queue_add(extractor->queue, job))
         return 0;
     /* The queue is full: this thread writes too rather than wait. */
     int result = write_job_here(extractor, job, err);
-    write_job_free(job);
+    cfbpi_write_job_free(job);
     return result;
 }
 
@@ -1013,8 +1014,8 @@ static int extract_member(struct extractor *extractor, struct archive *reader,
      * queued), waits for the queue; so does every member once it failed.
      */
     if (result == MEMBER_EXTRACT && extractor->queue &&
-        (archive_entry_hardlink(entry) || write_queue_failed(extractor->queue) ||
-         write_queue_touches(extractor->queue, clean.buf)) &&
+        (archive_entry_hardlink(entry) || cfbpi_write_queue_failed(extractor->queue) ||
+         cfbpi_write_queue_touches(extractor->queue, clean.buf)) &&
         settle_queue(extractor, err) < 0)
         result = -1;
     if (result == MEMBER_EXTRACT) {
@@ -1069,7 +1070,7 @@ static int finish_queue(struct extractor *extractor, int result, struct cfbp_err
     }
     cfbp_error_clear(&earlier);
     forget_parents(extractor); /* before the queue: its directories count on it */
-    write_queue_free(extractor->queue);
+    cfbpi_write_queue_free(extractor->queue);
     extractor->queue = NULL;
     return result;
 }
@@ -1156,9 +1157,9 @@ static int checksum_mismatch(struct cfbp_error *err, const char *expected, const
 static la_ssize_t read_pipeline_block(struct archive *archive, void *data, const void **block)
 {
     struct archive_pipeline *pipeline = data;
-    ssize_t got = archive_pipeline_next(pipeline, block);
+    ssize_t got = cfbpi_archive_pipeline_next(pipeline, block);
     if (got < 0)
-        archive_set_error(archive, EIO, "%s", archive_pipeline_message(pipeline));
+        archive_set_error(archive, EIO, "%s", cfbpi_archive_pipeline_message(pipeline));
     return got;
 }
 
@@ -1173,7 +1174,7 @@ static int extract_tar_stream(struct extractor *extractor, int fd, enum cfbp_arc
 {
     /* Without a digest to compare, gzip's own CRC-32 is the only check of the bytes. */
     struct archive_pipeline *pipeline =
-        archive_pipeline_start(fd, kind, request->expected_sha256 == NULL);
+        cfbpi_archive_pipeline_start(fd, kind, request->expected_sha256 == NULL);
     if (!pipeline)
         return cfbp_error_set_errno(err, CFBP_ERROR_IO, errno,
                                     "cannot extract %s: cannot start a thread", request->file_name);
@@ -1188,7 +1189,7 @@ static int extract_tar_stream(struct extractor *extractor, int fd, enum cfbp_arc
         result = extract_members(extractor, archive, err);
     archive_read_free(archive);
     struct archive_pipeline_outcome outcome;
-    archive_pipeline_finish(pipeline, result == 0, &outcome);
+    cfbpi_archive_pipeline_finish(pipeline, result == 0, &outcome);
     memcpy(actual_sha256, outcome.sha256, CFBP_DIGEST_HEX_SIZE);
     if (outcome.cancelled) {
         cfbp_error_clear(err);
@@ -1202,7 +1203,7 @@ static int extract_tar_stream(struct extractor *extractor, int fd, enum cfbp_arc
                                 request->file_name, outcome.integrity_error);
     }
     bool complete = outcome.complete && !outcome.read_errno;
-    archive_pipeline_outcome_release(&outcome);
+    cfbpi_archive_pipeline_outcome_release(&outcome);
     if (!complete || outcome.cancelled)
         return result; /* the digest of a partly read file means nothing */
     bool mismatch = request->expected_sha256 && strcmp(actual_sha256, request->expected_sha256);
@@ -1573,8 +1574,8 @@ static int install_archive(int fd, enum cfbp_archive_kind kind,
     extractor_init(&extractor, &workdir, request->destination, request->file_name,
                    request->strip_components);
     /* Top mode (see enum tree_layout) needs the umask, for the directory T stands for. */
-    bool top =
-        archive_top_mode && extractor.umask >= 0 && cfbp_fs_is_directory(request->destination);
+    bool top = cfbpi_archive_top_mode && extractor.umask >= 0 &&
+               cfbp_fs_is_directory(request->destination);
     int result = cfbp_workdir_mkdir_p(parent.buf, &made, err);
     if (result == 0)
         result =

@@ -54,7 +54,7 @@ enum extractor_state { EXTRACTING, DRAINING, ABANDONED };
 struct archive_pipeline {
     int fd;
     bool fd_is_regular;
-    /* Decoding on the extracting thread, before it reads (see archive_pipeline_start). */
+    /* Decoding on the extracting thread, before it reads (see cfbpi_archive_pipeline_start). */
     bool inline_run;
     bool overflowed;   /* the inline run needed more room than it had */
     size_t block_size; /* PIPELINE_BLOCK_SIZE, or less for a small file */
@@ -82,7 +82,7 @@ struct archive_pipeline {
     size_t hash_pending; /* queued or being hashed by the extractor */
     struct cfbp_digest digest;
 
-    /* gzip's decoder state (see archive_pipeline_start). */
+    /* gzip's decoder state (see cfbpi_archive_pipeline_start). */
     struct inflate_state *inflate_state;
     /* One mapping holds the blocks and the decoder state. */
     void *buffers;
@@ -826,8 +826,8 @@ static size_t inline_blocks(int fd, const struct stat *st, enum cfbp_archive_kin
     return blocks <= PIPELINE_INLINE_BLOCKS ? (size_t)blocks : 0;
 }
 
-struct archive_pipeline *archive_pipeline_start(int fd, enum cfbp_archive_kind kind,
-                                                bool check_integrity)
+struct archive_pipeline *cfbpi_archive_pipeline_start(int fd, enum cfbp_archive_kind kind,
+                                                      bool check_integrity)
 {
     struct stat st;
     bool regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
@@ -872,15 +872,15 @@ struct archive_pipeline *archive_pipeline_start(int fd, enum cfbp_archive_kind k
     if (failed) {
         struct archive_pipeline_outcome ignored;
         pipeline->thread = pthread_self();
-        archive_pipeline_finish(pipeline, false, &ignored);
-        archive_pipeline_outcome_release(&ignored);
+        cfbpi_archive_pipeline_finish(pipeline, false, &ignored);
+        cfbpi_archive_pipeline_outcome_release(&ignored);
         errno = failed;
         return NULL;
     }
     return pipeline;
 }
 
-ssize_t archive_pipeline_next(struct archive_pipeline *pipeline, const void **block)
+ssize_t cfbpi_archive_pipeline_next(struct archive_pipeline *pipeline, const void **block)
 {
     pthread_mutex_lock(&pipeline->lock);
     if (pipeline->holding) {
@@ -918,13 +918,13 @@ ssize_t archive_pipeline_next(struct archive_pipeline *pipeline, const void **bl
     return result;
 }
 
-const char *archive_pipeline_message(const struct archive_pipeline *pipeline)
+const char *cfbpi_archive_pipeline_message(const struct archive_pipeline *pipeline)
 {
     return pipeline->message ? pipeline->message : "the input ended early";
 }
 
-void archive_pipeline_finish(struct archive_pipeline *pipeline, bool extracted,
-                             struct archive_pipeline_outcome *outcome)
+void cfbpi_archive_pipeline_finish(struct archive_pipeline *pipeline, bool extracted,
+                                   struct archive_pipeline_outcome *outcome)
 {
     memset(outcome, 0, sizeof(*outcome));
     pthread_mutex_lock(&pipeline->lock);
@@ -944,11 +944,11 @@ void archive_pipeline_finish(struct archive_pipeline *pipeline, bool extracted,
     outcome->cancelled = atomic_load(&pipeline->cancelled) || pipeline->end == DATA_CANCELLED;
     outcome->read_errno = pipeline->read_errno;
     if (extracted && pipeline->check_integrity && pipeline->end == DATA_DAMAGED)
-        outcome->integrity_error = cfbp_xstrdup(archive_pipeline_message(pipeline));
+        outcome->integrity_error = cfbp_xstrdup(cfbpi_archive_pipeline_message(pipeline));
     pipeline_free(pipeline);
 }
 
-void archive_pipeline_outcome_release(struct archive_pipeline_outcome *outcome)
+void cfbpi_archive_pipeline_outcome_release(struct archive_pipeline_outcome *outcome)
 {
     free(outcome->integrity_error);
     outcome->integrity_error = NULL;

@@ -27,7 +27,7 @@
 
 #define WRITE_QUEUE_BUCKETS (2 * WRITE_QUEUE_JOBS) /* a power of two */
 
-size_t write_queue_files_before_start = 4;
+size_t cfbpi_write_queue_files_before_start = 4;
 
 struct write_queue {
     pthread_mutex_t lock;
@@ -49,7 +49,7 @@ struct write_queue {
     struct write_job *handed_back, **handed_back_end;
 };
 
-struct write_directory *write_directory_new(struct write_queue *queue, int fd)
+struct write_directory *cfbpi_write_directory_new(struct write_queue *queue, int fd)
 {
     struct write_directory *directory = cfbp_xmalloc(sizeof(*directory));
     directory->fd = fd;
@@ -59,12 +59,12 @@ struct write_directory *write_directory_new(struct write_queue *queue, int fd)
     return directory;
 }
 
-void write_directory_hold(struct write_directory *directory)
+void cfbpi_write_directory_hold(struct write_directory *directory)
 {
     directory->holders++;
 }
 
-void write_directory_release(struct write_directory *directory)
+void cfbpi_write_directory_release(struct write_directory *directory)
 {
     if (!directory || --directory->holders > 0)
         return;
@@ -73,17 +73,17 @@ void write_directory_release(struct write_directory *directory)
     free(directory);
 }
 
-void write_job_free(struct write_job *job)
+void cfbpi_write_job_free(struct write_job *job)
 {
     if (!job)
         return;
-    write_directory_release(job->parent);
+    cfbpi_write_directory_release(job->parent);
     free(job->path);
     free(job->data);
     free(job);
 }
 
-int write_job_fill(int fd, const struct write_job *job)
+int cfbpi_write_job_fill(int fd, const struct write_job *job)
 {
     int saved = cfbp_fs_write_all(fd, job->data, job->length);
     if (!saved && job->size > (off_t)job->length && ftruncate(fd, job->size) < 0)
@@ -102,7 +102,7 @@ static int write_job_run(const struct write_job *job)
                     O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, job->create_mode);
     if (fd < 0)
         return errno;
-    return write_job_fill(fd, job);
+    return cfbpi_write_job_fill(fd, job);
 }
 
 static void *write_queue_main(void *data)
@@ -138,7 +138,7 @@ static void *write_queue_main(void *data)
     return NULL;
 }
 
-struct write_queue *write_queue_start(void)
+struct write_queue *cfbpi_write_queue_start(void)
 {
     struct write_queue *queue = cfbp_xcalloc(1, sizeof(*queue));
     pthread_mutex_init(&queue->lock, NULL);
@@ -195,11 +195,11 @@ static void reclaim(struct write_queue *queue)
             continue;
         }
         bucket_remove(queue, job);
-        write_job_free(job);
+        cfbpi_write_job_free(job);
     }
 }
 
-bool write_queue_add(struct write_queue *queue, struct write_job *job)
+bool cfbpi_write_queue_add(struct write_queue *queue, struct write_job *job)
 {
     reclaim(queue);
     if (queue->directories > WRITE_QUEUE_DIRECTORIES)
@@ -224,7 +224,7 @@ bool write_queue_add(struct write_queue *queue, struct write_job *job)
     return true;
 }
 
-bool write_queue_touches(struct write_queue *queue, const char *path)
+bool cfbpi_write_queue_touches(struct write_queue *queue, const char *path)
 {
     reclaim(queue);
     if (queue->reclaimed == queue->added && !queue->handed_back)
@@ -238,13 +238,13 @@ bool write_queue_touches(struct write_queue *queue, const char *path)
         }
 }
 
-bool write_queue_failed(struct write_queue *queue)
+bool cfbpi_write_queue_failed(struct write_queue *queue)
 {
     return atomic_load(&queue->failed);
 }
 
-struct write_job *write_queue_settle(struct write_queue *queue, int *failure_errno,
-                                     const char **failure_path)
+struct write_job *cfbpi_write_queue_settle(struct write_queue *queue, int *failure_errno,
+                                           const char **failure_path)
 {
     pthread_mutex_lock(&queue->lock);
     while (queue->done < queue->added)
@@ -261,7 +261,7 @@ struct write_job *write_queue_settle(struct write_queue *queue, int *failure_err
     return handed_back;
 }
 
-void write_queue_free(struct write_queue *queue)
+void cfbpi_write_queue_free(struct write_queue *queue)
 {
     if (!queue)
         return;
@@ -271,11 +271,11 @@ void write_queue_free(struct write_queue *queue)
     pthread_mutex_unlock(&queue->lock);
     pthread_join(queue->thread, NULL);
     for (; queue->reclaimed < queue->added; queue->reclaimed++)
-        write_job_free(queue->ring[queue->reclaimed % WRITE_QUEUE_JOBS]);
+        cfbpi_write_job_free(queue->ring[queue->reclaimed % WRITE_QUEUE_JOBS]);
     while (queue->handed_back) {
         struct write_job *job = queue->handed_back;
         queue->handed_back = job->next;
-        write_job_free(job);
+        cfbpi_write_job_free(job);
     }
     free(queue->failure_path);
     pthread_cond_destroy(&queue->progress);

@@ -336,11 +336,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     };
     struct cfbp_error err = CFBP_ERROR_INIT;
     char sha256[CFBP_DIGEST_HEX_SIZE];
-    size_t queue_from = write_queue_files_before_start;
+    size_t queue_from = cfbpi_write_queue_files_before_start;
     struct cfbp_strbuf alone = CFBP_STRBUF_INIT, queued = CFBP_STRBUF_INIT;
     if (flags & 16) {
-        write_queue_files_before_start = SIZE_MAX;
-        archive_top_mode = false;
+        cfbpi_write_queue_files_before_start = SIZE_MAX;
+        cfbpi_archive_top_mode = false;
         int alone_result = cfbp_archive_install(&request, sha256, &err);
         cfbp_strbuf_append_format(&alone, "%d %s\n", alone_result, err.message ? err.message : "");
         fuzz_describe_tree(sandbox.dest, "dest", content_line, &alone);
@@ -349,11 +349,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (cfbp_fs_remove_tree(sandbox.dest, &ignored) < 0)
             fuzz_fail("cannot empty the sandbox: %s", ignored.message);
         mkdir(sandbox.dest, 0755);
-        write_queue_files_before_start = 0;
-        archive_top_mode = true;
+        cfbpi_write_queue_files_before_start = 0;
+        cfbpi_archive_top_mode = true;
     }
     int result = cfbp_archive_install(&request, sha256, &err);
-    write_queue_files_before_start = queue_from;
+    cfbpi_write_queue_files_before_start = queue_from;
     if (result < 0 && (!err.message || !*err.message))
         fuzz_fail("a failed install said nothing");
     if (flags & 16) {

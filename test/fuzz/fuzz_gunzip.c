@@ -247,25 +247,25 @@ static void reference_gunzip(const uint8_t *data, size_t size, bool check_integr
 
 struct run {
     struct cfbp_strbuf out;
-    ssize_t last;  /* what archive_pipeline_next() returned last: 0 or -1 */
-    char *message; /* archive_pipeline_message() after -1, or the integrity error */
+    ssize_t last;  /* what cfbpi_archive_pipeline_next() returned last: 0 or -1 */
+    char *message; /* cfbpi_archive_pipeline_message() after -1, or the integrity error */
     struct archive_pipeline_outcome outcome;
 };
 
 static void run_pipeline(int fd, bool check_integrity, struct run *run)
 {
     struct archive_pipeline *pipeline =
-        archive_pipeline_start(fd, CFBP_ARCHIVE_TAR_GZ, check_integrity);
+        cfbpi_archive_pipeline_start(fd, CFBP_ARCHIVE_TAR_GZ, check_integrity);
     if (!pipeline)
         fuzz_fail("cannot start a pipeline: %s", strerror(errno));
     const void *block;
     ssize_t got;
-    while ((got = archive_pipeline_next(pipeline, &block)) > 0)
+    while ((got = cfbpi_archive_pipeline_next(pipeline, &block)) > 0)
         cfbp_strbuf_append(&run->out, block, (size_t)got);
     run->last = got;
     if (got < 0)
-        run->message = cfbp_xstrdup(archive_pipeline_message(pipeline));
-    archive_pipeline_finish(pipeline, true, &run->outcome);
+        run->message = cfbp_xstrdup(cfbpi_archive_pipeline_message(pipeline));
+    cfbpi_archive_pipeline_finish(pipeline, true, &run->outcome);
     if (got == 0 && run->outcome.integrity_error)
         run->message = cfbp_xstrdup(run->outcome.integrity_error);
 }
@@ -274,7 +274,7 @@ static void run_release(struct run *run)
 {
     cfbp_strbuf_release(&run->out);
     free(run->message);
-    archive_pipeline_outcome_release(&run->outcome);
+    cfbpi_archive_pipeline_outcome_release(&run->outcome);
 }
 
 struct writer {

@@ -4,7 +4,8 @@
 #   run.sh SOURCE_DIR BUILD_DIR C_COMPILER LIBDIR
 #
 # `cmake --install` BUILD_DIR into a temporary prefix; checks what landed there
-# and that libcfbp.so exports only cfbp_ symbols under the SONAME libcfbp.so.0;
+# that libcfbp.so exports only cfbp_ symbols under the SONAME libcfbp.so.0 (and
+# libcfbp.a defines only cfbp_ and cfbpi_ ones);
 # builds examples/binary-supply against the prefix four ways (pkg-config with
 # libcfbp.so, pkg-config --static with libcfbp.a, find_package with cfbp::cfbp
 # and with cfbp::cfbp_static); runs each on a dependency made here (a .tgz
@@ -56,6 +57,12 @@ others=$(grep -v '^cfbp_' <<<"$exported" || true)
 count=$(grep -c '^cfbp_' <<<"$exported" || true)
 [ "$count" -gt 100 ] || fail "libcfbp.so exports only $count cfbp_ symbols"
 echo "SONAME $soname; $count symbols exported, all cfbp_*"
+# libcfbp.a: the public API (cfbp_) and what its files share among themselves (cfbpi_), nothing
+# a user's program could also define.
+defined=$(nm -g --defined-only "$prefix/$libdir/libcfbp.a" 2>/dev/null | awk 'NF == 3 {print $3}')
+others=$(grep -v -e '^cfbp_' -e '^cfbpi_' <<<"$defined" || true)
+[ -z "$others" ] || fail "libcfbp.a defines symbols other than cfbp_* and cfbpi_*: $(echo $others)"
+echo "libcfbp.a: $(wc -l <<<"$defined") symbols defined, all cfbp_* or cfbpi_*"
 
 step "a dependency and the example buildpack"
 mkdir -p "$work/dependency/bin"

@@ -489,7 +489,7 @@ void test_use_write_queue_setting(void)
 {
     const char *from = getenv("CFBP_TEST_WRITE_QUEUE_FROM");
     if (from && *from)
-        write_queue_files_before_start = (size_t)strtoull(from, NULL, 10);
+        cfbpi_write_queue_files_before_start = (size_t)strtoull(from, NULL, 10);
 }
 
 size_t test_count_lines(const char *text)

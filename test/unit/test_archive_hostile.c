@@ -1215,13 +1215,13 @@ struct setting {
 static struct outcome install_and_describe(struct fixture *fixture, const char *destination,
                                            struct setting setting)
 {
-    size_t saved = write_queue_files_before_start;
-    bool saved_top = archive_top_mode;
-    write_queue_files_before_start = setting.queue_from;
-    archive_top_mode = setting.top_mode;
+    size_t saved = cfbpi_write_queue_files_before_start;
+    bool saved_top = cfbpi_archive_top_mode;
+    cfbpi_write_queue_files_before_start = setting.queue_from;
+    cfbpi_archive_top_mode = setting.top_mode;
     struct outcome outcome = {.result = install_into(fixture, "mix.tgz", destination)};
-    write_queue_files_before_start = saved;
-    archive_top_mode = saved_top;
+    cfbpi_write_queue_files_before_start = saved;
+    cfbpi_archive_top_mode = saved_top;
     outcome.kind = fixture->err.kind;
     outcome.message = strdup(fixture->err.message ? fixture->err.message : "");
     outcome.tree = test_exists(destination) ? test_snapshot(destination, false) : strdup("");
@@ -1248,7 +1248,7 @@ static void assert_same_outcome(struct outcome *a, struct outcome *b, int round,
  */
 static void make_mix(struct fixture *fixture, unsigned *seed, int round, const char *const *paths,
                      size_t path_count, const char *const *targets, size_t target_count,
-                     struct test_entry *entries, size_t count, char (*texts)[32])
+                     struct test_entry *entries, size_t count, char (*texts)[64])
 {
     for (size_t i = 0; i < count; i++) {
         size_t which = (size_t)rand_r(seed) % path_count;
@@ -1293,7 +1293,7 @@ static void the_write_queue_changes_nothing(void **state)
     static const char *const paths[] = {"a", "b", "c", "a/b", "a/c", "b/a", "a/b/c", "c/a"};
     static const char *const targets[] = {"b", "a", "c/a", "../a", "a/b", "."};
     char *destination = test_path(fixture->work, "out");
-    char texts[24][32];
+    char texts[24][64];
     unsigned seed = 20261202;
     size_t failures = 0;
     for (int round = 0; round < 250; round++) {
@@ -1352,7 +1352,7 @@ static void the_layout_changes_nothing(void **state)
     static const char *const other_tops[] = {"t", "t/a", "u", "t/a/b", "t/c", "u/a", "v", "t/b"};
     static const char *const targets[] = {"a", "../a", "../../t/a", "b/a", ".", "../u"};
     char *destination = test_path(fixture->work, "out");
-    char texts[24][32];
+    char texts[24][64];
     unsigned seed = 20261203;
     size_t failures = 0, placed_whole = 0;
     /* An empty directory kept open (a link to itself went in it, which makes nothing) and then

@@ -746,17 +746,18 @@ static void a_stream_socket_gives_the_whole_tar(void **state)
     struct writer writer = {
         .fd = ends[1], .data = gz.buf, .length = gz.len, .chunk = 1500, .pause = 50};
     writer_start(&writer);
-    struct archive_pipeline *pipeline = archive_pipeline_start(ends[0], CFBP_ARCHIVE_TAR_GZ, true);
+    struct archive_pipeline *pipeline =
+        cfbpi_archive_pipeline_start(ends[0], CFBP_ARCHIVE_TAR_GZ, true);
     assert_non_null(pipeline);
     const void *block;
     ssize_t got;
-    while ((got = archive_pipeline_next(pipeline, &block)) > 0) {
+    while ((got = cfbpi_archive_pipeline_next(pipeline, &block)) > 0) {
         assert_true(got <= PIPELINE_BLOCK_SIZE);
         cfbp_strbuf_append(&out, block, (size_t)got);
     }
     assert_int_equal(got, 0);
     struct archive_pipeline_outcome outcome;
-    archive_pipeline_finish(pipeline, true, &outcome);
+    cfbpi_archive_pipeline_finish(pipeline, true, &outcome);
     writer_finish(&writer);
     close(ends[0]);
     assert_true(outcome.complete);
@@ -766,7 +767,7 @@ static void a_stream_socket_gives_the_whole_tar(void **state)
     assert_string_equal(outcome.sha256, sha256_of(gz.buf, gz.len));
     assert_int_equal(out.len, tar.len);
     assert_memory_equal(out.buf, tar.buf, tar.len);
-    archive_pipeline_outcome_release(&outcome);
+    cfbpi_archive_pipeline_outcome_release(&outcome);
     cfbp_strbuf_release(&tar);
     cfbp_strbuf_release(&gz);
     cfbp_strbuf_release(&out);
@@ -790,12 +791,13 @@ static void giving_up_never_waits_for_a_stalled_writer(void **state)
     struct writer writer = {
         .fd = ends[1], .data = data, .length = size, .chunk = 65536, .stop_after = 100000};
     writer_start(&writer);
-    struct archive_pipeline *pipeline = archive_pipeline_start(ends[0], CFBP_ARCHIVE_TAR, false);
+    struct archive_pipeline *pipeline =
+        cfbpi_archive_pipeline_start(ends[0], CFBP_ARCHIVE_TAR, false);
     const void *block;
-    assert_true(archive_pipeline_next(pipeline, &block) > 0);
+    assert_true(cfbpi_archive_pipeline_next(pipeline, &block) > 0);
     double started = seconds_now();
     struct archive_pipeline_outcome outcome;
-    archive_pipeline_finish(pipeline, false, &outcome);
+    cfbpi_archive_pipeline_finish(pipeline, false, &outcome);
     assert_true(seconds_now() - started < 1.0);
     assert_false(outcome.complete);
     writer_finish(&writer);
@@ -805,10 +807,10 @@ static void giving_up_never_waits_for_a_stalled_writer(void **state)
     fixture->archive = test_path(fixture->dir, "big.tar");
     write_bytes(fixture->archive, data, size);
     int fd = open(fixture->archive, O_RDONLY | O_CLOEXEC);
-    pipeline = archive_pipeline_start(fd, CFBP_ARCHIVE_TAR, false);
-    assert_true(archive_pipeline_next(pipeline, &block) > 0);
+    pipeline = cfbpi_archive_pipeline_start(fd, CFBP_ARCHIVE_TAR, false);
+    assert_true(cfbpi_archive_pipeline_next(pipeline, &block) > 0);
     usleep(100000); /* the reader fills the ring and waits */
-    archive_pipeline_finish(pipeline, false, &outcome);
+    cfbpi_archive_pipeline_finish(pipeline, false, &outcome);
     close(fd);
     assert_true(outcome.complete);
     assert_string_equal(outcome.sha256, sha256_of(data, size));

@@ -29,7 +29,7 @@ static int setup(void **state)
 {
     struct fixture *fixture = calloc(1, sizeof(*fixture));
     fixture->dir = test_make_dir();
-    fixture->queue = write_queue_start();
+    fixture->queue = cfbpi_write_queue_start();
     assert_non_null(fixture->queue);
     *state = fixture;
     return 0;
@@ -38,7 +38,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *fixture = *state;
-    write_queue_free(fixture->queue);
+    cfbpi_write_queue_free(fixture->queue);
     test_remove_dir(fixture->dir);
     free(fixture);
     return 0;
@@ -62,7 +62,7 @@ static struct write_directory *directory(struct fixture *fixture, const char *re
     int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     assert_true(fd >= 0);
     free(path);
-    return write_directory_new(fixture->queue, fd);
+    return cfbpi_write_directory_new(fixture->queue, fd);
 }
 
 /* A job for path (its last component goes in parent) holding text, size bytes long. */
@@ -70,7 +70,7 @@ static struct write_job *job(struct write_directory *parent, const char *path, c
                              off_t size, int chmod_mode)
 {
     struct write_job *job = calloc(1, sizeof(*job));
-    write_directory_hold(parent);
+    cfbpi_write_directory_hold(parent);
     job->parent = parent;
     job->path = strdup(path);
     const char *slash = strrchr(path, '/');
@@ -87,10 +87,10 @@ static struct write_job *job(struct write_directory *parent, const char *path, c
 /* Adds a job, settling first whenever the queue is full (nothing may be handed back here). */
 static void add(struct fixture *fixture, struct write_job *job)
 {
-    while (!write_queue_add(fixture->queue, job)) {
+    while (!cfbpi_write_queue_add(fixture->queue, job)) {
         int failure;
         const char *where;
-        assert_null(write_queue_settle(fixture->queue, &failure, &where));
+        assert_null(cfbpi_write_queue_settle(fixture->queue, &failure, &where));
         assert_int_equal(failure, 0);
     }
 }
@@ -123,10 +123,10 @@ static void queued_files_are_written_with_their_data_and_modes(void **state)
     }
     /* A hole at the end is kept. */
     add(fixture, job(top, "d/holey", "start", 1 << 20, -1));
-    write_directory_release(top);
+    cfbpi_write_directory_release(top);
     int failure;
     const char *where;
-    assert_null(write_queue_settle(fixture->queue, &failure, &where));
+    assert_null(cfbpi_write_queue_settle(fixture->queue, &failure, &where));
     assert_int_equal(failure, 0);
     assert_null(where);
     for (int i = 0; i < 3 * WRITE_QUEUE_JOBS; i++) {
@@ -154,10 +154,10 @@ static void a_taken_place_is_handed_back_in_order(void **state)
     const char *names[] = {"d/a", "d/b", "d/c", "d/d", "d/e"};
     for (size_t i = 0; i < 5; i++)
         add(fixture, job(top, names[i], names[i], -1, -1));
-    write_directory_release(top);
+    cfbpi_write_directory_release(top);
     int failure;
     const char *where;
-    struct write_job *back = write_queue_settle(fixture->queue, &failure, &where);
+    struct write_job *back = cfbpi_write_queue_settle(fixture->queue, &failure, &where);
     assert_int_equal(failure, 0);
     assert_non_null(back);
     assert_string_equal(back->path, "d/b");
@@ -171,7 +171,7 @@ static void a_taken_place_is_handed_back_in_order(void **state)
     assert_memory_equal(back->next->data, "d/d", 3);
     while (back) {
         struct write_job *next = back->next;
-        write_job_free(back);
+        cfbpi_write_job_free(back);
         back = next;
     }
     assert_file(fixture, "d/a", "d/a", 0644);
@@ -193,21 +193,21 @@ static void touches_a_queued_file_and_what_lies_under_it(void **state)
     char *taken = test_path(fixture->dir, "x/y");
     test_write_file(taken, "taken\n", 0644);
     add(fixture, job(x, "x/y", "new\n", -1, -1));
-    write_directory_release(x);
-    assert_true(write_queue_touches(fixture->queue, "x/y"));
-    assert_true(write_queue_touches(fixture->queue, "x/y/z"));
-    assert_true(write_queue_touches(fixture->queue, "x/y/z/w"));
-    assert_false(write_queue_touches(fixture->queue, "x"));
-    assert_false(write_queue_touches(fixture->queue, "x/yz"));
-    assert_false(write_queue_touches(fixture->queue, "x/y2/z"));
-    assert_false(write_queue_touches(fixture->queue, "y"));
-    assert_false(write_queue_failed(fixture->queue));
+    cfbpi_write_directory_release(x);
+    assert_true(cfbpi_write_queue_touches(fixture->queue, "x/y"));
+    assert_true(cfbpi_write_queue_touches(fixture->queue, "x/y/z"));
+    assert_true(cfbpi_write_queue_touches(fixture->queue, "x/y/z/w"));
+    assert_false(cfbpi_write_queue_touches(fixture->queue, "x"));
+    assert_false(cfbpi_write_queue_touches(fixture->queue, "x/yz"));
+    assert_false(cfbpi_write_queue_touches(fixture->queue, "x/y2/z"));
+    assert_false(cfbpi_write_queue_touches(fixture->queue, "y"));
+    assert_false(cfbpi_write_queue_failed(fixture->queue));
     int failure;
     const char *where;
-    struct write_job *back = write_queue_settle(fixture->queue, &failure, &where);
+    struct write_job *back = cfbpi_write_queue_settle(fixture->queue, &failure, &where);
     assert_non_null(back);
-    write_job_free(back);
-    assert_false(write_queue_touches(fixture->queue, "x/y/z"));
+    cfbpi_write_job_free(back);
+    assert_false(cfbpi_write_queue_touches(fixture->queue, "x/y/z"));
     free(taken);
 }
 
@@ -222,14 +222,14 @@ static void after_a_failure_nothing_more_is_written(void **state)
     add(fixture, job(gone, "gone/file", "2", -1, -1));
     for (int i = 0; i < 50; i++)
         add(fixture, job(kept, "kept/after", "3", -1, -1));
-    write_directory_release(gone);
-    write_directory_release(kept);
+    cfbpi_write_directory_release(gone);
+    cfbpi_write_directory_release(kept);
     int failure;
     const char *where;
-    assert_null(write_queue_settle(fixture->queue, &failure, &where));
+    assert_null(cfbpi_write_queue_settle(fixture->queue, &failure, &where));
     assert_int_equal(failure, ENOENT);
     assert_string_equal(where, "gone/file");
-    assert_true(write_queue_failed(fixture->queue));
+    assert_true(cfbpi_write_queue_failed(fixture->queue));
     assert_file(fixture, "kept/before", "1", 0644);
     char *after = test_path(fixture->dir, "kept/after");
     assert_false(test_exists(after));
@@ -247,36 +247,36 @@ static void directories_held_open_are_bounded(void **state)
         held[i] = directory(fixture, name);
     }
     struct write_job *refused = job(held[0], "d0/file", "x", -1, -1);
-    assert_false(write_queue_add(fixture->queue, refused));
-    write_directory_release(held[WRITE_QUEUE_DIRECTORIES]);
-    assert_true(write_queue_add(fixture->queue, refused));
+    assert_false(cfbpi_write_queue_add(fixture->queue, refused));
+    cfbpi_write_directory_release(held[WRITE_QUEUE_DIRECTORIES]);
+    assert_true(cfbpi_write_queue_add(fixture->queue, refused));
     for (int i = 0; i < WRITE_QUEUE_DIRECTORIES; i++)
-        write_directory_release(held[i]);
+        cfbpi_write_directory_release(held[i]);
     int failure;
     const char *where;
-    assert_null(write_queue_settle(fixture->queue, &failure, &where));
+    assert_null(cfbpi_write_queue_settle(fixture->queue, &failure, &where));
     assert_file(fixture, "d0/file", "x", 0644);
 }
 
 static void a_queue_dropped_at_any_point_frees_everything(void **state)
 {
     struct fixture *fixture = *state;
-    write_queue_free(fixture->queue);
+    cfbpi_write_queue_free(fixture->queue);
     fixture->queue = NULL;
     size_t before = open_descriptors();
     char path[64];
     for (int round = 0; round < 20; round++) {
-        fixture->queue = write_queue_start();
+        fixture->queue = cfbpi_write_queue_start();
         struct write_directory *top = directory(fixture, "drop");
         /* Some taken (handed back), some written, some still queued when dropped. */
         for (int i = 0; i < 2 * round; i++) {
             snprintf(path, sizeof(path), "drop/r%d-f%d", round, i % (round + 1));
             struct write_job *one = job(top, path, "data", -1, -1);
-            if (!write_queue_add(fixture->queue, one))
-                write_job_free(one);
+            if (!cfbpi_write_queue_add(fixture->queue, one))
+                cfbpi_write_job_free(one);
         }
-        write_directory_release(top);
-        write_queue_free(fixture->queue);
+        cfbpi_write_directory_release(top);
+        cfbpi_write_queue_free(fixture->queue);
         fixture->queue = NULL;
         assert_int_equal(open_descriptors(), before);
     }
