@@ -196,18 +196,21 @@ static int check_member(struct archive_entry *entry, unsigned strip, const char 
     }
     if (!strip_path(clean, strip))
         return MEMBER_SKIP;
-    if (cfbp_string_starts_with(clean->buf, ".cfbp-install-"))
-        return unsafe(err, archive_name, name,
-                      "has a name reserved for the work directories of installs");
     for (const char *component = clean->buf; *component;) {
         size_t length = strcspn(component, "/");
-        char *copy = strndup(component, length);
-        bool reserved = copy && cfbp_fs_is_write_temp_name(copy);
+        char *copy = cfbp_xstrndup(component, length);
+        bool temporary = cfbp_fs_is_write_temp_name(copy);
+        bool work = cfbp_workdir_is_reserved_name(copy);
         free(copy);
-        if (reserved)
+        if (temporary)
             return unsafe(err, archive_name, name,
                           "has a name reserved for temporary files (.<name>.cfbp-<pid>-<n>), "
                           "which staging removes");
+        /* At any depth: a later install into the directory holding it would read it. */
+        if (work)
+            return unsafe(err, archive_name, name,
+                          "has a name reserved for the work directories of installs "
+                          "(.cfbp-install-*, .<name>.cfbp-install-*)");
         component += length + (component[length] == '/');
     }
     if (hardlink) {
@@ -271,6 +274,7 @@ struct open_directory {
 enum tree_layout { LAYOUT_UNDECIDED, LAYOUT_TOP, LAYOUT_TREE };
 
 bool cfbpi_archive_top_mode = true;
+void (*cfbpi_archive_placing_hook)(int destination_fd, const char *name);
 
 struct extractor {
     int root_fd; /* the tree: tree_fd, the work directory's in top mode, -1 before the first member
@@ -298,6 +302,7 @@ struct extractor {
     /* The tree's top-level names: the first component of every member extracted. */
     char *top_name; /* while there is one */
     bool several_tops;
+    bool implicit_top; /* top mode's T has no member of its own yet: its mode is 0755 & ~umask */
 };
 
 /*
@@ -910,6 +915,15 @@ static int make_tree(struct extractor *extractor, struct cfbp_error *err)
     return 0;
 }
 
+/* Gives top mode's T made on the way to its first member the mode open_parent gives. */
+static int give_implicit_top_its_mode(const struct extractor *extractor, int top_fd,
+                                      struct cfbp_error *err)
+{
+    if (extractor->implicit_top && fchmod(top_fd, 0755 & ~(mode_t)extractor->umask) < 0)
+        return write_failure(err, extractor, extractor->top_name, errno);
+    return 0;
+}
+
 /*
  * Moves the tree to the usual layout (see enum tree_layout). Before the
  * first member, the work directory only takes the name of one that may
@@ -943,11 +957,14 @@ static int use_tree_layout(struct extractor *extractor, bool locked, struct cfbp
     *extractor->workdir = next;
     extractor->tree_fd = extractor->root_fd = tree_fd;
     extractor->layout = LAYOUT_TREE;
-    if (holds_top)
-        cfbp_workdir_release(&first); /* its directory is the tree's T now */
-    else
+    if (!holds_top) {
         cfbp_workdir_remove(&first); /* empty: nothing was extracted */
-    return 0;
+        return 0;
+    }
+    /* Its directory is the tree's T now, in a work directory only its owner enters. */
+    int result = give_implicit_top_its_mode(extractor, first.fd, err);
+    cfbp_workdir_release(&first);
+    return result;
 }
 
 /* Whether top mode holds the member clean (see enum tree_layout). */
@@ -983,9 +1000,13 @@ static int follow_layout(struct extractor *extractor, struct archive_entry *entr
         return use_tree_layout(extractor, false, err);
     extractor->layout = LAYOUT_TOP;
     extractor->root_fd = extractor->workdir->fd;
-    /* T made on the way to its first member, as open_parent makes directories. */
-    if (clean[length] == '/' && fchmod(extractor->root_fd, 0755 & ~(mode_t)extractor->umask) < 0)
-        return write_failure(err, extractor, clean, errno);
+    /*
+     * T made on the way to its first member gets the mode open_parent gives
+     * when it is placed or moves to the usual layout, not now: until then it
+     * is in the destination, its contents not yet verified, and only its
+     * owner may enter it.
+     */
+    extractor->implicit_top = clean[length] == '/';
     return 0;
 }
 
@@ -1106,6 +1127,18 @@ static int compare_directories(const void *a, const void *b)
     return left->order < right->order ? 1 : -1;
 }
 
+/* Opens the directory member relative of the tree at root_fd, never through a link; -1 if not. */
+static int open_tree_directory(const struct extractor *extractor, int root_fd, const char *root,
+                               const char *relative)
+{
+    struct cfbp_error ignored = CFBP_ERROR_INIT;
+    const char *path = tree_path(extractor, relative);
+    int fd = *path ? cfbp_beneath_open_directory_at(root_fd, root, path, false, 0, &ignored)
+                   : dup(root_fd);
+    cfbp_error_clear(&ignored);
+    return fd;
+}
+
 /*
  * Gives the directory members their modes, relative to the placed tree
  * root_fd; through the journal of a merge, when there is one, so that
@@ -1132,14 +1165,31 @@ static void apply_directory_modes(struct extractor *extractor, int root_fd, cons
             cfbp_error_clear(&ignored);
             continue;
         }
-        const char *path = tree_path(extractor, entry->path);
-        int fd = *path ? cfbp_beneath_open_directory_at(root_fd, root, path, false, 0, &ignored)
-                       : dup(root_fd);
-        cfbp_error_clear(&ignored);
+        int fd = open_tree_directory(extractor, root_fd, root, entry->path);
         if (fd < 0)
             continue;
         if (fchmod(fd, entry->mode) < 0) {
             /* nothing to undo: the contents are in place either way */
+        }
+        close(fd);
+    }
+}
+
+/*
+ * Gives the directory members of the tree at root_fd, whose modes
+ * apply_directory_modes applied, their owner's access back, as they were
+ * made: a placing that has to merge after all moves their entries, and
+ * applies the modes again, last. Best effort, as applying them.
+ */
+static void reopen_directories(struct extractor *extractor, int root_fd, const char *root)
+{
+    /* Sorted children first by apply_directory_modes: from the end, parents open first. */
+    for (size_t i = extractor->directory_count; i-- > 0;) {
+        int fd = open_tree_directory(extractor, root_fd, root, extractor->directories[i].path);
+        if (fd < 0)
+            continue;
+        if (fchmod(fd, extractor->directories[i].mode | S_IRWXU) < 0) {
+            /* the merge says what it cannot move */
         }
         close(fd);
     }
@@ -1437,10 +1487,14 @@ static int merge_tree(struct extractor *extractor, struct cfbp_workdir *workdir,
  */
 static bool top_stays_writable(const struct extractor *extractor)
 {
-    for (size_t i = extractor->directory_count; i-- > 0;)
-        if (strcmp(extractor->directories[i].path, extractor->top_name) == 0)
-            return extractor->directories[i].mode & S_IWUSR;
-    return true;
+    /* The latest by order: apply_directory_modes may have sorted them already. */
+    const struct directory_mode *last = NULL;
+    for (size_t i = 0; i < extractor->directory_count; i++) {
+        const struct directory_mode *entry = &extractor->directories[i];
+        if (strcmp(entry->path, extractor->top_name) == 0 && (!last || entry->order > last->order))
+            last = entry;
+    }
+    return !last || last->mode & S_IWUSR;
 }
 
 /*
@@ -1462,10 +1516,15 @@ static int place_single_entry(struct extractor *extractor, int tree_fd, const ch
         !top_stays_writable(extractor))
         return 0;
     apply_directory_modes(extractor, tree_fd, tree, NULL);
+    if (cfbpi_archive_placing_hook)
+        cfbpi_archive_placing_hook(destination_fd, name);
     if (renameat2(tree_fd, name, destination_fd, name, RENAME_NOREPLACE) == 0)
         return 1;
-    if (errno == EEXIST)
-        return 0; /* made meanwhile, by something that takes no lock: merged into */
+    if (errno == EEXIST) {
+        /* made meanwhile, by something that takes no lock: merged into */
+        reopen_directories(extractor, tree_fd, tree);
+        return 0;
+    }
     return cfbp_error_set_errno(err, CFBP_ERROR_IO, errno, "cannot move %s/%s to %s", tree, name,
                                 destination);
 }
@@ -1481,20 +1540,26 @@ static int place_top(struct extractor *extractor, int destination_fd, const char
 {
     const char *name = extractor->top_name;
     struct stat st;
-    if (fstatat(destination_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT ||
-        !top_stays_writable(extractor))
+    if (fstatat(destination_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT)
         return 0;
     struct cfbp_workdir *workdir = extractor->workdir;
+    if (give_implicit_top_its_mode(extractor, workdir->fd, err) < 0)
+        return -1;
     apply_directory_modes(extractor, workdir->fd, workdir->path, NULL);
     const char *base = strrchr(workdir->path, '/');
     base = base ? base + 1 : workdir->path;
+    if (cfbpi_archive_placing_hook)
+        cfbpi_archive_placing_hook(destination_fd, name);
     if (renameat2(destination_fd, base, destination_fd, name, RENAME_NOREPLACE) == 0) {
         cfbp_workdir_release(workdir);
         extractor->root_fd = -1;
         return 1;
     }
-    if (errno == EEXIST)
-        return 0; /* made meanwhile, by something that takes no lock: merged into */
+    if (errno == EEXIST) {
+        /* made meanwhile, by something that takes no lock: merged into, from the usual layout */
+        reopen_directories(extractor, workdir->fd, workdir->path);
+        return 0;
+    }
     return cfbp_error_set_errno(err, CFBP_ERROR_IO, errno, "cannot move %s to %s/%s", workdir->path,
                                 destination, name);
 }

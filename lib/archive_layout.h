@@ -1,5 +1,5 @@
 /*
- * archive_layout.h - the one setting of archive.c's tree layout (see enum
+ * archive_layout.h - the settings of archive.c's tree layout (see enum
  * tree_layout there) that tests turn; not part of libcfbp's API (cfbpi_:
  * cmake/libcfbp.map).
  */
@@ -14,5 +14,12 @@
  * layouts).
  */
 extern bool cfbpi_archive_top_mode;
+
+/*
+ * Called, when set, just before a tree of one top-level entry is renamed to
+ * name in the destination (tests make name there, as something that takes
+ * no lock could, to reach the merge that follows).
+ */
+extern void (*cfbpi_archive_placing_hook)(int destination_fd, const char *name);
 
 #endif

@@ -197,6 +197,11 @@ int cfbp_workdir_remove_stale(const struct cfbp_destination_lock *lock, const ch
     return result;
 }
 
+bool cfbp_workdir_is_reserved_name(const char *name)
+{
+    return name[0] == '.' && strstr(name, "." WORKDIR_MARK) != NULL;
+}
+
 /* Makes "<directory>/<prefix>XXXXXX", opens and locks it. */
 static int make_locked(struct cfbp_workdir *workdir, const char *directory, const char *prefix,
                        struct cfbp_error *err)
@@ -294,10 +299,11 @@ int cfbp_workdir_create_another(struct cfbp_workdir *workdir, const char *destin
 
 int cfbp_workdir_make_journaled(struct cfbp_workdir *workdir)
 {
-    const char *base = strrchr(workdir->path, '/');
-    base = base ? base + 1 : workdir->path;
-    const char *top = strstr(base, WORKDIR_MARK CFBP_WORKDIR_TOP);
-    if (!top) {
+    /* The mark is the one at the end: a destination's own name may hold it too. */
+    static const char mark[] = WORKDIR_MARK CFBP_WORKDIR_TOP;
+    size_t length = strlen(workdir->path), tail = strlen(mark) + 6;
+    const char *top = workdir->path + length - tail;
+    if (length <= tail || strncmp(top, mark, strlen(mark)) != 0) {
         errno = EINVAL;
         return -1;
     }

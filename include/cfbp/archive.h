@@ -36,8 +36,10 @@
  *
  * Members are refused (CFBP_ERROR_UNSAFE_ARCHIVE) when their name is
  * absolute or has a ".." component, when they are devices, fifos or sockets,
- * when a symlink target is absolute or leaves the destination, or when a hard
- * link points at something outside it. setuid and setgid bits are dropped.
+ * when a symlink target is absolute or leaves the destination, when a hard
+ * link points at something outside it, or when a component of their name is
+ * one installs keep for their work directories (cfbp_workdir_is_reserved_name)
+ * or staging for its temporary files. setuid and setgid bits are dropped.
  */
 #ifndef CFBP_ARCHIVE_H
 #define CFBP_ARCHIVE_H

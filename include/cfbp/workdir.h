@@ -85,6 +85,14 @@ int cfbp_workdir_create(struct cfbp_workdir *workdir, const char *destination, c
 #define CFBP_WORKDIR_TOP "top-"
 
 /*
+ * Whether name is one a work directory of some destination could have
+ * (".cfbp-install-..." inside it, ".<name>.cfbp-install-..." beside it): an
+ * install into that destination reads and removes what has such a name, so
+ * an archive may not make one, at any depth.
+ */
+bool cfbp_workdir_is_reserved_name(const char *name);
+
+/*
  * Makes one more work directory for destination, as cfbp_workdir_create
  * does for purpose "" but without looking for stale ones (the install
  * making it did when it started). With locked, the caller holds the

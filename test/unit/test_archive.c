@@ -6,6 +6,8 @@
  */
 #include "support.h"
 
+#include "../../lib/archive_layout.h"
+
 #include "cfbp/archive.h"
 #include "cfbp/beneath.h"
 #include "cfbp/error.h"
@@ -361,17 +363,8 @@ static void count_moment(unsigned long moment, void *data)
     (*(unsigned long *)data)++;
 }
 
-/*
- * A tree of one entry whose name is free in an existing destination is
- * placed in one rename, its directory modes applied first; a tree of two
- * entries, or one whose top directory would deny its owner writing, goes
- * through the journaled merge. Both end the same.
- */
-static void one_new_entry_is_placed_without_a_journal(void **state)
+static void installs_one_entry_trees(struct fixture *fixture, bool top_mode)
 {
-    struct fixture *fixture = *state;
-    char *existing = dest_file(fixture, "existing");
-    test_write_file(existing, "keep\n", 0644);
     static const struct test_entry one[] = {{"pkg/", 'd', 0750, NULL, 0},
                                             {"pkg/bin/run", 'f', 0755, "run\n", 0},
                                             {"pkg/ro/", 'd', 0555, NULL, 0},
@@ -386,6 +379,7 @@ static void one_new_entry_is_placed_without_a_journal(void **state)
         bool journaled;
     } cases[] = {{one, 4, false}, {two, 2, true}, {read_only_top, 2, true}};
     for (size_t i = 0; i < 3; i++) {
+        bool journaled = cases[i].journaled && !(top_mode && cases[i].entries == read_only_top);
         make(fixture, "dep.tgz", TEST_TGZ, cases[i].entries, cases[i].count);
         unsigned long moments = 0;
         cfbp_beneath_set_step_hook(count_moment, &moments);
@@ -393,8 +387,8 @@ static void one_new_entry_is_placed_without_a_journal(void **state)
         cfbp_beneath_set_step_hook(NULL, NULL);
         if (result < 0)
             fail_msg("case %zu: %s", i, fixture->err.message);
-        if (cases[i].journaled != (moments > 0))
-            fail_msg("case %zu: %lu journaled moments", i, moments);
+        if (journaled != (moments > 0))
+            fail_msg("case %zu, top mode %d: %lu journaled moments", i, top_mode, moments);
     }
     assert_file(fixture, "existing", "keep\n", 0644);
     assert_file(fixture, "pkg/bin/run", "run\n", 0755);
@@ -414,6 +408,28 @@ static void one_new_entry_is_placed_without_a_journal(void **state)
     }
     /* Nothing of the work is left. */
     assert_int_equal(test_count_entries(fixture->dest), 11);
+}
+
+/*
+ * A tree of one entry whose name is free in an existing destination is
+ * placed in one rename, its directory modes applied first; a tree of two
+ * entries goes through the journaled merge, and so does one whose top
+ * directory would deny its owner writing (a rename to another directory
+ * needs that) unless top mode renames it within the destination. All end
+ * the same.
+ */
+static void one_new_entry_is_placed_without_a_journal(void **state)
+{
+    struct fixture *fixture = *state;
+    char *existing = dest_file(fixture, "existing");
+    for (int top_mode = 1; top_mode >= 0; top_mode--) {
+        cfbpi_archive_top_mode = top_mode;
+        test_remove_dir(strdup(fixture->dest));
+        assert_int_equal(mkdir(fixture->dest, 0755), 0);
+        test_write_file(existing, "keep\n", 0644);
+        installs_one_entry_trees(fixture, top_mode);
+    }
+    cfbpi_archive_top_mode = true;
     free(existing);
 }
 

@@ -23,6 +23,7 @@
 #include "cfbp/strbuf.h"
 #include "cfbp/workdir.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -601,9 +602,29 @@ static void look_alike_directories_are_kept(void **state)
         assert_true(test_exists(names[i]));
         free(names[i]);
     }
-    /* And an archive cannot plant one. */
-    static const struct test_entry planted[] = {{".cfbp-install-abcdef/x", 'f', 0644, "x", 0}};
-    assert_refused(fixture, planted, 1, CFBP_ERROR_UNSAFE_ARCHIVE, "reserved for the work");
+    /*
+     * And an archive cannot plant one, at any depth: one for the destination,
+     * or one beside a directory in it (".<name>.cfbp-install-..."), which an
+     * install into that directory would read for a journal.
+     */
+    static const char *const planted[] = {
+        ".cfbp-install-abcdef/x",         "lib/.cfbp-install-abcdef/journal",
+        ".x.cfbp-install-abcdef/journal", "a/b/.c.cfbp-install-download-abcdef",
+        ".x.cfbp-install-top-abcdef/y",   "a/.cfbp-install-"};
+    for (size_t i = 0; i < sizeof(planted) / sizeof(*planted); i++) {
+        const struct test_entry entry[] = {{planted[i], 'f', 0644, "x", 0}};
+        assert_refused(fixture, entry, 1, CFBP_ERROR_UNSAFE_ARCHIVE, "reserved for the work");
+    }
+    /* Names that only look alike are fine. */
+    static const struct test_entry fine[] = {{"lib/cfbp-install-abcdef", 'f', 0644, "x", 0},
+                                             {"lib/.cfbp-installer", 'f', 0644, "x", 0},
+                                             {"lib/.x-cfbp-install-abcdef", 'f', 0644, "x", 0}};
+    make(fixture, "fine.tgz", TEST_TGZ, fine, 3);
+    if (install_into(fixture, "fine.tgz", fixture->dest) < 0)
+        fail_msg("%s", fixture->err.message);
+    char *kept = test_path(fixture->dest, "lib/.x-cfbp-install-abcdef");
+    assert_true(test_exists(kept));
+    free(kept);
 }
 
 /* --- as a user: read-only directories and killed merges --- */
@@ -1167,6 +1188,147 @@ static void top_mode_as_a_user_keeps_read_only_directories(void **state)
     free(second);
 }
 
+/* The placing hook: makes name in the destination, with a file in it, as the install renames. */
+static void make_the_name_meanwhile(int destination_fd, const char *name)
+{
+    if (mkdirat(destination_fd, name, 0755) < 0)
+        _exit(5);
+    char inside[256];
+    snprintf(inside, sizeof(inside), "%s/made-meanwhile", name);
+    int fd = openat(destination_fd, inside, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    if (fd < 0)
+        _exit(6);
+    close(fd);
+}
+
+/*
+ * A tree of one top-level directory, placed in one rename when its name is
+ * free, whose name something that takes no lock makes just before: the
+ * install merges into that directory instead, as a user, although the
+ * directory modes it had applied for the rename (a read-only directory, a
+ * top directory its owner cannot enter) would stop the merge moving
+ * entries. In top mode and in the usual layout.
+ */
+static void a_name_made_while_placing_is_merged_into_as_a_user(void **state)
+{
+    struct fixture *fixture = *state;
+    static const struct test_entry read_only_inside[] = {
+        {"t", 'd', 0755, NULL, 0},
+        {"t/ro", 'd', 0500, NULL, 0},
+        {"t/ro/f", 'f', 0644, "f\n", 0},
+        {"t/g", 'f', 0644, "g\n", 0},
+    };
+    static const struct test_entry closed_top[] = {
+        {"t", 'd', 0600, NULL, 0},
+        {"t/x/f", 'f', 0644, "x\n", 0},
+    };
+    static const struct test_entry closed_later[] = {
+        {"t/x/f", 'f', 0644, "x\n", 0},
+        {"t", 'd', 0600, NULL, 0},
+    };
+    static const struct {
+        const struct test_entry *entries;
+        size_t count;
+    } archives[] = {{read_only_inside, 4}, {closed_top, 2}, {closed_later, 2}};
+    enum { ARCHIVES = sizeof(archives) / sizeof(*archives) };
+    char *paths[ARCHIVES], *destinations[2][ARCHIVES];
+    for (int i = 0; i < ARCHIVES; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "race-%d.tgz", i);
+        make(fixture, name, TEST_TGZ, archives[i].entries, archives[i].count);
+        paths[i] = strdup(fixture->archive);
+        for (int top = 0; top < 2; top++) {
+            snprintf(name, sizeof(name), "race-%d-%d", top, i);
+            destinations[top][i] = test_path(fixture->work, name);
+            assert_int_equal(mkdir(destinations[top][i], 0755), 0);
+        }
+    }
+    give_work_to_user(fixture);
+    cfbpi_archive_placing_hook = make_the_name_meanwhile;
+    for (int top = 0; top < 2; top++) {
+        cfbpi_archive_top_mode = top;
+        for (int i = 0; i < ARCHIVES; i++) {
+            char *message = install_as_user(paths[i], "dep.tgz", destinations[top][i], NULL);
+            if (message)
+                fail_msg("top mode %d, archive %d: %s", top, i, message);
+        }
+    }
+    cfbpi_archive_placing_hook = NULL;
+    cfbpi_archive_top_mode = true;
+    for (int top = 0; top < 2; top++) {
+        const char *inside = destinations[top][0];
+        assert_mode(inside, "t", 0755);
+        assert_mode(inside, "t/ro", 0500);
+        assert_text(inside, "t/ro/f", "f\n");
+        assert_text(inside, "t/g", "g\n");
+        assert_text(inside, "t/made-meanwhile", "");
+        assert_int_equal(test_count_entries(inside), 5);
+        for (int i = 1; i < ARCHIVES; i++) {
+            const char *closed = destinations[top][i];
+            assert_mode(closed, "t", 0600);
+            assert_text(closed, "t/x/f", "x\n");
+            assert_text(closed, "t/made-meanwhile", "");
+            assert_int_equal(test_count_entries(closed), 4);
+        }
+    }
+    for (int i = 0; i < ARCHIVES; i++) {
+        free(paths[i]);
+        for (int top = 0; top < 2; top++)
+            free(destinations[top][i]);
+    }
+}
+
+/*
+ * In top mode the work directory, which stands for the archive's directory,
+ * is in the destination while it is extracted: until it is placed only its
+ * owner may enter it, whatever mode the directory gets then.
+ */
+struct open_to_others {
+    const char *destination;
+    int checked;
+};
+
+static int work_directories_are_closed(void *data, struct cfbp_error *err)
+{
+    (void)err;
+    struct open_to_others *probe = data;
+    DIR *listing = opendir(probe->destination);
+    assert_non_null(listing);
+    for (struct dirent *entry; (entry = readdir(listing));) {
+        if (strncmp(entry->d_name, ".cfbp-install-", 14) != 0)
+            continue;
+        struct stat st;
+        assert_int_equal(fstatat(dirfd(listing), entry->d_name, &st, AT_SYMLINK_NOFOLLOW), 0);
+        if (st.st_mode & 077)
+            fail_msg("%s is open to others while extracted: mode %04o", entry->d_name,
+                     (unsigned)(st.st_mode & 07777));
+        probe->checked++;
+    }
+    closedir(listing);
+    return 0;
+}
+
+static void a_directory_being_extracted_is_closed_to_others(void **state)
+{
+    struct fixture *fixture = *state;
+    static const struct test_entry entries[] = {{"t/bin/run", 'f', 0755, "run\n", 0},
+                                                {"t/lib/x", 'f', 0644, "x\n", 0}};
+    make(fixture, "dep.tgz", TEST_TGZ, entries, 2);
+    struct open_to_others probe = {fixture->dest, 0};
+    struct cfbp_archive_request request = {.source = fixture->archive,
+                                           .file_name = "dep.tgz",
+                                           .destination = fixture->dest,
+                                           .before_placing = work_directories_are_closed,
+                                           .before_placing_data = &probe};
+    if (cfbp_archive_install(&request, fixture->sha256, &fixture->err) < 0)
+        fail_msg("%s", fixture->err.message);
+    assert_int_equal(probe.checked, 1);
+    mode_t mask = umask(022);
+    umask(mask);
+    assert_mode(fixture->dest, "t", 0755 & ~mask);
+    assert_text(fixture->dest, "t/bin/run", "run\n");
+}
+
 /*
  * With a write queue, a small file that fails on the second thread comes
  * before a large one that fails on the first: the earlier member is the one
@@ -1441,6 +1603,8 @@ int main(void)
         TEST(the_layout_changes_nothing),
         TEST(only_journaled_work_directories_are_read_for_a_journal),
         TEST(top_mode_as_a_user_keeps_read_only_directories),
+        TEST(a_name_made_while_placing_is_merged_into_as_a_user),
+        TEST(a_directory_being_extracted_is_closed_to_others),
     };
     if (getenv("CMOCKA_TEST_FILTER"))
         cmocka_set_test_filter(getenv("CMOCKA_TEST_FILTER"));

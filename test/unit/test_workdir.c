@@ -137,6 +137,35 @@ static void a_top_work_directory_becomes_a_journaled_one(void **state)
     free(before);
 }
 
+/*
+ * A destination whose own name holds the mark: the work directory beside it
+ * is renamed at its own mark, to the name stale-directory recovery knows.
+ */
+static void a_destination_named_like_a_work_directory_keeps_its_name(void **state)
+{
+    struct fixture *fixture = *state;
+    char *odd = test_path(fixture->dir, "deps/cfbp-install-top-q");
+    struct cfbp_workdir top = CFBP_WORKDIR_INIT, next = CFBP_WORKDIR_INIT;
+    assert_int_equal(cfbp_workdir_create(&top, odd, CFBP_WORKDIR_TOP, &fixture->err), 0);
+    char *suffix = strdup(top.path + strlen(top.path) - 6);
+    assert_int_equal(cfbp_workdir_make_journaled(&top), 0);
+    char *expected = test_path(fixture->dir, "deps/.cfbp-install-top-q.cfbp-install-");
+    assert_int_equal(strncmp(top.path, expected, strlen(expected)), 0);
+    assert_string_equal(top.path + strlen(expected), suffix);
+    /* Left behind by a killed install, the next one finds and removes it. */
+    char *left = strdup(top.path);
+    cfbp_workdir_release(&top);
+    assert_true(test_exists(left));
+    assert_int_equal(cfbp_workdir_create(&next, odd, "", &fixture->err), 0);
+    assert_false(test_exists(left));
+    cfbp_workdir_remove(&next);
+    assert_int_equal(test_count_entries(fixture->dir), 1); /* deps */
+    free(left);
+    free(expected);
+    free(suffix);
+    free(odd);
+}
+
 static void the_destination_lock_waits_for_its_holder(void **state)
 {
     struct fixture *fixture = *state;
@@ -267,6 +296,7 @@ int main(void)
         TEST(work_directories_go_beside_a_missing_destination_and_inside_an_existing_one),
         TEST(the_destination_lock_waits_for_its_holder),
         TEST(a_top_work_directory_becomes_a_journaled_one),
+        TEST(a_destination_named_like_a_work_directory_keeps_its_name),
         TEST(mkdir_p_remembers_what_it_made_and_undo_takes_it_away),
         TEST(saved_times_are_put_back),
         TEST(temporary_directories_left_by_dead_owners_are_removed),
