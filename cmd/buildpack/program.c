@@ -58,18 +58,27 @@ int program_load_stager(struct program *program, enum cfbp_stager_phase phase, i
     return 0;
 }
 
-int program_fail(struct program *program)
+static const char *error_message(const struct program *program)
 {
-    const char *message = program->err.message ? program->err.message : "unknown error";
-    if (program->err.kind == CFBP_ERROR_USAGE) {
-        fprintf(stderr, "%s: %s\n", program->name, message);
-        return EXIT_USAGE;
-    }
+    return program->err.message ? program->err.message : "unknown error";
+}
+
+/* Logs program->err as a staging error (**ERROR** lines) and returns its exit code. */
+static int staging_failed(struct program *program)
+{
     /* The library reports and never prints: each error is shown once, here. */
     if (program->err.detail)
         cfbp_log_error(&program->log, "%s", program->err.detail);
-    cfbp_log_error(&program->log, "%s", message);
+    cfbp_log_error(&program->log, "%s", error_message(program));
     return EXIT_STAGING_FAILED;
+}
+
+int program_fail(struct program *program)
+{
+    if (program->err.kind != CFBP_ERROR_USAGE)
+        return staging_failed(program);
+    fprintf(stderr, "%s: %s\n", program->name, error_message(program));
+    return EXIT_USAGE;
 }
 
 int program_main(const char *name, enum cfbp_stager_phase phase, int argc, char **argv,
@@ -80,8 +89,13 @@ int program_main(const char *name, enum cfbp_stager_phase phase, int argc, char 
     int status = program_load_stager(&program, phase, argc - 1, argv + 1);
     if (status == 0)
         status = program_load_manifest(&program, argv[0]);
+    /*
+     * The staging arguments were right: a wrong setting found from here on
+     * (a mirror, a proxy or a timeout in the environment) fails staging as
+     * any other error does, in the staging log, not as a usage error.
+     */
     if (status == 0 && body(&program) < 0)
-        status = program_fail(&program);
+        status = staging_failed(&program);
     program_release(&program);
     return status;
 }

@@ -32,11 +32,16 @@ int program_load_stager(struct program *program, enum cfbp_stager_phase phase, i
 /*
  * The whole life of supply or finalize: set up, read the staging arguments
  * and the manifest, run body (which fails by setting program->err and
- * returning -1), and turn the outcome into an exit status.
+ * returning -1), and turn the outcome into an exit status: EXIT_USAGE for
+ * wrong staging arguments only; any failure of body is a staging error
+ * (**ERROR** in the log, EXIT_STAGING_FAILED), whatever its kind.
  */
 int program_main(const char *name, enum cfbp_stager_phase phase, int argc, char **argv,
                  int (*body)(struct program *program));
-/* Logs program->err as a staging error and returns the exit code for it. */
+/*
+ * Reports program->err and returns the exit code for it: a usage error on
+ * stderr (EXIT_USAGE), anything else as a staging error in the log.
+ */
 int program_fail(struct program *program);
 void program_release(struct program *program);
 
