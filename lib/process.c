@@ -177,10 +177,19 @@ static int start(const struct cfbp_process_spec *spec, pid_t *pid, int *start_er
         posix_spawn_file_actions_adddup2(&actions, spec->stdout_fd, STDOUT_FILENO);
     if (spec->stderr_fd >= 0)
         posix_spawn_file_actions_adddup2(&actions, spec->stderr_fd, STDERR_FILENO);
+    /* A child starts with SIGPIPE's default action, even where this process ignores it (a
+     * command that watches its own writes for EPIPE): a pipeline in a script then ends as in a
+     * shell. */
+    sigset_t defaults;
+    sigemptyset(&defaults);
+    sigaddset(&defaults, SIGPIPE);
+    posix_spawnattr_setsigdefault(&attributes, &defaults);
+    short flags = POSIX_SPAWN_SETSIGDEF;
     if (spec->new_process_group) {
         posix_spawnattr_setpgroup(&attributes, 0);
-        posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP);
+        flags |= POSIX_SPAWN_SETPGROUP;
     }
+    posix_spawnattr_setflags(&attributes, flags);
     char *empty[] = {NULL};
     char **environment = environ;
     if (spec->environment)

@@ -85,8 +85,10 @@ static int package_in_utc(const struct cfbp_package_options *options,
     char *saved = zone ? strdup(zone) : NULL;
     setenv("TZ", "UTC0", 1);
     tzset();
-    /* Ctrl-C or SIGTERM: the library stops and removes its copy, zip and .partial files;
-     * then this process ends by the signal (interrupt.h). */
+    /* Ctrl-C, SIGTERM, or a reader of our output gone: the library stops and removes its
+     * copy, zip and .partial files; then this process ends by the signal (interrupt.h). A
+     * signal after the library's last check is dropped: the finished zip stands, and its
+     * line is written with SIGPIPE's default action, as any program writes. */
     interrupt_catch();
     int status = cfbp_package(options, result, err);
     if (saved)
@@ -188,6 +190,8 @@ int cmd_package(int argc, char **argv)
     struct cfbp_package_result result;
     int packaged = package_in_utc(&options, &result, &err);
     progress_release(&terminal);
+    if (packaged == 0)
+        interrupt_forget(); /* see package_in_utc */
     if (packaged < 0 && err.kind == CFBP_ERROR_CANCELLED) {
         status = interrupt_finish("package", 1);
     } else if (packaged < 0) {
@@ -202,13 +206,7 @@ int cmd_package(int argc, char **argv)
     release_profile_names(&names);
     cfbp_strbuf_release(&default_cache);
     cfbp_package_flags_release(&flags);
-    /* A signal after the library's last check: a finished zip stands (its line is printed);
-     * a failure still ends the program by the signal. */
-    if (packaged == 0) {
-        interrupt_forget();
-        return status;
-    }
-    return interrupt_finish("package", status);
+    return packaged == 0 ? status : interrupt_finish("package", status);
 }
 
 /* --- the Go buildpack-packager (contract §9.1) --- */
@@ -233,6 +231,7 @@ static void go_log(const char *format, ...)
         cfbp_strbuf_append_char(&line, '\n');
     fflush(stdout);
     fputs(line.buf, stderr);
+    interrupt_flush(stderr);
     cfbp_strbuf_release(&line);
 }
 
@@ -525,6 +524,8 @@ static int go_build(const struct cfbp_package_flags *flags)
     struct cfbp_error err = CFBP_ERROR_INIT;
     int packaged = package_in_utc(&options, &result, &err);
     progress_release(&terminal);
+    if (packaged == 0)
+        interrupt_forget(); /* see package_in_utc */
     int status = 0;
     if (packaged < 0 && err.kind == CFBP_ERROR_CANCELLED) {
         status = interrupt_finish("package", 1);
@@ -546,11 +547,7 @@ static int go_build(const struct cfbp_package_flags *flags)
     release_profile_names(&names);
     cfbp_strbuf_release(&version);
     cfbp_strbuf_release(&cache);
-    if (packaged == 0) {
-        interrupt_forget();
-        return status;
-    }
-    return interrupt_finish("package", status);
+    return packaged == 0 ? status : interrupt_finish("package", status);
 }
 
 /*

@@ -7,11 +7,18 @@
  * child's pipe) returns EINTR and the code around it looks at the flag at
  * once; libcurl treats EINTR from poll as "nothing yet" and calls the
  * progress callback, where fetch.c sees the request.
+ *
+ * SIGPIPE gets no handler: libcurl's TLS libraries write to sockets in ways
+ * that may raise it, and a server that hangs up must fail that download,
+ * not stop the command. It is ignored instead, and a write of our own
+ * output that fails with EPIPE (its reader is gone) asks to stop as
+ * SIGPIPE would have (interrupt_flush).
  */
 #include "interrupt.h"
 
 #include "cfbp/cancel.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -19,6 +26,7 @@
 
 static const int stop_signals[] = {SIGINT, SIGTERM, SIGHUP};
 static bool caught[sizeof(stop_signals) / sizeof(stop_signals[0])];
+static bool pipe_ignored; /* SIGPIPE was not ignored on entry, and is now */
 
 static void on_stop_signal(int signal_number)
 {
@@ -44,6 +52,18 @@ void interrupt_catch(void)
                     previous.sa_handler != SIG_IGN &&
                     sigaction(stop_signals[i], &action, NULL) == 0;
     }
+    struct sigaction ignore = {.sa_handler = SIG_IGN}, previous;
+    sigemptyset(&ignore.sa_mask);
+    pipe_ignored = sigaction(SIGPIPE, NULL, &previous) == 0 && previous.sa_handler == SIG_DFL &&
+                   sigaction(SIGPIPE, &ignore, NULL) == 0;
+}
+
+void interrupt_flush(FILE *stream)
+{
+    /* An unbuffered stream (stderr) failed in the write itself: its error flag tells. */
+    bool failed = fflush(stream) == EOF || ferror(stream);
+    if (failed && errno == EPIPE && pipe_ignored)
+        cfbp_cancel_request(SIGPIPE);
 }
 
 static void release(void)
@@ -53,6 +73,9 @@ static void release(void)
     for (size_t i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++)
         if (caught[i])
             sigaction(stop_signals[i], &action, NULL);
+    if (pipe_ignored)
+        sigaction(SIGPIPE, &action, NULL);
+    pipe_ignored = false;
 }
 
 void interrupt_forget(void)

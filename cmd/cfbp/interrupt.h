@@ -7,12 +7,27 @@
  *
  * A second signal while the first is being handled ends the program at
  * once, without cleaning up: the way out when cleaning up hangs.
+ *
+ * A reader of the command's output that goes away (cfbp package | head -1)
+ * stops it the same way, by SIGPIPE (141), once the command's next write
+ * of its output fails (interrupt_flush). SIGQUIT keeps its default action:
+ * it is the way to quit at once, with a core dump.
  */
 #ifndef CFBP_INTERRUPT_H
 #define CFBP_INTERRUPT_H
 
-/* Routes SIGINT, SIGTERM and SIGHUP to cfbp_cancel_request (those not ignored on entry). */
+#include <stdio.h>
+
+/*
+ * Routes SIGINT, SIGTERM and SIGHUP to cfbp_cancel_request (those not
+ * ignored on entry), and ignores SIGPIPE (unless handled on entry).
+ */
 void interrupt_catch(void);
+/*
+ * Flushes stream, one of the command's outputs; when that fails because
+ * nobody reads it any more (EPIPE), asks to stop as SIGPIPE would.
+ */
+void interrupt_flush(FILE *stream);
 /*
  * Restores the default actions. When a signal asked to stop, prints
  * "cfbp <command>: stopped by SIG<name>", flushes stdio and ends the process

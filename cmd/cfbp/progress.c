@@ -13,6 +13,8 @@
  */
 #include "progress.h"
 
+#include "interrupt.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -81,7 +83,7 @@ void progress_step(void *data, const char *message)
         return;
     progress_end_line(progress);
     fprintf(progress->out, "-----> %s\n", message);
-    fflush(progress->out);
+    interrupt_flush(progress->out);
 }
 
 /* "512 KB", "63.2 MB", "1.25 GB" (binary units, as the packager's result line counts MB). */
@@ -125,7 +127,7 @@ static void print_line(struct progress *progress, unsigned long long done, unsig
         fprintf(progress->out, " at %s/s", rate_text);
     /* On a terminal, clear what a longer earlier line left; elsewhere, end the line. */
     fputs(progress->interactive ? "\033[K" : "\n", progress->out);
-    fflush(progress->out);
+    interrupt_flush(progress->out);
 }
 
 void progress_update(void *data, const char *kind, unsigned long long done,
@@ -175,7 +177,7 @@ void progress_warning(void *data, const char *message)
     progress_end_line(progress);
     fprintf(progress->out, "       **WARNING** %s\n",
             message); /* libbuildpack's (§7), uncoloured */
-    fflush(progress->out);
+    interrupt_flush(progress->out);
 }
 
 struct cfbp_package_reporter progress_reporter(struct progress *progress)

@@ -579,11 +579,13 @@ static void wait_for_log(struct fixture *fixture, pid_t pid, const char *text)
     fail_msg("no '%s' in the log within 20 s", text);
 }
 
-/* Sends signal_number and waits: the program must end by that signal, within 10 s. */
-static void interrupt_and_check(struct fixture *fixture, pid_t pid, int signal_number)
+/*
+ * Waits for cfbp package, stopped at sent: it must end by signal_number
+ * within 10 s and leave nothing behind. Returns its log.
+ */
+static char *wait_stopped_cleanly(struct fixture *fixture, pid_t pid, int signal_number,
+                                  double sent)
 {
-    double sent = now_seconds();
-    kill(pid, signal_number);
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
@@ -602,6 +604,15 @@ static void interrupt_and_check(struct fixture *fixture, pid_t pid, int signal_n
         fail_msg("left behind: %zu cfbp-package-* in TMPDIR, %zu .partial in the cache, %zu "
                  "files in the output directory; the log:\n%s",
                  copies, partials, outputs, log ? log : "");
+    return log;
+}
+
+/* Sends signal_number and waits: the program must end by that signal, within 10 s. */
+static void interrupt_and_check(struct fixture *fixture, pid_t pid, int signal_number)
+{
+    double sent = now_seconds();
+    kill(pid, signal_number);
+    char *log = wait_stopped_cleanly(fixture, pid, signal_number, sent);
     char expected[64];
     snprintf(expected, sizeof(expected), "cfbp package: stopped by SIG%s\n",
              sigabbrev_np(signal_number));
@@ -647,6 +658,56 @@ static void ctrl_c_during_a_download_leaves_nothing(void **state)
 static void sigterm_during_a_download_leaves_nothing(void **state)
 {
     interrupted_download(*state, SIGTERM);
+}
+
+/*
+ * A reader of cfbp package's output that goes away (cfbp package 2>&1 |
+ * head -1) stops it as SIGPIPE would (141), once it next writes a progress
+ * line, and it leaves nothing behind; the download (a socket) is not what
+ * SIGPIPE is about.
+ */
+static void a_reader_that_goes_away_stops_package_cleanly(void **state)
+{
+    struct fixture *fixture = *state;
+    make_buildpack(fixture, 4000000, NULL);
+    test_http_server_set_rate(fixture->server, "/dep-1.0.0.tgz", 200000);
+    unlink(fixture->log);
+    int output[2];
+    assert_int_equal(pipe(output), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int null = open("/dev/null", O_RDONLY);
+        if (null < 0 || dup2(null, 0) < 0 || dup2(output[1], 1) < 0 || dup2(output[1], 2) < 0)
+            _exit(126);
+        close(output[0]);
+        close(output[1]);
+        char *const *argv = package_argv(fixture);
+        execve(argv[0], argv, environment(fixture));
+        _exit(127);
+    }
+    close(output[1]);
+    char seen[65536];
+    size_t used = 0;
+    double start = now_seconds();
+    static const char step[] = "Downloading dep 1.0.0: ";
+    while (!(used && memmem(seen, used, step, strlen(step))) && now_seconds() - start < 20) {
+        struct pollfd ready = {output[0], POLLIN, 0};
+        if (poll(&ready, 1, 200) <= 0)
+            continue;
+        ssize_t got = read(output[0], seen + used, sizeof(seen) - 1 - used);
+        if (got <= 0)
+            break;
+        used += (size_t)got;
+    }
+    seen[used] = '\0';
+    if (!strstr(seen, step))
+        fail_msg("no progress line within 20 s:\n%s", seen);
+    assert_int_equal(count_named(fixture->cache, ".partial", false), 1);
+    double sent = now_seconds();
+    close(output[0]);
+    free(wait_stopped_cleanly(fixture, pid, SIGPIPE, sent));
+    package_again(fixture);
 }
 
 static void sigterm_stops_pre_package_and_what_it_started(void **state)
@@ -935,6 +996,7 @@ int main(void)
         TEST(download_progress_is_shown_without_a_terminal),
         TEST(ctrl_c_during_a_download_leaves_nothing),
         TEST(sigterm_during_a_download_leaves_nothing),
+        TEST(a_reader_that_goes_away_stops_package_cleanly),
         TEST(sigterm_stops_pre_package_and_what_it_started),
         TEST(ctrl_c_while_zipping_leaves_no_zip),
         TEST(man_pages_render_without_warnings),

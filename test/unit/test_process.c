@@ -350,6 +350,39 @@ static int capture(struct fixture *fixture, const struct cfbp_process_spec *spec
     return status;
 }
 
+/*
+ * A child starts with SIGPIPE's default action even when this process
+ * ignores it (cfbp package does, to see EPIPE on its own output): a script's
+ * pipeline then ends as in a shell.
+ */
+static void a_child_gets_the_default_sigpipe_action(void **state)
+{
+    struct fixture *fixture = *state;
+    struct sigaction ignore = {.sa_handler = SIG_IGN}, previous;
+    sigemptyset(&ignore.sa_mask);
+    assert_int_equal(sigaction(SIGPIPE, &ignore, &previous), 0);
+    char *argv[] = {"/bin/grep", "^SigIgn:", "/proc/self/status", NULL};
+    struct cfbp_process_spec spec = CFBP_PROCESS_SPEC_INIT;
+    spec.argv = argv;
+    struct cfbp_strbuf output = CFBP_STRBUF_INIT;
+    int status = capture(fixture, &spec, false, &output);
+    sigaction(SIGPIPE, &previous, NULL);
+    assert_int_equal(status, 0);
+    unsigned long long ignored = 0;
+    assert_int_equal(sscanf(output.buf, "SigIgn: %llx", &ignored), 1);
+    assert_int_equal(ignored & (1ULL << (SIGPIPE - 1)), 0);
+    /* And a shell pipeline whose reader leaves early ends quietly, as in a terminal. */
+    char *pipeline[] = {"/bin/sh", "-c", "yes | head -n 1", NULL};
+    spec.argv = pipeline;
+    cfbp_strbuf_reset(&output);
+    assert_int_equal(sigaction(SIGPIPE, &ignore, &previous), 0);
+    status = capture(fixture, &spec, true, &output);
+    sigaction(SIGPIPE, &previous, NULL);
+    assert_int_equal(status, 0);
+    assert_string_equal(output.buf, "y\n");
+    cfbp_strbuf_release(&output);
+}
+
 static void a_custom_environment_is_all_the_child_gets(void **state)
 {
     struct fixture *fixture = *state;
@@ -802,6 +835,7 @@ int main(void)
         TEST(an_empty_environment_is_empty),
         TEST(redirects_stdin_stdout_and_stderr),
         TEST(capture_keeps_stderr_apart_unless_merged),
+        TEST(a_child_gets_the_default_sigpipe_action),
         TEST(capture_failures_leak_nothing),
         TEST(a_new_process_group_takes_the_childs_children_along),
         TEST(waiting_for_a_stranger_is_an_error),
