@@ -172,7 +172,7 @@ static void pop_frame(struct removal_frame *frames, size_t *depth, struct cfbp_s
 }
 
 /* Opens the subdirectory name of fd without following a link; -1 when it is not one (any more). */
-static int open_subdirectory(int fd, const char *name)
+int cfbp_fs_open_own_directory_at(int fd, const char *name)
 {
     int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
     int child = openat(fd, name, flags);
@@ -193,7 +193,7 @@ int cfbp_fs_remove_at(int directory_fd, const char *name, const char *display_pa
                                         display_path);
         return 0;
     }
-    int fd = open_subdirectory(directory_fd, name);
+    int fd = cfbp_fs_open_own_directory_at(directory_fd, name);
     if (fd < 0)
         return cfbp_error_set_errno(err, CFBP_ERROR_IO, errno, "cannot remove %s", display_path);
     struct cfbp_strbuf display = CFBP_STRBUF_INIT;
@@ -207,7 +207,7 @@ int cfbp_fs_remove_at(int directory_fd, const char *name, const char *display_pa
         struct removal_frame *frame = &frames[depth - 1];
         if (frame->next < frame->subdirectories.count) {
             const char *child_name = frame->subdirectories.items[frame->next++];
-            int child = open_subdirectory(fd, child_name);
+            int child = cfbp_fs_open_own_directory_at(fd, child_name);
             if (child < 0) {
                 if (errno != ENOENT && errno != ENOTDIR && errno != ELOOP)
                     result = cfbp_error_set_errno(err, CFBP_ERROR_IO, errno, "cannot remove %s/%s",

@@ -148,7 +148,8 @@ static int remove_stale(int fd, const char *display, const char *prefix, time_t 
             enum work_directory_kind kind = work_directory_kind(names.items[i], prefix);
             if (kind == NOT_A_WORK_DIRECTORY)
                 continue;
-            int held = openat(fd, names.items[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            /* Also one left with a mode that shuts its owner out (a kill while placing). */
+            int held = cfbp_fs_open_own_directory_at(fd, names.items[i]);
             if (held < 0)
                 continue;
             struct stat st;
@@ -302,8 +303,8 @@ int cfbp_workdir_make_journaled(struct cfbp_workdir *workdir)
     /* The mark is the one at the end: a destination's own name may hold it too. */
     static const char mark[] = WORKDIR_MARK CFBP_WORKDIR_TOP;
     size_t length = strlen(workdir->path), tail = strlen(mark) + 6;
-    const char *top = workdir->path + length - tail;
-    if (length <= tail || strncmp(top, mark, strlen(mark)) != 0) {
+    const char *top = length > tail ? workdir->path + length - tail : NULL;
+    if (!top || strncmp(top, mark, strlen(mark)) != 0) {
         errno = EINVAL;
         return -1;
     }

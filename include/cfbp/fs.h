@@ -47,6 +47,12 @@ int cfbp_fs_mkdir_p(const char *path, mode_t mode, struct cfbp_error *err);
  * file descriptors.
  */
 int cfbp_fs_remove_tree(const char *path, struct cfbp_error *err);
+/*
+ * Opens the directory name of the directory directory_fd (read-only, never
+ * through a link); one its owner may not read (it is this process's) is
+ * given mode 0700 first, as removing it needs. -1 with errno.
+ */
+int cfbp_fs_open_own_directory_at(int directory_fd, const char *name);
 /* cfbp_fs_remove_tree for the entry name of the directory directory_fd; display names it. */
 int cfbp_fs_remove_at(int directory_fd, const char *name, const char *display,
                       struct cfbp_error *err);

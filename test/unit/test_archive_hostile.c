@@ -74,6 +74,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *fixture = *state;
+    /* A test that failed part way leaves the layout as every other test expects it. */
+    cfbpi_archive_placing_hook = NULL;
+    cfbpi_archive_top_mode = true;
     cfbp_error_clear(&fixture->err);
     if (fixture->mounted)
         umount2(fixture->mounted, MNT_DETACH);
@@ -1278,6 +1281,56 @@ static void a_name_made_while_placing_is_merged_into_as_a_user(void **state)
     }
 }
 
+static void die_while_placing(int destination_fd, const char *name)
+{
+    (void)destination_fd;
+    (void)name;
+    raise(SIGKILL);
+}
+
+/*
+ * An install killed while placing, after the directory modes (a top
+ * directory whose owner may not read it) and before the rename, leaves a
+ * work directory that shuts its owner out: the next install, as that user,
+ * still removes it and ends complete.
+ */
+static void a_work_directory_killed_while_placing_is_removed_as_a_user(void **state)
+{
+    struct fixture *fixture = *state;
+    static const mode_t modes[] = {0100, 0300, 0200};
+    enum { MODES = sizeof(modes) / sizeof(*modes) };
+    char *paths[MODES], *destinations[MODES];
+    for (int i = 0; i < MODES; i++) {
+        const struct test_entry entries[] = {{"t", 'd', modes[i], NULL, 0},
+                                             {"t/f", 'f', 0644, "f\n", 0}};
+        char name[32];
+        snprintf(name, sizeof(name), "shut-%d.tgz", i);
+        make(fixture, name, TEST_TGZ, entries, 2);
+        paths[i] = strdup(fixture->archive);
+        snprintf(name, sizeof(name), "shut-%d", i);
+        destinations[i] = test_path(fixture->work, name);
+        assert_int_equal(mkdir(destinations[i], 0755), 0);
+    }
+    give_work_to_user(fixture);
+    for (int i = 0; i < MODES; i++) {
+        cfbpi_archive_placing_hook = die_while_placing;
+        char *message = install_as_user(paths[i], "dep.tgz", destinations[i], NULL);
+        cfbpi_archive_placing_hook = NULL;
+        if (!message || strcmp(message, KILLED))
+            fail_msg("mode %04o: expected the install to be killed, got '%s'", (unsigned)modes[i],
+                     message ? message : "(success)");
+        free(message);
+        /* the work directory, with f in it (top mode) */
+        assert_int_equal(test_count_entries(destinations[i]), 2);
+        assert_installed_as_user(paths[i], "dep.tgz", destinations[i]);
+        assert_mode(destinations[i], "t", modes[i]);
+        assert_text(destinations[i], "t/f", "f\n");
+        assert_int_equal(test_count_entries(destinations[i]), 2); /* t and t/f: nothing else */
+        free(paths[i]);
+        free(destinations[i]);
+    }
+}
+
 /*
  * In top mode the work directory, which stands for the archive's directory,
  * is in the destination while it is extracted: until it is placed only its
@@ -1604,6 +1657,7 @@ int main(void)
         TEST(only_journaled_work_directories_are_read_for_a_journal),
         TEST(top_mode_as_a_user_keeps_read_only_directories),
         TEST(a_name_made_while_placing_is_merged_into_as_a_user),
+        TEST(a_work_directory_killed_while_placing_is_removed_as_a_user),
         TEST(a_directory_being_extracted_is_closed_to_others),
     };
     if (getenv("CMOCKA_TEST_FILTER"))
