@@ -360,17 +360,6 @@ struct script_outcome {
     char *path;      /* <root>/bin/<script> */
 };
 
-/*
- * True when stdout or stderr, which the scripts share with us, is a pipe
- * nobody reads any more (cfbp stage | head): a script that died of SIGPIPE
- * there did not fail; the staging lost its audience, as on a stop.
- */
-static bool output_gone(void)
-{
-    struct pollfd outputs[] = {{STDOUT_FILENO, POLLOUT, 0}, {STDERR_FILENO, POLLOUT, 0}};
-    return poll(outputs, 2, 0) > 0 && ((outputs[0].revents | outputs[1].revents) & POLLERR);
-}
-
 static bool script_succeeded(const struct script_outcome *outcome)
 {
     return outcome->end == SCRIPT_RAN && WIFEXITED(outcome->wait_status) &&
@@ -456,7 +445,9 @@ static void run_script(struct stage *stage, const struct buildpack *buildpack, c
         }
     }
     outcome->wait_status = run.wait_status;
-    if (!script_succeeded(outcome) && output_gone())
+    /* Our output, which the scripts share, lost its reader (cfbp stage | head): a script
+     * that died of SIGPIPE there did not fail; the staging lost its audience, as on a stop. */
+    if (!script_succeeded(outcome) && cfbp_process_output_gone())
         outcome->end = SCRIPT_STOPPED;
     if (null_input >= 0)
         close(null_input);

@@ -176,9 +176,13 @@ int cfbp_fs_open_own_directory_at(int fd, const char *name)
 {
     int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
     int child = openat(fd, name, flags);
-    if (child < 0 && errno == EACCES && fchmodat(fd, name, 0700, AT_SYMLINK_NOFOLLOW) == 0)
-        child = openat(fd, name, flags);
-    return child;
+    if (child >= 0 || errno != EACCES)
+        return child;
+    if (fchmodat(fd, name, 0700, AT_SYMLINK_NOFOLLOW) < 0) {
+        errno = EACCES; /* what is wrong is still the mode */
+        return -1;
+    }
+    return openat(fd, name, flags);
 }
 
 int cfbp_fs_remove_at(int directory_fd, const char *name, const char *display_path,

@@ -156,6 +156,19 @@ int cfbp_process_exit_code(int wait_status)
     return 1;
 }
 
+static bool sigpipe_default_in_children;
+
+void cfbp_process_default_sigpipe_in_children(bool on)
+{
+    sigpipe_default_in_children = on;
+}
+
+bool cfbp_process_output_gone(void)
+{
+    struct pollfd outputs[] = {{STDOUT_FILENO, POLLOUT, 0}, {STDERR_FILENO, POLLOUT, 0}};
+    return poll(outputs, 2, 0) > 0 && ((outputs[0].revents | outputs[1].revents) & POLLERR);
+}
+
 /* cfbp_process_start, which also tells execve's errno (or 0) in *start_errno. */
 static int start(const struct cfbp_process_spec *spec, pid_t *pid, int *start_errno,
                  struct cfbp_error *err)
@@ -177,14 +190,14 @@ static int start(const struct cfbp_process_spec *spec, pid_t *pid, int *start_er
         posix_spawn_file_actions_adddup2(&actions, spec->stdout_fd, STDOUT_FILENO);
     if (spec->stderr_fd >= 0)
         posix_spawn_file_actions_adddup2(&actions, spec->stderr_fd, STDERR_FILENO);
-    /* A child starts with SIGPIPE's default action, even where this process ignores it (a
-     * command that watches its own writes for EPIPE): a pipeline in a script then ends as in a
-     * shell. */
-    sigset_t defaults;
-    sigemptyset(&defaults);
-    sigaddset(&defaults, SIGPIPE);
-    posix_spawnattr_setsigdefault(&attributes, &defaults);
-    short flags = POSIX_SPAWN_SETSIGDEF;
+    short flags = 0;
+    if (sigpipe_default_in_children) {
+        sigset_t defaults;
+        sigemptyset(&defaults);
+        sigaddset(&defaults, SIGPIPE);
+        posix_spawnattr_setsigdefault(&attributes, &defaults);
+        flags |= POSIX_SPAWN_SETSIGDEF;
+    }
     if (spec->new_process_group) {
         posix_spawnattr_setpgroup(&attributes, 0);
         flags |= POSIX_SPAWN_SETPGROUP;

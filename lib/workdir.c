@@ -148,14 +148,24 @@ static int remove_stale(int fd, const char *display, const char *prefix, time_t 
             enum work_directory_kind kind = work_directory_kind(names.items[i], prefix);
             if (kind == NOT_A_WORK_DIRECTORY)
                 continue;
-            /* Also one left with a mode that shuts its owner out (a kill while placing). */
+            /* A directory of ours, old enough, before anything is done to it ... */
+            struct stat seen, st;
+            if (fstatat(fd, names.items[i], &seen, AT_SYMLINK_NOFOLLOW) < 0 ||
+                !S_ISDIR(seen.st_mode) || seen.st_uid != geteuid() ||
+                !(min_age == 0 || seen.st_mtime + min_age < time(NULL)))
+                continue;
+            /* ... also one left with a mode that shuts its owner out (a kill while placing). */
             int held = cfbp_fs_open_own_directory_at(fd, names.items[i]);
             if (held < 0)
                 continue;
-            struct stat st;
-            bool ours = fstat(held, &st) == 0 && st.st_uid == geteuid();
+            bool ours = fstat(held, &st) == 0 && st.st_uid == geteuid() && st.st_ino == seen.st_ino;
             bool old_enough = min_age == 0 || st.st_mtime + min_age < time(NULL);
-            if (ours && old_enough && flock(held, LOCK_EX | LOCK_NB) == 0) {
+            bool unheld = ours && old_enough && flock(held, LOCK_EX | LOCK_NB) == 0;
+            if (!unheld && ours && (st.st_mode & 07777) != (seen.st_mode & 07777) &&
+                fchmod(held, seen.st_mode & 07777) < 0) {
+                /* a live one, given 0700 to be opened: its mode back, as far as it goes */
+            }
+            if (unheld) {
                 cfbp_path_join(&path, display, names.items[i]);
                 if (destination_fd >= 0 && kind == WORK_DIRECTORY_JOURNALED &&
                     cfbp_beneath_journal_recover(held, path.buf, destination_fd, destination, err) <

@@ -10,15 +10,16 @@
  *
  * SIGPIPE gets no handler: libcurl's TLS libraries write to sockets in ways
  * that may raise it, and a server that hangs up must fail that download,
- * not stop the command. It is ignored instead, and a write of our own
- * output that fails with EPIPE (its reader is gone) asks to stop as
- * SIGPIPE would have (interrupt_flush).
+ * not stop the command. It is ignored instead, and our own output is
+ * watched: once stdout or stderr is a pipe nobody reads (poll says so, which
+ * no stale errno or error flag can fake), the command asks to stop as
+ * SIGPIPE would have (interrupt_flush, interrupt_watch_output).
  */
 #include "interrupt.h"
 
 #include "cfbp/cancel.h"
+#include "cfbp/process.h"
 
-#include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -56,14 +57,21 @@ void interrupt_catch(void)
     sigemptyset(&ignore.sa_mask);
     pipe_ignored = sigaction(SIGPIPE, NULL, &previous) == 0 && previous.sa_handler == SIG_DFL &&
                    sigaction(SIGPIPE, &ignore, NULL) == 0;
+    cfbp_process_default_sigpipe_in_children(pipe_ignored);
+}
+
+void interrupt_watch_output(void)
+{
+    /* A stop already asked for keeps its signal (Ctrl-C stays 130). */
+    if (pipe_ignored && !cfbp_cancel_requested() && cfbp_process_output_gone())
+        cfbp_cancel_request(SIGPIPE);
 }
 
 void interrupt_flush(FILE *stream)
 {
-    /* An unbuffered stream (stderr) failed in the write itself: its error flag tells. */
-    bool failed = fflush(stream) == EOF || ferror(stream);
-    if (failed && errno == EPIPE && pipe_ignored)
-        cfbp_cancel_request(SIGPIPE);
+    fflush(stream);
+    clearerr(stream);
+    interrupt_watch_output();
 }
 
 static void release(void)
@@ -76,6 +84,7 @@ static void release(void)
     if (pipe_ignored)
         sigaction(SIGPIPE, &action, NULL);
     pipe_ignored = false;
+    cfbp_process_default_sigpipe_in_children(false);
 }
 
 void interrupt_forget(void)

@@ -9,9 +9,10 @@
  * once, without cleaning up: the way out when cleaning up hangs.
  *
  * A reader of the command's output that goes away (cfbp package | head -1)
- * stops it the same way, by SIGPIPE (141), once the command's next write
- * of its output fails (interrupt_flush). SIGQUIT keeps its default action:
- * it is the way to quit at once, with a core dump.
+ * stops it the same way, by SIGPIPE (141), when the command next writes
+ * its output or looks (interrupt_flush, interrupt_watch_output). SIGQUIT
+ * keeps its default action: it is the way to quit at once, with a core
+ * dump.
  */
 #ifndef CFBP_INTERRUPT_H
 #define CFBP_INTERRUPT_H
@@ -24,9 +25,12 @@
  */
 void interrupt_catch(void);
 /*
- * Flushes stream, one of the command's outputs; when that fails because
- * nobody reads it any more (EPIPE), asks to stop as SIGPIPE would.
+ * Asks to stop as SIGPIPE would when stdout or stderr is a pipe nobody
+ * reads any more (and SIGPIPE is ours to ignore; a stop already asked for
+ * keeps its own signal).
  */
+void interrupt_watch_output(void);
+/* Flushes stream, one of the command's outputs, then interrupt_watch_output. */
 void interrupt_flush(FILE *stream);
 /*
  * Restores the default actions. When a signal asked to stop, prints

@@ -22,6 +22,7 @@
 
 #define REDRAW_INTERVAL 0.1 /* seconds between redraws on a terminal */
 #define RATE_WINDOW     1.0 /* the rate is measured over at least this long */
+#define WATCH_INTERVAL  1.0 /* seconds between looks for a reader that went away */
 
 static double now_seconds(void)
 {
@@ -72,9 +73,22 @@ static void name_transfer(const struct progress *progress, const char *kind, cha
     }
 }
 
+/*
+ * Quiet or not (and whether or not a line is due), a reader of the output
+ * that went away is noticed within a second of work (interrupt.h).
+ */
+static void watch_output(struct progress *progress, double now)
+{
+    if (now - progress->last_watch < WATCH_INTERVAL)
+        return;
+    progress->last_watch = now;
+    interrupt_watch_output();
+}
+
 void progress_step(void *data, const char *message)
 {
     struct progress *progress = data;
+    watch_output(progress, now_seconds());
     if (progress->quiet)
         return;
     free(progress->last_step);
@@ -134,9 +148,10 @@ void progress_update(void *data, const char *kind, unsigned long long done,
                      unsigned long long total)
 {
     struct progress *progress = data;
+    double now = now_seconds();
+    watch_output(progress, now);
     if (progress->quiet)
         return;
-    double now = now_seconds();
     char label[256];
     name_transfer(progress, kind, label, sizeof(label));
     if (!progress->what || strcmp(progress->what, label) != 0 || done < progress->last_done)

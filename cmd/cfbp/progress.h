@@ -40,6 +40,7 @@ struct progress {
     double rate_since;            /* the rate is measured from this moment ... */
     unsigned long long rate_from; /* ... and this many bytes */
     double rate;                  /* bytes a second, or < 0 while unknown */
+    double last_watch;            /* when the output was last checked for a reader */
 };
 
 /* Shows on stderr; interactive when it is a terminal. */

@@ -87,6 +87,10 @@ int main(int argc, char **argv)
     if (argc != 3) {
         fprintf(stderr, "compile: expected the arguments BUILD_DIR CACHE_DIR, got %d\n", argc - 1);
         status = EXIT_USAGE;
+    } else if (!*argv[1] || !cfbp_fs_is_directory(argv[1])) {
+        /* As supply and finalize refuse theirs: never the current directory for "". */
+        fprintf(stderr, "compile: BUILD_DIR '%s' is not a directory\n", argv[1]);
+        status = EXIT_USAGE;
     } else {
         status = compile(&program, argv[0], argv[1], argv[2]);
     }

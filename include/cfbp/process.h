@@ -151,6 +151,19 @@ int cfbp_process_run_capture(char *const *argv, const char *directory, int *stat
 /* Turns a waitpid() status into an exit code (128 + signal for a killed process). */
 int cfbp_process_exit_code(int wait_status);
 
+/*
+ * Whether stdout or stderr is a pipe whose reader has gone (poll reports
+ * POLLERR on its end): what a write there would meet as SIGPIPE or EPIPE.
+ */
+bool cfbp_process_output_gone(void);
+/*
+ * With on, the processes this one starts begin with SIGPIPE's default
+ * action, for a program that ignores SIGPIPE itself while it watches its
+ * own output (cfbp package): their pipelines then end as in a shell. Off
+ * (the default), they inherit this process's action, as usual.
+ */
+void cfbp_process_default_sigpipe_in_children(bool on);
+
 #ifdef __cplusplus
 }
 #endif

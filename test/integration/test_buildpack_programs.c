@@ -706,6 +706,22 @@ static void usage_errors_say_what_is_expected(void **state)
                              "DEPS_IDX, got 2 arguments");
     test_run_free(&run);
     free(supply);
+    /* compile, given an empty or missing BUILD_DIR, refuses it: nothing is staged into the
+     * directory it runs in. */
+    char *compile = program(fixture, "compile");
+    char *missing = test_path(fixture->build, "missing");
+    const char *builds[] = {"", missing};
+    for (size_t i = 0; i < 2; i++) {
+        char *compile_argv[] = {compile, (char *)builds[i], fixture->cache, NULL};
+        size_t before = test_count_entries(fixture->build);
+        run = test_run_program(compile_argv, fixture->build, NULL);
+        assert_int_equal(run.status, 2);
+        assert_contains(run.err, "is not a directory");
+        assert_int_equal(test_count_entries(fixture->build), before);
+        test_run_free(&run);
+    }
+    free(missing);
+    free(compile);
 }
 
 int main(void)

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,6 +167,63 @@ static void a_destination_named_like_a_work_directory_keeps_its_name(void **stat
     free(odd);
 }
 
+/*
+ * As a user, a temporary directory that shuts its owner out is removed
+ * when its owner is gone, and one that is too new or held keeps its mode:
+ * nothing is changed before a directory is known to be stale.
+ */
+static void shut_out_directories_are_judged_before_they_are_changed(void **state)
+{
+    struct fixture *fixture = *state;
+    if (geteuid() != 0)
+        skip();
+    char *parent = test_path(fixture->dir, "temp");
+    assert_int_equal(mkdir(parent, 0755), 0);
+    const char *names[] = {"cfbp-stage-shut01", "cfbp-stage-young1", "cfbp-stage-held01"};
+    char *paths[3];
+    struct timespec old[2] = {{time(NULL) - 3600, 0}, {time(NULL) - 3600, 0}};
+    for (int i = 0; i < 3; i++) {
+        paths[i] = test_path(parent, names[i]);
+        char *inner = test_path(paths[i], "f");
+        test_write_file(inner, "x", 0644);
+        assert_int_equal(chown(inner, 65534, 65534), 0);
+        assert_int_equal(chown(paths[i], 65534, 65534), 0);
+        assert_int_equal(chmod(paths[i], 0300), 0);
+        if (i != 1)
+            assert_int_equal(utimensat(AT_FDCWD, paths[i], old, 0), 0);
+        free(inner);
+    }
+    assert_int_equal(chown(parent, 65534, 65534), 0);
+    assert_int_equal(chmod(fixture->dir, 0755), 0);
+    int held = open(paths[2], O_RDONLY | O_DIRECTORY);
+    assert_int_equal(flock(held, LOCK_EX), 0);
+    pid_t user = fork();
+    if (user == 0) {
+        if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
+            _exit(3);
+        struct cfbp_workdir temp = CFBP_WORKDIR_INIT;
+        struct cfbp_error err = CFBP_ERROR_INIT;
+        if (cfbp_workdir_create_temp(&temp, parent, "cfbp-stage-", &err) < 0)
+            _exit(4);
+        cfbp_workdir_remove(&temp);
+        _exit(0);
+    }
+    int status;
+    assert_int_equal(waitpid(user, &status, 0), user);
+    close(held);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_false(test_exists(paths[0])); /* old, not held: removed, although shut */
+    for (int i = 1; i < 3; i++) {
+        struct stat st;
+        assert_int_equal(lstat(paths[i], &st), 0);
+        if ((st.st_mode & 07777) != 0300)
+            fail_msg("%s has mode %04o, expected 0300", names[i], (unsigned)(st.st_mode & 07777));
+    }
+    for (int i = 0; i < 3; i++)
+        free(paths[i]);
+    free(parent);
+}
+
 static void the_destination_lock_waits_for_its_holder(void **state)
 {
     struct fixture *fixture = *state;
@@ -300,6 +358,7 @@ int main(void)
         TEST(mkdir_p_remembers_what_it_made_and_undo_takes_it_away),
         TEST(saved_times_are_put_back),
         TEST(temporary_directories_left_by_dead_owners_are_removed),
+        TEST(shut_out_directories_are_judged_before_they_are_changed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
