@@ -171,7 +171,7 @@ static void pop_frame(struct removal_frame *frames, size_t *depth, struct cfbp_s
         cfbp_strbuf_set_length(display, (size_t)(slash - display->buf));
 }
 
-/* Opens the subdirectory name of fd without following a link; -1 when it is not one (any more). */
+/* Without following a link; -1 when it is not a directory (any more), or not ours to open. */
 int cfbp_fs_open_own_directory_at(int fd, const char *name)
 {
     int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;

@@ -158,10 +158,11 @@ static int remove_stale(int fd, const char *display, const char *prefix, time_t 
             int held = cfbp_fs_open_own_directory_at(fd, names.items[i]);
             if (held < 0)
                 continue;
-            bool ours = fstat(held, &st) == 0 && st.st_uid == geteuid() && st.st_ino == seen.st_ino;
-            bool old_enough = min_age == 0 || st.st_mtime + min_age < time(NULL);
-            bool unheld = ours && old_enough && flock(held, LOCK_EX | LOCK_NB) == 0;
-            if (!unheld && ours && (st.st_mode & 07777) != (seen.st_mode & 07777) &&
+            /* The directory judged above, not one put in its place meanwhile. */
+            bool same =
+                fstat(held, &st) == 0 && st.st_ino == seen.st_ino && st.st_dev == seen.st_dev;
+            bool unheld = same && flock(held, LOCK_EX | LOCK_NB) == 0;
+            if (!unheld && same && (st.st_mode & 07777) != (seen.st_mode & 07777) &&
                 fchmod(held, seen.st_mode & 07777) < 0) {
                 /* a live one, given 0700 to be opened: its mode back, as far as it goes */
             }
